@@ -1,0 +1,6 @@
+-- One row per follow-up event (relapse, death, HSCT, CAR-T, second cancer, last contact), pseudonymised.
+select
+    subject.subject_id,
+    event.* exclude (mrn)
+from {{ ref('stg_events') }} as event
+left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)

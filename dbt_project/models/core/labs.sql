@@ -1,0 +1,6 @@
+-- One row per delivered lab value, pseudonymised, in canonical units (long layout).
+select
+    subject.subject_id,
+    lab.* exclude (mrn)
+from {{ ref('stg_labs') }} as lab
+left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)

@@ -1,0 +1,10 @@
+-- Per patient, the first day of blinatumomab (the default time-to-event origin, and the day ages are
+-- computed at) and the number of delivered cycles.
+select
+    center_id,
+    mrn,
+    min(start_date) as first_infusion_date,
+    count(*) as n_cycles
+from {{ ref('stg_cycles') }}
+where mrn is not null
+group by center_id, mrn

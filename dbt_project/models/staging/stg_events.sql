@@ -1,0 +1,25 @@
+-- One row per delivered follow-up event (current file versions).
+with delivered as (
+    {{ current_rows('events') }}
+),
+
+parsed as (
+    select
+        center_id,
+        source_file,
+        source_row,
+        trim(mrn) as mrn,
+        {{ mapped_code('events', 'event_type') }} as event_type,
+        {{ parse_date('event_date') }} as event_date,
+        {{ clean_text('event_date') }} as event_date_raw,
+        {{ mapped_code('events', 'relapse_site') }} as relapse_site,
+        {{ mapped_code('events', 'cd19_status') }} as cd19_status,
+        {{ clean_text('death_cause') }} as death_cause,
+        {{ clean_text('detail') }} as detail
+    from delivered
+)
+
+select
+    *,
+    {{ parse_errors({'event_date': 'invalid_date'}) }} as parse_errors
+from parsed

@@ -1,0 +1,86 @@
+-- One row per delivered lab value (current file versions; wide files were unpivoted on landing), in the
+-- analyte's canonical unit (seed analytes), with detection markers and the kit's floor interpreted.
+with delivered as (
+    {{ current_rows('labs') }}
+),
+
+parsed as (
+    select
+        center_id,
+        source_file,
+        source_row,
+        source_column,
+        trim(mrn) as mrn,
+        try_cast({{ clean_text('cycle_no') }} as integer) as cycle_no,
+        {{ clean_text('cycle_no') }} as cycle_no_raw,
+        {{ mapped_code('labs', 'timepoint') }} as timepoint,
+        {{ parse_date('sample_date') }} as sample_date,
+        {{ clean_text('sample_date') }} as sample_date_raw,
+        {{ mapped_code('labs', 'specimen') }} as specimen,
+        {{ mapped_code('labs', 'analyte') }} as analyte,
+        {{ marked_measurement('value', 'value') }},
+        {{ mapped_code('labs', 'unit') }} as unit_delivered
+    from delivered
+),
+
+with_unit as (
+    select
+        parsed.* exclude (unit_delivered),
+        analytes.category,
+        analytes.canonical_unit,
+        -- The row's unit, else the center's declared unit for the analyte, else the canonical unit.
+        coalesce(
+            parsed.unit_delivered,
+            {{ declared_unit('labs', 'parsed.analyte', row='parsed') }},
+            analytes.canonical_unit
+        ) as unit_raw
+    from parsed
+    left join {{ ref('analytes') }} as analytes using (analyte)
+),
+
+interpreted as (
+    select
+        with_unit.*,
+        -- No conversion in the seed (or an unknown analyte): value NULL, reported as unknown_unit.
+        conversion.factor as unit_factor,
+        conversion.to_unit as unit,
+        try_cast(lod.detection_limit as double) as detection_limit
+    from with_unit
+    left join {{ ref('unit_conversions') }} as conversion
+        on conversion.from_unit = with_unit.unit_raw and conversion.to_unit = with_unit.canonical_unit
+    left join {{ source('raw', 'center_detection_limits') }} as lod
+        on lod.center_id = with_unit.center_id
+        and lod.table_name = 'labs'
+        and lod.analyte = with_unit.analyte
+)
+
+select
+    center_id,
+    source_file,
+    source_row,
+    source_column,
+    mrn,
+    cycle_no,
+    cycle_no_raw,
+    timepoint,
+    sample_date,
+    sample_date_raw,
+    specimen,
+    analyte,
+    category,
+    -- Converted here; parse_errors below still sees the delivered number (FROM columns win over aliases).
+    value * unit_factor as value,
+    unit,
+    value_raw,
+    unit_raw,
+    -- At or under the kit's floor counts as below the limit of detection, however it was written.
+    value_below_lod or coalesce(value * unit_factor <= detection_limit, false) as below_lod,
+    value_above_uloq as above_uloq,
+    detection_limit,
+    {{ parse_errors({
+        'cycle_no': 'not_an_integer',
+        'sample_date': 'invalid_date',
+        'value': 'not_a_measurement',
+        'unit': 'unknown_unit',
+    }) }} as parse_errors
+from interpreted

@@ -1,0 +1,353 @@
+"""The dbt project on a hand-made raw layer: staging's parsing, the derivations and pseudonymisation.
+
+A small warehouse is written with the raw-layer schema of docs/architecture.md, `dbt build` runs on it
+once, and the tests read the result. Every expected value follows from the fixture rows and the rules in
+docs/delivery-contract.md and docs/clinical-rules.md, worked out by hand.
+"""
+
+import hashlib
+import hmac
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+DBT = Path(sys.executable).parent / "dbt"
+KEY = "test-pseudonym-key"
+
+FIELDS = {
+    "patients": ["mrn", "name", "birth_date", "age_at_diagnosis_months", "sex", "diagnosis_date", "indication",
+                 "cytogenetics", "protocol"],
+    "cycles": ["mrn", "cycle_no", "start_date", "end_date", "dose_start", "dose_target", "dose_unit",
+               "step_up_date", "weight_kg", "bsa_m2", "bridging_chemo", "cyclophosphamide",
+               "cyclophosphamide_dose_mg_m2"],
+    "assessments": ["mrn", "cycle_no", "timepoint", "assessment_date", "bm_blasts_pct", "mrd_pct",
+                    "fusion_transcript_pct"],
+    "labs": ["mrn", "cycle_no", "timepoint", "sample_date", "specimen", "analyte", "value", "unit"],
+    "adverse_events": ["mrn", "cycle_no", "term", "grade", "onset_date", "description"],
+    "events": ["mrn", "event_type", "event_date", "relapse_site", "cd19_status", "death_cause", "detail"],
+}
+
+# Center aaa: ISO dates, decimal point, numeric sex codes, neutrophils declared in cells/uL.
+# Center bbb: dd/mm/yyyy dates, decimal comma, no birth dates, doses declared in mg/m2/day.
+ROWS = {
+    "patients": [
+        ("aaa", {"mrn": "A1", "name": "Ann Alpha", "birth_date": "2015-03-10", "sex": "1",
+                 "indication": "relapse", "cytogenetics": "KMT2A-AFF1; ikzf1_deletion"}),
+        ("aaa", {"mrn": "A2", "name": "Bob Beta", "birth_date": "2010-01-31", "sex": "2",
+                 "indication": "chemo_delay", "cytogenetics": "none"}),
+        ("aaa", {"mrn": "A3", "name": "Cat Gamma", "birth_date": "2012-02-30", "sex": "X",
+                 "indication": "mrd_positive"}),
+        ("bbb", {"mrn": "B1", "age_at_diagnosis_months": "67", "diagnosis_date": "01/06/2020", "sex": "F",
+                 "indication": "chemo_delay", "cytogenetics": "bcr_abl1"}),
+    ],
+    "cycles": [
+        ("aaa", {"mrn": "A1", "cycle_no": "1", "start_date": "2021-01-01", "end_date": "2021-01-28",
+                 "dose_start": "5", "dose_target": "15", "bridging_chemo": "Y", "cyclophosphamide": "N"}),
+        ("aaa", {"mrn": "A1", "cycle_no": "2", "start_date": "2021-02-15", "end_date": "2021-02-28",
+                 "dose_start": "15"}),
+        ("aaa", {"mrn": "A2", "cycle_no": "1", "start_date": "2021-03-01", "end_date": "2021-03-14",
+                 "dose_start": "5", "bridging_chemo": "yes"}),
+        ("aaa", {"mrn": "A3", "cycle_no": "1", "start_date": "2021-05-01", "end_date": "2021-05-28",
+                 "dose_start": "abc"}),
+        ("bbb", {"mrn": "B1", "cycle_no": "1", "start_date": "15/01/2022", "end_date": "29/02/2022",
+                 "dose_start": "0,015"}),
+    ],
+    "assessments": [
+        ("aaa", {"mrn": "A1", "cycle_no": "1", "timepoint": "pre_cycle", "bm_blasts_pct": "12", "mrd_pct": "8"}),
+        ("aaa", {"mrn": "A1", "cycle_no": "1", "timepoint": "end_of_cycle", "assessment_date": "2021-01-29",
+                 "bm_blasts_pct": "1", "mrd_pct": "<0.01"}),
+        ("aaa", {"mrn": "A1", "cycle_no": "2", "timepoint": "pre_cycle", "bm_blasts_pct": "0", "mrd_pct": "<0.01"}),
+        ("aaa", {"mrn": "A1", "cycle_no": "2", "timepoint": "end_of_cycle", "mrd_pct": "0.02"}),
+        # No morphology: flow MRD 0.5 % stands in for blasts < 5 %.
+        ("aaa", {"mrn": "A2", "cycle_no": "1", "timepoint": "pre_cycle", "mrd_pct": "0.5"}),
+        ("aaa", {"mrn": "A2", "cycle_no": "1", "timepoint": "end_of_cycle", "assessment_date": "2021-03-15",
+                 "bm_blasts_pct": "1", "mrd_pct": "0.3"}),
+        ("aaa", {"mrn": "A3", "cycle_no": "1", "timepoint": "pre_cycle", "bm_blasts_pct": "2", "mrd_pct": "ND"}),
+        ("aaa", {"mrn": "A3", "cycle_no": "1", "timepoint": "end_of_cycle", "mrd_pct": "ND"}),
+        ("bbb", {"mrn": "B1", "cycle_no": "1", "timepoint": "pre_cycle", "bm_blasts_pct": "3,5",
+                 "mrd_pct": "0,005"}),
+        ("bbb", {"mrn": "B1", "timepoint": "induction_d19", "mrd_pct": "9,88"}),
+    ],
+    "labs": [
+        ("aaa", {"analyte": "neutrophils", "specimen": "blood", "value": "1500"}),
+        ("aaa", {"analyte": "il6", "specimen": "serum", "value": "2.44"}),
+        ("aaa", {"analyte": "il10", "specimen": "serum", "value": "<2.44"}),
+        ("aaa", {"analyte": "il8", "specimen": "serum", "value": ">5000"}),
+        ("aaa", {"analyte": "il2", "specimen": "serum", "value": "3.1"}),
+        ("aaa", {"analyte": "cd19_abs", "specimen": "blood", "value": "ND"}),
+        ("aaa", {"analyte": "igg", "specimen": "serum", "value": "850", "unit": "mg/dL"}),
+        ("aaa", {"analyte": "wbc", "specimen": "blood", "value": "high"}),
+        ("aaa", {"analyte": "platelets", "specimen": "blood", "value": "120", "unit": "furlongs"}),
+        ("bbb", {"analyte": "cd3_abs", "specimen": "blood", "value": "1,2", "unit": "x10^9/L"}),
+    ],
+    "adverse_events": [
+        ("aaa", {"mrn": "A1", "cycle_no": "1", "term": "crs", "grade": "2", "onset_date": "2021-01-02"}),
+        ("aaa", {"mrn": "A1", "cycle_no": "1", "term": "neutropenia", "grade": ""}),
+        ("aaa", {"mrn": "A1", "cycle_no": "1", "term": "fever", "grade": "G3"}),
+    ],
+    "events": [
+        ("aaa", {"mrn": "A1", "event_type": "relapse", "event_date": "2020-06-01"}),
+        ("aaa", {"mrn": "A1", "event_type": "relapse", "event_date": "2021-08-01", "relapse_site": "bone_marrow",
+                 "cd19_status": "negative"}),
+        ("aaa", {"mrn": "A1", "event_type": "death", "event_date": "2021-10-01"}),
+        ("aaa", {"mrn": "A1", "event_type": "last_contact", "event_date": "2021-10-01"}),
+        ("aaa", {"mrn": "A2", "event_type": "last_contact", "event_date": "2022-03-01"}),
+        ("aaa", {"mrn": "A3", "event_type": "hsct", "event_date": "2021-07-01"}),
+        ("aaa", {"mrn": "A3", "event_type": "last_contact", "event_date": "2022-05-01"}),
+        ("bbb", {"mrn": "B1", "event_type": "last_contact", "event_date": "01/03/2023"}),
+    ],
+}
+# Lab rows are all patient A1 / B1, cycle 1, baseline.
+for center, row in ROWS["labs"]:
+    row.update({"mrn": "A1" if center == "aaa" else "B1", "cycle_no": "1", "timepoint": "baseline"})
+
+CODE_MAPS = [("aaa", "patients", "sex", "1", "M"), ("aaa", "patients", "sex", "2", "F"),
+             ("aaa", "patients", "cytogenetics", "KMT2A-AFF1", "kmt2ar")]
+UNITS = [("aaa", "labs", "neutrophils", "cells/uL"), ("bbb", "cycles", "dose_start", "mg/m2/day")]
+SETTINGS = {"aaa": ("%Y-%m-%d", "."), "bbb": ("%d/%m/%Y", ",")}
+DETECTION_LIMITS = [("aaa", "labs", "il6", 2.44), ("aaa", "labs", "il10", 2.44), ("aaa", "labs", "il2", 2.44)]
+
+
+def write_raw_layer(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA raw")
+    provenance = ("center_id VARCHAR, source_file VARCHAR, file_sha256 VARCHAR, source_row INTEGER,"
+                  " source_column VARCHAR, extra JSON, loaded_at TIMESTAMP")
+    for table, fields in FIELDS.items():
+        con.execute(f"CREATE TABLE raw.{table} ({', '.join(f + ' VARCHAR' for f in fields)}, {provenance})")
+        for row_no, (center, row) in enumerate(ROWS[table], start=1):
+            values = [row.get(f) for f in fields] + [center, f"{table}.csv", f"sha-{center}", row_no]
+            con.execute(f"INSERT INTO raw.{table} VALUES ({', '.join('?' * len(values))}, NULL, NULL, now())",
+                        values)
+    # A superseded version of aaa's patients file: staging must not read it.
+    con.execute("INSERT INTO raw.patients (mrn, sex, center_id, source_file, file_sha256, source_row, loaded_at)"
+                " VALUES ('A9', 'M', 'aaa', 'patients.csv', 'sha-old', 1, now())")
+    con.execute("CREATE TABLE raw.current_files AS SELECT DISTINCT center_id, source_file, file_sha256"
+                " FROM raw.patients WHERE file_sha256 <> 'sha-old'"
+                + "".join(f" UNION SELECT center_id, '{t}.csv', 'sha-' || center_id FROM raw.patients"
+                          for t in FIELDS if t != "patients"))
+    con.execute("CREATE TABLE raw.center_code_maps (center_id VARCHAR, table_name VARCHAR, field VARCHAR,"
+                " source_code VARCHAR, code VARCHAR)")
+    con.executemany("INSERT INTO raw.center_code_maps VALUES (?, ?, ?, ?, ?)", CODE_MAPS)
+    con.execute("CREATE TABLE raw.center_units (center_id VARCHAR, table_name VARCHAR, measure VARCHAR,"
+                " unit VARCHAR)")
+    con.executemany("INSERT INTO raw.center_units VALUES (?, ?, ?, ?)", UNITS)
+    con.execute("CREATE TABLE raw.center_settings (center_id VARCHAR, center_name VARCHAR, study VARCHAR,"
+                " table_name VARCHAR, date_format VARCHAR, decimal VARCHAR)")
+    con.executemany("INSERT INTO raw.center_settings VALUES (?, ?, ?, ?, ?, ?)",
+                    [(c, f"Center {c}", "multicenter", t, fmt, dec)
+                     for c, (fmt, dec) in SETTINGS.items() for t in FIELDS])
+    con.execute("CREATE TABLE raw.center_detection_limits (center_id VARCHAR, table_name VARCHAR,"
+                " analyte VARCHAR, detection_limit DOUBLE)")
+    con.executemany("INSERT INTO raw.center_detection_limits VALUES (?, ?, ?, ?)", DETECTION_LIMITS)
+    con.close()
+
+
+def run_dbt(warehouse_dir: Path, *args: str) -> None:
+    """One dbt invocation, in a subprocess: in-process dbt-duckdb keeps the warehouse file open."""
+    env = {**os.environ, "BLINA_WAREHOUSE_DIR": str(warehouse_dir), "BLINA_PSEUDONYM_KEY": KEY}
+    result = subprocess.run(
+        [str(DBT), *args, "--profiles-dir", ".", "--target-path", str(warehouse_dir / "target"),
+         "--log-path", str(warehouse_dir / "logs")],
+        cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("warehouse")
+    write_raw_layer(directory / "warehouse.duckdb")
+    run_dbt(directory, "build")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def warehouse(built):
+    con = duckdb.connect(str(built / "warehouse.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def diagnosis_origin_censored_at_hsct(built, tmp_path_factory):
+    """core.time_to_event rebuilt, on a copy of the warehouse, with the non-default dbt vars."""
+    directory = tmp_path_factory.mktemp("variant")
+    shutil.copy(built / "warehouse.duckdb", directory / "warehouse.duckdb")
+    run_dbt(directory, "run", "-s", "time_to_event", "--vars", "{tte_origin: diagnosis, censor_at_hsct: true}")
+    con = duckdb.connect(str(directory / "warehouse.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def subject(mrn: str, center: str = "aaa") -> str:
+    return hmac.new(KEY.encode(), f"{center}:{mrn}".encode(), hashlib.sha256).hexdigest()
+
+
+def rows(con, sql: str) -> list[dict]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def by_subject(con, table: str, where: str = "true") -> dict[str, dict]:
+    return {row["subject_id"]: row for row in rows(con, f"SELECT * FROM core.{table} WHERE {where}")}
+
+
+def test_subject_id_is_the_keyed_hash_of_center_and_mrn(warehouse):
+    ids = {row["subject_id"] for row in rows(warehouse, "SELECT subject_id FROM core.patients")}
+    assert ids == {subject("A1"), subject("A2"), subject("A3"), subject("B1", "bbb")}
+
+
+def test_identifying_fields_never_reach_core(warehouse):
+    columns = {row["column_name"] for row in rows(
+        warehouse, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'core'")}
+    assert not columns & {"mrn", "name", "birth_date", "birth_date_raw", "extra"}
+    tables = [row["table_name"] for row in rows(
+        warehouse, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'core'")]
+    assert len(tables) == 7
+    for table in tables:
+        text = str(rows(warehouse, f"SELECT * FROM core.{table}"))
+        for secret in ("'A1'", "Ann Alpha", "2015-03-10", "2012-02-30"):
+            assert secret not in text
+
+
+def test_superseded_file_versions_are_not_read(warehouse):
+    assert warehouse.execute("SELECT count(*) FROM core.patients").fetchone()[0] == 4
+
+
+def test_patients_codes_ages_and_cytogenetics(warehouse):
+    patients = by_subject(warehouse, "patients")
+    a1, a2, a3, b1 = (patients[subject("A1")], patients[subject("A2")], patients[subject("A3")],
+                      patients[subject("B1", "bbb")])
+    assert (a1["sex"], a2["sex"], a3["sex"]) == ("M", "F", "X")  # unknown code kept as delivered
+    # Completed months at the first infusion: 2015-03-10 -> 2021-01-01 is 69 months (not yet 70).
+    assert (a1["age_months"], a1["age_source"]) == (69, "birth_date")
+    # No birth date: 67 months at diagnosis (2020-06-01) + 19 completed months to 2022-01-15.
+    assert (b1["age_months"], b1["age_source"]) == (86, "age_at_diagnosis_plus_interval")
+    assert a3["age_months"] is None and "birth_date:invalid_date" in a3["parse_errors"]
+    assert (a1["kmt2ar"], a1["bcr_abl1"], a1["cytogenetic_risk"]) == (True, False, "poor")
+    assert a1["cytogenetics"] == "ikzf1_deletion;kmt2ar"
+    assert (a2["kmt2ar"], a2["cytogenetic_risk"]) == (False, "standard")
+    assert (a3["kmt2ar"], a3["cytogenetic_risk"]) == (None, None)
+    assert b1["cytogenetic_risk"] == "poor"
+
+
+def test_indication_group_follows_the_paper(warehouse):
+    patients = by_subject(warehouse, "patients")
+    assert patients[subject("A1")]["indication_group"] == "rr"
+    assert patients[subject("A2")]["indication_group"] == "cr_mrdpos"  # chemo delay, MRD-positive at cycle 1
+    assert patients[subject("A3")]["indication_group"] == "cr_mrdpos"  # mrd_positive indication
+    assert patients[subject("B1", "bbb")]["indication_group"] == "cr_mrdneg"  # chemo delay, MRD 0.005 %
+
+
+def test_cycle_dates_doses_and_regimen(warehouse):
+    cycles = {(row["subject_id"], row["cycle_no"]): row for row in rows(warehouse, "SELECT * FROM core.cycles")}
+    a1c1, a1c2 = cycles[(subject("A1"), 1)], cycles[(subject("A1"), 2)]
+    assert (a1c1["infusion_days"], a1c1["regimen"], a1c1["dose_start"]) == (28, "21_28d", 5.0)
+    assert (a1c2["infusion_days"], a1c2["regimen"]) == (14, "14d")
+    assert (a1c1["bridging_chemo"], a1c1["cyclophosphamide"]) == (True, False)
+    a2c1 = cycles[(subject("A2"), 1)]
+    assert a2c1["bridging_chemo"] is None and a2c1["bridging_chemo_raw"] == "yes"
+    assert "bridging_chemo:unknown_code" in a2c1["parse_errors"]
+    a3c1 = cycles[(subject("A3"), 1)]
+    assert a3c1["dose_start"] is None and a3c1["dose_start_raw"] == "abc"
+    assert "dose_start:not_a_number" in a3c1["parse_errors"]
+    b1c1 = cycles[(subject("B1", "bbb"), 1)]
+    # 29/02/2022 does not exist: NULL date, raw text kept; the declared mg/m2/day dose is converted.
+    assert (b1c1["end_date"], b1c1["end_date_raw"], b1c1["infusion_days"]) == (None, "29/02/2022", None)
+    assert b1c1["parse_errors"] == "end_date:invalid_date"
+    assert b1c1["dose_start"] == pytest.approx(15.0)
+    assert b1c1["dose_unit_raw"] == "mg/m2/day"
+
+
+def test_cycle_status_response_and_table3_group(warehouse):
+    cycles = {(row["subject_id"], row["cycle_no"]): row for row in rows(warehouse, "SELECT * FROM core.cycles")}
+    expected = {
+        (subject("A1"), 1): ("rr", "cr", True, "rr_mrdpos"),
+        (subject("A1"), 2): ("cr_mrdneg", "nr", False, "mrdneg"),
+        (subject("A2"), 1): ("cr_mrdpos", "nr", False, "rr_mrdpos"),
+        (subject("A3"), 1): ("cr_mrdneg", "cr", True, "mrdneg"),
+        (subject("B1", "bbb"), 1): ("cr_mrdneg", None, None, "mrdneg"),
+    }
+    actual = {key: (row["status_at_start"], row["response"], row["mrd_negative_after"], row["table3_group"])
+              for key, row in cycles.items()}
+    assert actual == expected
+
+
+def test_lab_units_markers_and_detection_limits(warehouse):
+    labs = {row["analyte"]: row for row in rows(warehouse, "SELECT * FROM core.labs")}
+    assert (labs["neutrophils"]["value"], labs["neutrophils"]["unit"]) == (pytest.approx(1.5), "x10^9/L")
+    assert (labs["igg"]["value"], labs["igg"]["unit"]) == (pytest.approx(8.5), "g/L")  # 850 mg/dL
+    assert labs["cd3_abs"]["value"] == pytest.approx(1.2)  # decimal comma at center bbb
+    flags = {a: (labs[a]["value"], labs[a]["below_lod"], labs[a]["above_uloq"]) for a in ("il6", "il10", "il8", "il2")}
+    assert flags == {"il6": (2.44, True, False), "il10": (2.44, True, False), "il8": (5000.0, False, True),
+                     "il2": (3.1, False, False)}
+    cd19 = labs["cd19_abs"]
+    assert (cd19["value"], cd19["below_lod"], cd19["value_raw"], cd19["parse_errors"]) == (None, True, "ND", None)
+    assert (labs["wbc"]["value"], labs["wbc"]["parse_errors"]) == (None, "value:not_a_measurement")
+    assert (labs["platelets"]["value"], labs["platelets"]["parse_errors"]) == (None, "unit:unknown_unit")
+
+
+def test_adverse_event_grades(warehouse):
+    events = {row["term"]: row for row in rows(warehouse, "SELECT * FROM core.adverse_events")}
+    assert (events["crs"]["grade"], events["crs"]["onset_date"]) == (2, date(2021, 1, 2))
+    assert (events["neutropenia"]["grade"], events["neutropenia"]["parse_errors"]) == (None, None)
+    assert (events["fever"]["grade"], events["fever"]["parse_errors"]) == (None, "grade:not_an_integer")
+
+
+def test_time_to_event_from_first_infusion(warehouse):
+    tte = {(row["subject_id"], row["endpoint"]): row for row in rows(warehouse, "SELECT * FROM core.time_to_event")}
+    summary = {key: (row["time_days"], row["event"], row["event_type"]) for key, row in tte.items()}
+    assert summary == {
+        # The 2020 relapse precedes blinatumomab (its indication) and does not count.
+        (subject("A1"), "efs"): (212, 1, "relapse"),
+        (subject("A1"), "os"): (273, 1, "death"),
+        # No response to cycle 1: an EFS event at the end-of-cycle assessment.
+        (subject("A2"), "efs"): (14, 1, "nr_cycle1"),
+        (subject("A2"), "os"): (365, 0, "censored"),
+        # HSCT is followed through by default.
+        (subject("A3"), "efs"): (365, 0, "censored"),
+        (subject("A3"), "os"): (365, 0, "censored"),
+        (subject("B1", "bbb"), "efs"): (410, 0, "censored"),
+        (subject("B1", "bbb"), "os"): (410, 0, "censored"),
+    }
+    assert tte[(subject("A2"), "os")]["origin_date"] == date(2021, 3, 1)
+
+
+def test_time_to_event_vars_change_origin_and_censoring(diagnosis_origin_censored_at_hsct):
+    tte = {(row["subject_id"], row["endpoint"]): row
+           for row in rows(diagnosis_origin_censored_at_hsct, "SELECT * FROM core.time_to_event")}
+    b1 = tte[(subject("B1", "bbb"), "os")]
+    # From diagnosis (2020-06-01) to the last contact (2023-03-01).
+    assert (b1["origin"], b1["origin_date"], b1["time_days"]) == ("diagnosis", date(2020, 6, 1), 1003)
+    a3 = tte[(subject("A3"), "efs")]
+    assert (a3["end_date"], a3["event"], a3["censor_reason"]) == (date(2021, 7, 1), 0, "hsct")
+    # A1 relapsed before any HSCT: still an event.
+    assert tte[(subject("A1"), "efs")]["event_type"] == "relapse"
+
+
+@pytest.fixture
+def plugin(monkeypatch):
+    monkeypatch.syspath_prepend(str(DBT_PROJECT / "plugins"))
+    import blina_pseudonym
+
+    return blina_pseudonym
+
+
+def test_pseudonym_key_comes_from_the_environment(plugin, monkeypatch):
+    monkeypatch.setenv("BLINA_PSEUDONYM_KEY", KEY)
+    assert plugin.pseudonym(plugin.pseudonym_key(), "aaa", " A1 ") == subject("A1")
+
+
+def test_missing_pseudonym_key_falls_back_with_a_warning(plugin, monkeypatch, caplog):
+    monkeypatch.delenv("BLINA_PSEUDONYM_KEY", raising=False)
+    key = plugin.pseudonym_key()
+    assert "BLINA_PSEUDONYM_KEY is not set" in caplog.text
+    assert plugin.pseudonym(key, "aaa", "A1") != subject("A1")
