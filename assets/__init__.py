@@ -1,0 +1,1 @@
+"""Dagster assets of the blinatumomab warehouse, one package per layer."""

@@ -1,0 +1,32 @@
+"""python -m demo_cohort --out data/landing [--seed N]: write the demo consortium's extracts.
+
+Every multicenter center YAML (data/centers, or BLINA_CENTERS_DIR) gets its folder under --out, written from
+the calibrated demo cohort. The case series (study case_series) is hand-coded and never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_SEED = 20250301
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    parser = argparse.ArgumentParser(prog="python -m demo_cohort", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="drop-zone root (e.g. data/landing)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"cohort seed (default {DEFAULT_SEED})")
+    args = parser.parse_args(argv)
+
+    from assets.landing.center_config import load_centers
+    from demo_cohort.cohort import build_cohort
+    from demo_cohort.writers import write_demo
+
+    written = write_demo(build_cohort(args.seed), args.out, load_centers().values())
+    for path in written:
+        print(path)
+    return written
+
+
+if __name__ == "__main__":
+    main()
