@@ -1,0 +1,103 @@
+"""Kaplan-Meier estimate as R's `survfit(Surv(time, event) ~ 1, conf.type = "log-log")` reports it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+CURVE_SCHEMA = {
+    "time": pl.Float64,
+    "n_at_risk": pl.Int64,
+    "events": pl.Int64,
+    "censored": pl.Int64,
+    "survival": pl.Float64,
+    "std_err": pl.Float64,
+    "ci_lower": pl.Float64,
+    "ci_upper": pl.Float64,
+}
+
+
+def survival_data(time: Sequence[float], event: Sequence[int | bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Times and 0/1 event flags as arrays, refusing what would silently distort a curve."""
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=float)
+    if t.shape != e.shape:
+        raise ValueError(f"time and event differ in length: {t.size} vs {e.size}")
+    if np.isnan(t).any() or np.isnan(e).any():
+        raise ValueError("time or event has missing values")
+    if (t < 0).any():
+        raise ValueError("negative survival times")
+    if not np.isin(e, (0, 1)).all():
+        raise ValueError("event must be 0 (censored) or 1 (event)")
+    return t, e.astype(np.int64)
+
+
+def kaplan_meier(
+    time: Sequence[float], event: Sequence[int | bool], confidence: float = 0.95
+) -> pl.DataFrame:
+    """The whole step function, one row per distinct observed time (event or censoring), R's layout.
+
+    `survival` is S(t) just after `time`; `std_err` its Greenwood standard error S * sqrt(sum d/(n(n-d)));
+    `ci_lower` / `ci_upper` the log-log interval built, as R does, from the standard error of the
+    cumulative hazard. As in R, the interval is null where S is 1 or 0, and `std_err` is null once S
+    reaches 0.
+    """
+    from scipy.stats import norm
+
+    t, e = survival_data(time, event)
+    z = float(norm.ppf(0.5 + confidence / 2))
+    d = pl.col("events").cast(pl.Float64)
+    n = pl.col("n_at_risk").cast(pl.Float64)
+    log_s = pl.col("survival").log()
+    # se of the cumulative hazard divided by log S: the log-log interval's half-width on that scale
+    spread = z * pl.col("se_cumhaz") / log_s
+    interior = (pl.col("survival") > 0) & (pl.col("survival") < 1)
+    return (
+        pl.DataFrame({"time": t, "event": e})
+        .group_by("time")
+        .agg(events=pl.col("event").sum(), total=pl.len())
+        .sort("time")
+        .with_columns(n_at_risk=pl.col("total").cum_sum(reverse=True).cast(pl.Int64))
+        .with_columns(
+            censored=pl.col("total") - pl.col("events"),
+            survival=(1 - d / n).cum_prod(),
+            se_cumhaz=(d / (n * (n - d))).cum_sum().sqrt(),
+        )
+        .with_columns(
+            std_err=pl.when(pl.col("survival") > 0).then(pl.col("survival") * pl.col("se_cumhaz")),
+            ci_lower=pl.when(interior).then((-((-log_s).log() - spread).exp()).exp()),
+            ci_upper=pl.when(interior).then((-((-log_s).log() + spread).exp()).exp()),
+        )
+        .select([pl.col(c).cast(dtype) for c, dtype in CURVE_SCHEMA.items()])
+    )
+
+
+@dataclass(frozen=True)
+class SurvivalAt:
+    """S(t) read off a curve. `n_at_risk` counts those still followed at t; `beyond_last_followup`
+    flags a t past the last observed time, where the curve's last value is carried forward."""
+
+    t: float
+    survival: float
+    std_err: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    n_at_risk: int
+    beyond_last_followup: bool
+
+
+def survival_at(curve: pl.DataFrame, t: float) -> SurvivalAt:
+    """S(t) from `kaplan_meier`'s curve: the last step at or before t (1 before the first event)."""
+    before = curve.filter(pl.col("time") <= t)
+    after = curve.filter(pl.col("time") >= t)
+    n_at_risk = int(after["n_at_risk"][0]) if after.height else 0
+    beyond = curve.height == 0 or t > curve["time"].max()
+    if before.height == 0:
+        return SurvivalAt(t, 1.0, 0.0, None, None, n_at_risk, beyond)
+    row = before.row(-1, named=True)
+    return SurvivalAt(
+        t, row["survival"], row["std_err"], row["ci_lower"], row["ci_upper"], n_at_risk, beyond
+    )
