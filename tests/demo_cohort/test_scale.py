@@ -1,0 +1,163 @@
+"""The scale generator: files, consistent row counts, deterministic bytes, bounded chunks, readable output."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import polars as pl
+import pytest
+
+import demo_cohort.scale as scale
+from demo_cohort.__main__ import main as demo_main
+from assets.landing.center_config import REPO_ROOT, load_center
+from assets.landing.contract import TABLE_FIELDS
+from assets.landing.readers import read_table
+from demo_cohort.cohort import LABS_SCHEMA
+from demo_cohort.design_cycles import TERMS
+from demo_cohort.scale_frames import synth_chunk
+from demo_cohort.writers import write_center
+
+PATIENTS, CENTERS, CHUNK = 2_000, 3, 400
+
+
+def _digest(out: Path) -> dict[str, str]:
+    return {str(f.relative_to(out)): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sorted(out.rglob("*")) if f.is_file()}
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("scale")
+    scale.generate(PATIENTS, CENTERS, out, seed=11, chunk_patients=CHUNK, progress=False)
+    return out
+
+
+def _read_center(out: Path, center_id: str) -> dict[str, pl.DataFrame]:
+    """Every table of a scaled center as the landing layer reads it (wide labs unpivoted)."""
+    center = load_center(out / "centers" / f"{center_id}.yaml")
+    return {name: read_table(center, name, out / "landing" / center_id / table.file)
+            for name, table in center.tables.items()}
+
+
+def test_every_center_delivers_every_table_in_its_style(scaled):
+    for number, style in enumerate(["sch", "ach", "sph"], start=1):
+        center = load_center(scaled / "centers" / f"scale_{number:03d}.yaml")
+        source = load_center(REPO_ROOT / "data" / "centers" / f"{style}.yaml")
+        assert [t.file for t in center.tables.values()] == [t.file for t in source.tables.values()]
+        assert all((scaled / "landing" / center.center_id / t.file).stat().st_size > 0
+                   for t in center.tables.values())
+
+
+def test_the_project_readers_read_the_output_with_consistent_counts(scaled):
+    sizes = [PATIENTS // CENTERS + (c < PATIENTS % CENTERS) for c in range(CENTERS)]
+    for number, size in enumerate(sizes, start=1):
+        center_id = f"scale_{number:03d}"
+        tables = _read_center(scaled, center_id)
+        patients, cycles, events = tables["patients"], tables["cycles"], tables["events"]
+        assert patients.height == size and patients["mrn"].n_unique() == size  # one header, no repeated rows
+        per_patient = cycles.group_by("mrn").len()["len"]
+        assert per_patient.min() >= 1 and per_patient.max() <= 4
+        assert tables["adverse_events"].height == len(TERMS) * cycles.height
+        last_contact = load_center(scaled / "centers" / f"{center_id}.yaml").table("events") \
+            .inverse_codes("event_type")["last_contact"]
+        assert events.filter(pl.col("event_type") == last_contact)["mrn"].sort().equals(patients["mrn"].sort())
+        assert set(tables["labs"]["mrn"]) <= set(patients["mrn"])
+        assert 50 < sum(t.height for t in tables.values()) / size < 70  # about 58 raw rows a patient
+
+
+def test_gbk_center_is_gbk(scaled):
+    data = (scaled / "landing" / "scale_002" / "jianyan.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert data.decode("gbk").startswith("住院号,")
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(scaled, tmp_path):
+    scale.generate(PATIENTS, CENTERS, tmp_path / "again", seed=11, chunk_patients=CHUNK, progress=False)
+    assert _digest(tmp_path / "again") == _digest(scaled)
+    scale.generate(PATIENTS, CENTERS, tmp_path / "other", seed=12, chunk_patients=CHUNK, progress=False)
+    assert _digest(tmp_path / "other")["landing/scale_001/patients.csv"] != \
+        _digest(scaled)["landing/scale_001/patients.csv"]
+
+
+def test_chunks_are_bounded_whatever_n(monkeypatch, tmp_path):
+    for n in (20_000, 10_000_000):
+        chunks = scale.plan_chunks(n, 7, CHUNK)
+        assert max(c.patients for c in chunks) == CHUNK
+        assert sum(c.patients for c in chunks) == n
+    seen = []
+
+    def spy(rng, first_patient, n, *rest):
+        seen.append(n)
+        return synth_chunk(rng, first_patient, n, *rest)
+
+    monkeypatch.setattr(scale, "synth_chunk", spy)
+    scale.generate(1_500, 2, tmp_path, chunk_patients=200, progress=False)
+    assert sum(seen) == 1_500 and max(seen) == 200
+
+
+def test_streamed_csv_matches_the_demo_writer(tmp_path):
+    """One chunk a center: the fast streaming path prints exactly what writers.write_center prints."""
+    scale.generate(300, CENTERS, tmp_path / "scaled", seed=5, chunk_patients=300, progress=False)
+    configs = scale.scaled_centers(CENTERS, tmp_path / "ref")
+    seeds = np.random.SeedSequence(5).spawn(CENTERS)
+    for chunk in scale.plan_chunks(300, CENTERS, 300):
+        config = configs[chunk.center]
+        frames = synth_chunk(np.random.default_rng(seeds[chunk.index]), 0, chunk.patients,
+                             scale._mrn_prefix(chunk.center), config.center_id, config.table("labs").detection_limits)
+        for path in write_center(SimpleNamespace(**frames), config, tmp_path / "ref" / "landing"):
+            assert path.read_bytes() == (tmp_path / "scaled" / "landing" / config.center_id / path.name).read_bytes()
+
+
+def test_a_smaller_run_removes_the_centers_of_a_larger_one(tmp_path):
+    scale.generate(60, 3, tmp_path, progress=False)
+    scale.main(["--patients", "40", "--centers", "2", "--out", str(tmp_path)])
+    assert sorted(p.name for p in (tmp_path / "landing").iterdir()) == ["scale_001", "scale_002"]
+    assert sorted(p.name for p in (tmp_path / "centers").iterdir()) == ["scale_001.yaml", "scale_002.yaml"]
+
+
+@pytest.fixture(scope="module")
+def chunk() -> dict[str, pl.DataFrame]:
+    return synth_chunk(np.random.default_rng(3), 100, 3_000, "S9", "scale_009", {"il6": 2.44, "il10": 2.44})
+
+
+def test_chunk_frames_have_the_demo_schemas(chunk):
+    assert dict(chunk["labs"].schema) == LABS_SCHEMA
+    for table, fields in TABLE_FIELDS.items():
+        assert set(chunk[table].columns) == {*fields, "center_id"} | ({"marker"} if table == "labs" else set())
+    assert chunk["patients"]["mrn"].to_list()[:2] == ["S900000100", "S900000101"]
+
+
+def test_chunk_cycles_follow_each_other(chunk):
+    cycles = chunk["cycles"].sort("mrn", "cycle_no")
+    per_patient = cycles.group_by("mrn").agg(pl.col("cycle_no").max().alias("n"), pl.len())
+    assert per_patient.filter(pl.col("n") != pl.col("len")).is_empty()  # 1..k without gaps
+    gaps = cycles.with_columns(gap=(pl.col("start_date") - pl.col("end_date").shift().over("mrn")).dt.total_days())
+    assert set(gaps["gap"].drop_nulls()) == {15}  # 14 days off between cycles
+    assert 1.1 < cycles.height / 3_000 < 1.35
+
+
+def test_chunk_events_end_in_one_last_contact(chunk):
+    last = chunk["events"].group_by("mrn", maintain_order=True).agg(pl.col("event_type").last(),
+                                                                     pl.col("event_date").max().alias("latest"),
+                                                                     pl.col("event_date").last())
+    assert last.height == 3_000 and set(last["event_type"]) == {"last_contact"}
+    assert (last["event_date"] == last["latest"]).all()
+
+
+def test_chunk_values_under_a_kit_floor_sit_at_it(chunk):
+    labs = chunk["labs"]
+    marked = labs.filter(pl.col("marker") == "<")
+    assert set(marked["analyte"]) == {"il6", "il10"} and (marked["value"] == 2.44).all()
+    assert labs.filter(pl.col("analyte").is_in(["il6", "il10"]) & pl.col("marker").is_null())["value"].min() > 2.44
+    assert labs.filter(pl.col("analyte") == "il2")["value"].min() < 2.44  # no floor declared for il2
+
+
+def test_demo_cli_scale_mode_and_never_into_the_repository(tmp_path):
+    files = demo_main(["--patients", "30", "--centers", "2", "--out", str(tmp_path)])
+    assert len(files) == 12 and all(f.is_relative_to(tmp_path / "landing") for f in files)
+    with pytest.raises(ValueError, match="never committed"):
+        scale.generate(30, 2, Path(__file__).parent / "scaled", progress=False)
