@@ -1,6 +1,3 @@
--- One row per cycle and solicited toxicity term, pseudonymised; grade NULL = not assessed.
-select
-    subject.subject_id,
-    adverse_event.* exclude (mrn)
-from {{ ref('stg_adverse_events') }} as adverse_event
-left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
+-- The validated adverse_events: every candidate row (intermediate.int_adverse_events) that passed the validation gate
+-- (assets/validation/, docs/data-quality.md), with its warnings; refused rows are in quarantine.adverse_events.
+{{ validated('adverse_events') }}

@@ -1,7 +1,3 @@
--- One row per delivered bone-marrow assessment, pseudonymised (MRD courses, frontline time points).
--- core.cycles carries each cycle's pre_cycle and end_of_cycle assessment already interpreted.
-select
-    subject.subject_id,
-    assessment.* exclude (mrn)
-from {{ ref('stg_assessments') }} as assessment
-left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
+-- The validated assessments: every candidate row (intermediate.int_assessments) that passed the validation gate
+-- (assets/validation/, docs/data-quality.md), with its warnings; refused rows are in quarantine.assessments.
+{{ validated('assessments') }}

@@ -1,6 +1,3 @@
--- One row per follow-up event (relapse, death, HSCT, CAR-T, second cancer, last contact), pseudonymised.
-select
-    subject.subject_id,
-    event.* exclude (mrn)
-from {{ ref('stg_events') }} as event
-left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
+-- The validated events: every candidate row (intermediate.int_events) that passed the validation gate
+-- (assets/validation/, docs/data-quality.md), with its warnings; refused rows are in quarantine.events.
+{{ validated('events') }}

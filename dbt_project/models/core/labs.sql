@@ -1,6 +1,3 @@
--- One row per delivered lab value, pseudonymised, in canonical units (long layout).
-select
-    subject.subject_id,
-    lab.* exclude (mrn)
-from {{ ref('stg_labs') }} as lab
-left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
+-- The validated labs: every candidate row (intermediate.int_labs) that passed the validation gate
+-- (assets/validation/, docs/data-quality.md), with its warnings; refused rows are in quarantine.labs.
+{{ validated('labs') }}

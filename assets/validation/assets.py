@@ -1,0 +1,158 @@
+"""Dagster side of validation: the gate between the candidate and the core dbt models, its checks, and
+audit.row_accounting. The gate's logic is pure (gate.py); here it only reads and writes the warehouse.
+
+Graph: intermediate.int_<table> (dbt) -> validation_gate -> quarantine.<table> + audit.<table>_warnings
+-> core.<table> (dbt) -> audit.row_accounting.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from assets.landing.assets import POOL
+from assets.validation.gate import ORDER
+from assets.validation.store import candidate_table, quarantine_table, warnings_table
+from orchestration.metadata import markdown_table
+from orchestration.resources import WarehouseResource
+
+GROUP = "validation"
+EXAMPLES = 10  # failing rows shown in the UI per table
+
+
+def _key(relation: str) -> dg.AssetKey:
+    return dg.AssetKey(relation.split("."))
+
+
+CANDIDATE_KEYS = {table: _key(candidate_table(table)) for table in ORDER}
+CORE_KEYS = {table: dg.AssetKey(["core", table]) for table in ORDER}
+
+
+def _today():
+    # The day "not in the future" is judged against; UTC so that the same run gives the same answer anywhere.
+    return datetime.now(UTC).date()
+
+
+def _examples(findings) -> dg.MetadataValue:
+    shown = findings.head(EXAMPLES).select("source_file", "source_row", "check_name", "value", "reason")
+    return dg.MetadataValue.md(markdown_table(shown.columns, shown.rows()))
+
+
+@dg.multi_asset(
+    specs=[spec for table in ORDER for spec in (
+        dg.AssetSpec(_key(quarantine_table(table)), deps=list(CANDIDATE_KEYS.values()), group_name=GROUP,
+                     kinds={"duckdb", "polars"},
+                     description=f"Delivered {table} rows the gate refused, each with every reason."),
+        dg.AssetSpec(_key(warnings_table(table)), deps=list(CANDIDATE_KEYS.values()), group_name=GROUP,
+                     kinds={"duckdb", "polars"},
+                     description=f"Warnings of the {table} rows the gate accepted; core.{table} carries them."),
+    )],
+    pool=POOL,
+)
+def validation_gate(warehouse: WarehouseResource):
+    """Every candidate core row through the clinical checks (schemas/, assets/validation/gate.py)."""
+    from assets.validation.gate import gate_all
+    from assets.validation.store import read_frames, replace_table
+
+    with warehouse.connect() as con:
+        candidates = read_frames(con, candidate_table)
+        results = gate_all(candidates, _today())
+        for table, result in results.items():
+            replace_table(con, quarantine_table(table), result.quarantine)
+            replace_table(con, warnings_table(table), result.warnings)
+    for table, result in results.items():
+        yield dg.MaterializeResult(asset_key=_key(quarantine_table(table)), metadata={
+            "dagster/row_count": result.quarantine.height,
+            "candidates": candidates[table].height,
+            "passed": result.passed.height,
+            "examples": _examples(result.quarantine),
+        })
+        yield dg.MaterializeResult(asset_key=_key(warnings_table(table)), metadata={
+            "dagster/row_count": result.warnings.height,
+            "examples": _examples(result.warnings),
+        })
+
+
+def clinical_checks(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=CANDIDATE_KEYS[table],
+        name="clinical_checks",
+        description=f"The {table} candidates against schemas/{table}.py (row-level rules, no cross-table "
+                    "context): rows that would be refused or warned, with examples. Warns; the gate acts.",
+    )
+    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        from assets.validation.gate import Context, gate
+        from assets.validation.store import read_frames
+
+        with warehouse.connect(read_only=True) as con:
+            frame = read_frames(con, candidate_table, tables=(table,))[table]
+        result = gate(table, frame, Context(_today()))
+        return dg.AssetCheckResult(
+            passed=result.quarantine.is_empty(),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"failing_rows": result.quarantine.height, "rows_with_warnings": result.warnings.height,
+                      "candidates": frame.height, "failures": _examples(result.quarantine),
+                      "warnings": _examples(result.warnings)},
+        )
+
+    return check
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec("only_validated_rows", asset=CORE_KEYS[table], blocking=True,
+                             description=f"core.{table} passes the whole gate again: zero failures.")
+           for table in ORDER],
+)
+def only_validated_rows(warehouse: WarehouseResource):
+    from assets.validation.gate import gate_all
+    from assets.validation.store import read_frames
+
+    with warehouse.connect(read_only=True) as con:
+        results = gate_all(read_frames(con, lambda table: f"core.{table}"), _today())
+    for table, result in results.items():
+        yield dg.AssetCheckResult(
+            asset_key=CORE_KEYS[table], check_name="only_validated_rows",
+            passed=result.quarantine.is_empty(), severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"failing_rows": result.quarantine.height, "failures": _examples(result.quarantine)},
+        )
+
+
+@dg.asset(
+    key=["audit", "row_accounting"],
+    deps=[*CORE_KEYS.values(), *(_key(quarantine_table(table)) for table in ORDER)],
+    group_name=GROUP,
+    kinds={"duckdb"},
+    pool=POOL,
+    description="Per table and delivered file: rows delivered, loaded, passed, quarantined, superseded.",
+)
+def row_accounting(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from assets.validation.accounting import COLUMNS, build_row_accounting
+
+    with warehouse.connect() as con:
+        rows = build_row_accounting(con)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(rows),
+        "accounting": dg.MetadataValue.md(markdown_table(COLUMNS, rows)),
+    })
+
+
+@dg.asset_check(
+    asset=["audit", "row_accounting"],
+    name="delivered_rows_accounted",
+    blocking=True,
+    description="Nothing lost: delivered = passed + quarantined + superseded for every table and file.",
+)
+def delivered_rows_accounted(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from assets.validation.accounting import unbalanced
+
+    with warehouse.connect(read_only=True) as con:
+        broken = unbalanced(con)
+    return dg.AssetCheckResult(
+        passed=not broken,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"unbalanced_files": len(broken), "files": dg.MetadataValue.md(markdown_table(
+            ["table", "center", "file", "delivered", "passed", "quarantined", "superseded"], broken))},
+    )
+
+
+VALIDATION_ASSETS = [validation_gate, row_accounting]
+VALIDATION_CHECKS = [*(clinical_checks(table) for table in ORDER), only_validated_rows, delivered_rows_accounted]

@@ -1,0 +1,73 @@
+"""core.assessments: one row per delivered bone-marrow assessment (percentages may carry `<x` / `ND`)."""
+
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, PERCENT
+from schemas.reasons import Label, RowRule, subject
+from schemas.vocabulary import codes
+
+CYCLE_TIMEPOINTS = ("pre_cycle", "day15", "end_of_cycle")  # meaningless without their cycle
+PERCENT_RANGE = {"min_value": PERCENT[0], "max_value": PERCENT[1]}
+LABELS = {
+    "subject_id": Label("record number (mrn)"),
+    "cycle_no": Label("cycle number"),
+    "timepoint": Label("time point"),
+    "assessment_date": Label("aspiration date"),
+    "bm_blasts_pct": Label("marrow blasts", "%"),
+    "mrd_pct": Label("MRD", "%"),
+    "fusion_transcript_pct": Label("fusion transcript", "%"),
+}
+
+
+class Assessments(pa.DataFrameModel):
+    """What a marrow assessment must satisfy to enter core (an error quarantines it)."""
+
+    subject_id: str = pa.Field(nullable=False)
+    center_id: str = pa.Field(nullable=False)
+    source_file: str = pa.Field(nullable=False)
+    source_row: int = pa.Field(nullable=False)
+    cycle_no: int = pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=True)
+    timepoint: str = pa.Field(isin=codes("assessments", "timepoint"), nullable=False)
+    assessment_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
+    bm_blasts_pct: float = pa.Field(in_range=PERCENT_RANGE, nullable=True)
+    mrd_pct: float = pa.Field(in_range=PERCENT_RANGE, nullable=True)
+    fusion_transcript_pct: float = pa.Field(ge=0, nullable=True)  # a qPCR ratio may exceed 100 %
+
+    @pa.dataframe_check(name="cycle_timepoint_has_cycle")
+    def cycle_timepoint_has_cycle(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            ~pl.col("timepoint").is_in(CYCLE_TIMEPOINTS).fill_null(False) | pl.col("cycle_no").is_not_null())
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+class AssessmentsUnusual(pa.DataFrameModel):
+    """Plausible but unusual: the row passes with a warning."""
+
+    fusion_transcript_pct: float = pa.Field(le=PERCENT[1], nullable=True)
+
+    @pa.dataframe_check(name="measured")
+    def measured(cls, data) -> pl.LazyFrame:
+        measured = [pl.col(f"{field}_raw").is_not_null() for field in ("bm_blasts_pct", "mrd_pct", "fusion_transcript_pct")]
+        return data.lazyframe.select(measured[0] | measured[1] | measured[2])
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+ROW_RULES = {
+    "cycle_timepoint_has_cycle": RowRule("cycle_no", lambda row: (
+        f"time point '{row['timepoint']}' belongs to a blinatumomab cycle, but no cycle number was delivered")),
+    "measured": RowRule("mrd_pct", lambda row: "no blast, MRD or transcript value was delivered"),
+}
+
+
+def describe(row) -> str:
+    cycle = f", cycle {row['cycle_no']}" if row.get("cycle_no") is not None else ""
+    return f"Marrow assessment {row.get('timepoint') or '(no time point)'}{cycle} of subject {subject(row)}"

@@ -1,0 +1,143 @@
+"""core.cycles: one row per delivered blinatumomab cycle, doses in ug/m2/day (flat doses stay in ug/day)."""
+
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.limits import (BSA_M2_MAX, CYCLE_NO_MAX, CYCLOPHOSPHAMIDE_MG_M2_MAX, DOSES_UG_M2_DAY, EARLIEST_DATE,
+                            FLAT_DOSE_CAP_UG_DAY, FLAT_DOSE_WEIGHT_KG, INFUSION_DAYS_MAX, INFUSION_DAYS_SOFT,
+                            WEIGHT_KG_MAX)
+from schemas.reasons import Label, RowRule, shown, subject
+
+FLAT_UNIT = "ug/day"  # the adult flat dose: staging has no per-m2 conversion for it, the gate reads it raw
+LABELS = {
+    "subject_id": Label("record number (mrn)"),
+    "cycle_no": Label("cycle number"),
+    "start_date": Label("infusion start date"),
+    "end_date": Label("infusion end date"),
+    "infusion_days": Label("infusion length", "days"),
+    "dose_start": Label("starting dose", "ug/m2/day"),
+    "dose_target": Label("target dose", "ug/m2/day"),
+    "step_up_date": Label("step-up date"),
+    "weight_kg": Label("body weight", "kg"),
+    "bsa_m2": Label("body surface area", "m2"),
+    "cyclophosphamide_dose_mg_m2": Label("cyclophosphamide dose", "mg/m2"),
+}
+
+
+def _flat_dose(field: str) -> pl.Expr:
+    """A flat ug/day dose as delivered (NULL for per-m2 doses)."""
+    return pl.when(pl.col("dose_unit_raw") == FLAT_UNIT).then(pl.col(f"{field}_raw").cast(pl.Float64, strict=False))
+
+
+class Cycles(pa.DataFrameModel):
+    """What a cycle row must satisfy to enter core (an error quarantines it)."""
+
+    subject_id: str = pa.Field(nullable=False)
+    center_id: str = pa.Field(nullable=False)
+    source_file: str = pa.Field(nullable=False)
+    source_row: int = pa.Field(nullable=False)
+    cycle_no: int = pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False)
+    start_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
+    end_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
+    infusion_days: int = pa.Field(le=INFUSION_DAYS_MAX, nullable=True)
+    dose_start: float = pa.Field(isin=DOSES_UG_M2_DAY, nullable=True)
+    dose_target: float = pa.Field(isin=DOSES_UG_M2_DAY, nullable=True)
+    step_up_date: date = pa.Field(nullable=True)
+    weight_kg: float = pa.Field(gt=0, le=WEIGHT_KG_MAX, nullable=True)
+    bsa_m2: float = pa.Field(gt=0, le=BSA_M2_MAX, nullable=True)
+    cyclophosphamide_dose_mg_m2: float = pa.Field(gt=0, le=CYCLOPHOSPHAMIDE_MG_M2_MAX, nullable=True)
+
+    @pa.dataframe_check(name="end_on_or_after_start")
+    def end_on_or_after_start(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("end_date") >= pl.col("start_date")).fill_null(True))
+
+    @pa.dataframe_check(name="step_up_within_cycle")
+    def step_up_within_cycle(cls, data) -> pl.LazyFrame:
+        step_up = pl.col("step_up_date")
+        return data.lazyframe.select(
+            ((step_up >= pl.col("start_date")).fill_null(True) & (step_up <= pl.col("end_date")).fill_null(True)))
+
+    @pa.dataframe_check(name="flat_dose_cap")
+    def flat_dose_cap(cls, data) -> pl.LazyFrame:
+        within = [(_flat_dose(field) > 0) & (_flat_dose(field) <= FLAT_DOSE_CAP_UG_DAY)
+                  for field in ("dose_start", "dose_target")]
+        return data.lazyframe.select(within[0].fill_null(True) & within[1].fill_null(True))
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+class CyclesUnusual(pa.DataFrameModel):
+    """Plausible but unusual: the row passes with a warning."""
+
+    start_date: date = pa.Field(nullable=False)
+    end_date: date = pa.Field(nullable=False)
+    infusion_days: int = pa.Field(in_range={"min_value": INFUSION_DAYS_SOFT[0], "max_value": INFUSION_DAYS_SOFT[1]},
+                                  nullable=True)
+
+    @pa.dataframe_check(name="dose_recorded")
+    def dose_recorded(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("dose_start").is_not_null() | _flat_dose("dose_start").is_not_null())
+
+    @pa.dataframe_check(name="dose_step_follows_protocol")
+    def dose_step_follows_protocol(cls, data) -> pl.LazyFrame:
+        # Cycle 1 starts at 5 ug/m2/day, later cycles at 15 (clinical-rules.md, Dosing).
+        expected = pl.when(pl.col("cycle_no") == 1).then(DOSES_UG_M2_DAY[0]).otherwise(DOSES_UG_M2_DAY[1])
+        return data.lazyframe.select((pl.col("dose_start") == expected).fill_null(True))
+
+    @pa.dataframe_check(name="flat_dose_above_weight")
+    def flat_dose_above_weight(cls, data) -> pl.LazyFrame:
+        # Flat dosing is for >= 45 kg; per-m2 dosing there is capped at the flat dose.
+        flat = pl.col("dose_unit_raw") == FLAT_UNIT
+        heavy = pl.col("weight_kg") >= FLAT_DOSE_WEIGHT_KG
+        per_m2_over_cap = pl.col("dose_target").fill_null(pl.col("dose_start")) * pl.col("bsa_m2") > FLAT_DOSE_CAP_UG_DAY
+        return data.lazyframe.select(
+            (~(flat & ~heavy)).fill_null(True) & (~(heavy & per_m2_over_cap)).fill_null(True))
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+def _dose_text(row, field: str) -> str:
+    delivered = f" (delivered as {row[f'{field}_raw']} {row['dose_unit_raw']})" if row.get("dose_unit_raw") != "ug/m2/day" else ""
+    return f"{shown(row[field], 'ug/m2/day')}{delivered}"
+
+
+ROW_RULES = {
+    "end_on_or_after_start": RowRule("end_date", lambda row: (
+        f"infusion end date {row['end_date']} is before its start date {row['start_date']}")),
+    "step_up_within_cycle": RowRule("step_up_date", lambda row: (
+        f"step-up date {row['step_up_date']} is outside the infusion {row['start_date']} to {row['end_date']}")),
+    "flat_dose_cap": RowRule("dose_start", lambda row: (
+        f"flat dose {row['dose_start_raw']} / {row['dose_target_raw']} ug/day is above the adult cap of "
+        f"{FLAT_DOSE_CAP_UG_DAY:g} ug/day")),
+    "dose_recorded": RowRule("dose_start", lambda row: "the blinatumomab dose was not delivered"),
+    "dose_step_follows_protocol": RowRule("dose_start", lambda row: (
+        f"cycle {row['cycle_no']} starts at {_dose_text(row, 'dose_start')}; the protocol starts cycle 1 at 5 "
+        "and later cycles at 15 ug/m2/day")),
+    "flat_dose_above_weight": RowRule("dose_start", lambda row: (
+        f"the dose does not fit the weight {shown(row['weight_kg'], 'kg')}: flat ug/day dosing is for "
+        f"{FLAT_DOSE_WEIGHT_KG:g} kg and over, where a per-m2 dose is capped at {FLAT_DOSE_CAP_UG_DAY:g} ug/day")),
+}
+
+
+def dose_problem(row, field: str) -> str:
+    """Why a per-m2 dose outside 5 / 15 is refused, naming a 1000-fold unit slip (15 mg/m2 for 15 ug/m2)."""
+    dose = row[field]
+    problem = f"{LABELS[field].name} {_dose_text(row, field)} is not a blinatumomab dose (5 or 15 ug/m2/day)"
+    if dose and any(abs(dose / 1000 - allowed) < 1e-9 for allowed in DOSES_UG_M2_DAY):
+        problem += f": 1000 times {dose / 1000:g}, which looks like mg written for ug"
+    return problem
+
+
+def describe(row) -> str:
+    cycle = row.get("cycle_no") if row.get("cycle_no") is not None else row.get("cycle_no_raw")
+    return f"Cycle {cycle if cycle is not None else '(no number)'} of subject {subject(row)}"
+
+
+# Column checks whose generic sentence is not enough: the dose names the unit slip.
+COLUMN_PROBLEMS = {field: (lambda row, field=field: dose_problem(row, field)) for field in ("dose_start", "dose_target")}

@@ -1,0 +1,81 @@
+"""core.patients: one row per delivered patient (pseudonymised, ages computed, birth dates dropped)."""
+
+from datetime import date
+from typing import Optional
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.limits import AGE_MONTHS_MAX, EARLIEST_DATE
+from schemas.reasons import Label, RowRule, shown, subject
+from schemas.vocabulary import codes
+
+LABELS = {
+    "subject_id": Label("record number (mrn)"),
+    "sex": Label("sex"),
+    "indication": Label("indication"),
+    "age_months": Label("age at first infusion", "months"),
+    "age_at_diagnosis_months": Label("age at diagnosis", "months"),
+    "diagnosis_date": Label("diagnosis date"),
+    "n_cycles": Label("number of blinatumomab cycles"),
+}
+
+
+class Patients(pa.DataFrameModel):
+    """What a patient row must satisfy to enter core (an error quarantines it)."""
+
+    subject_id: str = pa.Field(nullable=False)
+    center_id: str = pa.Field(nullable=False)
+    source_file: str = pa.Field(nullable=False)
+    source_row: int = pa.Field(nullable=False)
+    sex: str = pa.Field(isin=codes("patients", "sex"), nullable=True)
+    indication: str = pa.Field(isin=codes("patients", "indication"), nullable=True)
+    age_months: int = pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True)
+    # Negative when the diagnosis date precedes the birth date.
+    age_at_diagnosis_months: Optional[float] = pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True)
+    diagnosis_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
+    first_infusion_date: date = pa.Field(nullable=True)
+    cytogenetics: str = pa.Field(nullable=True)
+
+    @pa.dataframe_check(name="diagnosis_before_first_infusion")
+    def diagnosis_before_first_infusion(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("diagnosis_date") <= pl.col("first_infusion_date")).fill_null(True))
+
+    @pa.dataframe_check(name="cytogenetics_codes")
+    def cytogenetics_codes(cls, data) -> pl.LazyFrame:
+        known = pl.lit(list(codes("patients", "cytogenetics")))
+        elements = pl.col("cytogenetics").str.split(";")
+        return data.lazyframe.select(
+            elements.list.set_difference(known).list.len().eq(0).fill_null(True))
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+class PatientsUnusual(pa.DataFrameModel):
+    """Plausible but unusual: the row passes with a warning."""
+
+    sex: str = pa.Field(nullable=False)
+    indication: str = pa.Field(nullable=False)
+    age_months: int = pa.Field(nullable=False)
+    n_cycles: int = pa.Field(ge=1, nullable=True)
+
+    class Config:
+        coerce = True
+        strict = False
+
+
+ROW_RULES = {
+    "diagnosis_before_first_infusion": RowRule("diagnosis_date", lambda row: (
+        f"diagnosis date {row['diagnosis_date']} is after the first blinatumomab infusion "
+        f"{row['first_infusion_date']}")),
+    "cytogenetics_codes": RowRule("cytogenetics", lambda row: (
+        f"cytogenetics {shown(row['cytogenetics'])} holds a code outside the contract list "
+        f"({', '.join(codes('patients', 'cytogenetics'))})")),
+}
+
+
+def describe(row) -> str:
+    return f"Patient {subject(row)}"

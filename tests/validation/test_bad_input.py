@@ -1,0 +1,144 @@
+"""Bad deliveries through the real pipeline, in process: the run goes on, the good data arrives, the bad data
+is reported precisely, and nothing is lost (issue 4, "Bad input").
+
+Two runs on one temp warehouse. "alone": only the bad centers of tests/validation/cases.py (one defect each,
+so they cannot hide one another). "mixed": the same files delivered again beside the committed demo extracts
+and a clean center, with one file of center `redo` re-delivered changed (superseding its first version).
+"""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.validation.cases import CASES
+from tests.validation.centers import CLEAN, changed, write_center
+
+PROJECT = Path(__file__).resolve().parents[2]
+TABLES = tuple(CLEAN)
+
+
+def _gate_wired() -> bool:
+    from orchestration.definitions import defs
+
+    # Unwired, quarantine.patients is only the dbt source of core.patients: an asset nothing materializes.
+    graph = defs.resolve_asset_graph()
+    key = dg.AssetKey(["quarantine", "patients"])
+    return graph.has(key) and graph.get(key).is_materializable
+
+
+# Until orchestration/ wires the gate between the two dbt steps (the validation report's patch), the
+# pipeline has no gate to test.
+pytestmark = pytest.mark.skipif(not _gate_wired(), reason="validation gate not wired into orchestration yet")
+
+
+def materialize(monkeypatch, warehouse: Path, landing: Path, centers: Path) -> dg.ExecuteInProcessResult:
+    monkeypatch.setenv("BLINA_WAREHOUSE_DIR", str(warehouse))
+    monkeypatch.setenv("BLINA_LANDING_DIR", str(landing))
+    monkeypatch.setenv("BLINA_CENTERS_DIR", str(centers))
+    from orchestration.definitions import defs
+    from orchestration.resources import build_resources
+
+    return dg.materialize([*defs.assets, *defs.asset_checks], resources=build_resources(), raise_on_error=False)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """{'alone': (result, warehouse file), 'mixed': (...)}, the second run on the first run's warehouse."""
+    root = tmp_path_factory.mktemp("bad_input")
+    warehouse, landing, centers = root / "warehouse", root / "landing", root / "centers"
+    for center_id, case in CASES.items():
+        write_center(landing, centers, center_id, case.files)
+    write_center(landing, centers, "redo", {})
+    runs = {}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        alone = materialize(monkeypatch, warehouse, landing, centers)
+        # The mixed run continues on this warehouse: keep a copy of it as the alone run left it.
+        shutil.copy(warehouse / "warehouse.duckdb", root / "alone.duckdb")
+        runs["alone"] = (alone, root / "alone.duckdb")
+        shutil.copytree(PROJECT / "data" / "landing", landing, dirs_exist_ok=True)
+        shutil.copytree(PROJECT / "data" / "centers", centers, dirs_exist_ok=True)
+        write_center(landing, centers, "good", {})
+        write_center(landing, centers, "redo", changed("patients", 1, protocol="CCCG-ALL-2020"))
+        runs["mixed"] = (materialize(monkeypatch, warehouse, landing, centers), warehouse / "warehouse.duckdb")
+    return runs
+
+
+def query(database: Path, sql: str, *params) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def failed_checks(result) -> set[tuple[str, str]]:
+    return {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
+
+
+@pytest.mark.parametrize("run", ["alone", "mixed"])
+def test_the_run_goes_on_and_accounts_for_every_row(runs, run):
+    result, database = runs[run]
+    assert result.success
+    failed = failed_checks(result)
+    assert ("audit/row_accounting", "delivered_rows_accounted") not in failed
+    assert not any(check == "only_validated_rows" for _, check in failed)
+    assert query(database, "SELECT count(*) FROM audit.row_accounting"
+                           " WHERE delivered <> passed + quarantined + superseded") == [(0,)]
+
+
+@pytest.mark.parametrize("run", ["alone", "mixed"])
+@pytest.mark.parametrize("center_id", sorted(CASES))
+def test_bad_data_is_reported_precisely(runs, center_id, run):
+    case = CASES[center_id]
+    _, database = runs[run]
+    rejected = dict(query(database, "SELECT source_file, message FROM audit.row_accounting"
+                                    " WHERE center_id = ? AND last_outcome = 'failed'", center_id))
+    assert set(rejected) == set(case.rejected)
+    for file, phrase in case.rejected.items():
+        assert phrase in rejected[file]
+    for file, phrase in case.load_message.items():
+        assert phrase in query(database, "SELECT message FROM audit.loads WHERE center_id = ? AND source_file = ?"
+                                         " AND outcome = 'loaded'", center_id, file)[0][0]
+    for table in TABLES:
+        refused = query(database, f"SELECT source_row, reason FROM quarantine.{table} WHERE center_id = ?", center_id)
+        rows, phrase = case.refused.get(table, (set(), ""))
+        assert {row for row, _ in refused} == rows, table
+        assert all(phrase in reason for _, reason in refused), (table, refused)
+
+
+def test_good_data_arrives_untouched(runs):
+    _, database = runs["mixed"]
+    for table in TABLES:
+        assert query(database, f"SELECT count(*) FROM core.{table} WHERE center_id = 'good'") == [
+            (len(CLEAN[table]),)], table
+        assert query(database, f"SELECT count(*) FROM quarantine.{table} WHERE center_id = 'good'") == [(0,)]
+    demo = [path.stem for path in (PROJECT / "data" / "centers").glob("*.yaml") if path.stem != "szch"]
+    for table in TABLES:  # the demo centers deliver clean data: everything passes
+        assert query(database, f"SELECT count(*) FROM quarantine.{table} WHERE center_id IN (SELECT unnest(?))",
+                     demo) == [(0,)], table
+
+
+def test_case_series_errors_are_caught_and_named(runs):
+    _, database = runs["mixed"]
+    reasons = [reason for (reason,) in query(database, "SELECT reason FROM quarantine.cycles WHERE center_id = 'szch'")]
+    assert len(reasons) == 2
+    assert any("'2022.02.29' is not a real date" in reason for reason in reasons)
+    assert any("15 mg/m2/day" in reason and "1000 times 15" in reason for reason in reasons)
+
+
+def test_same_record_number_at_several_centers_stays_apart(runs):
+    _, database = runs["mixed"]
+    per_center = query(database, "SELECT count(*), count(DISTINCT subject_id) FROM core.patients"
+                                 " WHERE center_id IN ('good', 'redo', 'extra', 'mrd')")
+    assert per_center == [(8, 8)]
+
+
+def test_redelivered_files_load_nothing_new_and_a_changed_one_supersedes(runs):
+    _, database = runs["mixed"]
+    outcomes = dict(query(database, "SELECT outcome, count(*) FROM audit.loads WHERE center_id = 'mrd'"
+                                    " AND load_id > (SELECT min(load_id) FROM audit.loads WHERE center_id = 'good')"
+                                    " GROUP BY outcome"))
+    assert outcomes == {"unchanged": len(TABLES)}
+    assert query(database, "SELECT count(*) FROM raw.patients WHERE center_id = 'mrd'") == [(2,)]
+    assert query(database, "SELECT delivered, loaded, passed, quarantined, superseded FROM audit.row_accounting"
+                           " WHERE center_id = 'redo' AND table_name = 'patients'") == [(4, 2, 2, 0, 2)]
