@@ -2,6 +2,15 @@
 -- did not quarantine.
 -- One row per delivered blinatumomab cycle, pseudonymised, with its derived status, response, regimen
 -- and Table 3 column.
+with patient as (
+    -- The patient's age inputs; a patient delivered more than once gets no age (which row would be right?).
+    select center_id, mrn, any_value(birth_date) as birth_date,
+        any_value(age_at_diagnosis_months) as age_at_diagnosis_months, any_value(diagnosis_date) as diagnosis_date
+    from {{ ref('stg_patients') }}
+    group by center_id, mrn
+    having count(*) = 1
+)
+
 select
     subject.subject_id,
     cycle.center_id,
@@ -36,6 +45,9 @@ select
     cycle.cyclophosphamide_raw,
     cycle.cyclophosphamide_dose_mg_m2,
     cycle.cyclophosphamide_dose_mg_m2_raw,
+    -- Age at this cycle's start (the ICANS comparison is by cycle): from the birth date, before it is dropped.
+    {{ age_months('patient.birth_date', 'patient.age_at_diagnosis_months', 'patient.diagnosis_date',
+                  'cycle.start_date') }} as age_months_at_start,
     response.pre_blasts_pct,
     response.pre_mrd_pct,
     response.pre_mrd_pct_raw,
@@ -58,3 +70,4 @@ select
 from {{ ref('stg_cycles') }} as cycle
 left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
 left join {{ ref('int_cycle_response') }} as response using (center_id, source_file, source_row)
+left join patient using (center_id, mrn)

@@ -1,0 +1,122 @@
+"""The safety marts: Table 3 of the multicenter paper and its safety results (docs/marts.md, Safety).
+
+| table | pure functions |
+| --- | --- |
+| marts.safety_adverse_events | safety_table3: grade bands per cycle, reported and lab-derived; Table 3's tests |
+| marts.safety_cytopenia_grades, marts.safety_grade_discrepancies | safety_lab_grades: CTCAE grades of the nadirs |
+| marts.safety_icans | safety_icans: ICANS vs no ICANS by cycle (age, CD4/CD8, B cells) |
+| marts.safety_onset | safety_onset: CRS and ICANS onset day, by dose step |
+
+Tests go to marts.statistical_tests under mart `safety`. The asset below only moves frames in and out.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from assets.landing.assets import POOL
+from assets.marts import shared
+from assets.marts.safety_icans import COLUMNS as ICANS_COLUMNS
+from assets.marts.safety_icans import icans_comparison, icans_cycles
+from assets.marts.safety_lab_grades import COLUMNS as CYTOPENIA_COLUMNS
+from assets.marts.safety_lab_grades import DISCREPANCIES_COLUMNS, cytopenia_grades, discrepancies, lab_grades
+from assets.marts.safety_onset import COLUMNS as ONSET_COLUMNS
+from assets.marts.safety_onset import onset_events, onset_summary
+from assets.marts.safety_plots import table3_figure
+from assets.marts.safety_table3 import BAND_COLUMNS, MART, band_counts, cycle_grades, table3_published, table3_tests
+from orchestration.resources import WarehouseResource
+
+# table -> (description, column descriptions)
+TABLES = {
+    "safety_adverse_events": (
+        "Table 3: adverse events per blinatumomab cycle by grade band, for all cycles and by Table 3 column "
+        "(core.cycles.table3_group), with the denominator of assessed cycles and the cycles not assessed counted "
+        "apart. Reported grades for every term; neutropenia and thrombocytopenia also graded from the blood-count "
+        "nadir (source lab_nadir). Tests in marts.statistical_tests (mart safety, test_id table3.<term>).",
+        BAND_COLUMNS),
+    "safety_cytopenia_grades": (
+        "Per cycle: neutropenia and thrombocytopenia as the toxicity form reports them and as CTCAE v5.0 grades "
+        "the cycle's on-treatment blood-count nadir, side by side.",
+        CYTOPENIA_COLUMNS),
+    "safety_grade_discrepancies": (
+        "For data managers: the cycles whose reported cytopenia grade the blood counts contradict (grade 0 vs 1 "
+        "excepted: that boundary rests on the lower limit of normal), or whose counts were never graded.",
+        DISCREPANCIES_COLUMNS),
+    "safety_icans": (
+        "Cycles with ICANS vs without: age at the cycle's start and the CD4/CD8 ratio and B cells before the "
+        "cycle (Supplementary Table S5), median (range), Mann-Whitney U.",
+        ICANS_COLUMNS),
+    "safety_onset": (
+        "CRS and ICANS onset day within the cycle (day 1 = first infusion day), overall and by the dose running "
+        "on that day (5 or 15 ug/m2/day).",
+        ONSET_COLUMNS),
+}
+
+
+@dataclass(frozen=True)
+class SafetyMarts:
+    tables: dict[str, pl.DataFrame]
+    tests: pl.DataFrame
+
+
+def safety_marts(core: Mapping[str, pl.DataFrame]) -> SafetyMarts:
+    """Every safety table (TABLES) and the tests, from the core frames."""
+    grades = cycle_grades(core["cycles"], core["adverse_events"])
+    cytopenia = cytopenia_grades(grades, core["labs"])
+    counts = pl.concat([band_counts(grades, "reported"), band_counts(lab_grades(cytopenia), "lab_nadir")])
+    icans, icans_tests = icans_comparison(icans_cycles(core["cycles"], grades, core["labs"]))
+    tables = {
+        "safety_adverse_events": counts,
+        "safety_cytopenia_grades": cytopenia,
+        "safety_grade_discrepancies": discrepancies(cytopenia),
+        "safety_icans": icans,
+        "safety_onset": onset_summary(onset_events(core["cycles"], grades)),
+    }
+    return SafetyMarts(tables, pl.concat([table3_tests(counts), icans_tests]).sort("test_id"))
+
+
+def published_values(cycles: pl.DataFrame, adverse_events: pl.DataFrame, labs: pl.DataFrame) -> pl.DataFrame:
+    """The reference rows this mart covers: table3.* counts and denominators, safety.icans_age_months,
+    safety.icans_patients (P-values come from marts.statistical_tests)."""
+    marts = safety_marts({"cycles": cycles, "adverse_events": adverse_events, "labs": labs})
+    rows = table3_published(marts.tables["safety_adverse_events"])
+    ages = marts.tables["safety_icans"].filter(pl.col("factor") == "age_months")
+    for row in ages.iter_rows(named=True):
+        rows += [("safety.icans_age_months", row["group"], statistic, row[statistic])
+                 for statistic in ("median", "min", "max")]
+    with_icans = cycle_grades(cycles, adverse_events).filter((pl.col("term") == "icans") & (pl.col("grade") >= 1))
+    rows.append(("safety.icans_patients", None, "n", with_icans["subject_id"].n_unique()))
+    return shared.published_frame(rows).sort("id", "group", "statistic", nulls_last=True)
+
+
+FIGURE = "table3_adverse_events.png"
+KEYS = {table: dg.AssetKey([shared.SCHEMA, table]) for table in TABLES}
+CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("cycles", "adverse_events", "labs")]
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(key, deps=CORE_DEPS, group_name="marts", kinds={"duckdb", "polars"},
+                        description=TABLES[table][0]) for table, key in KEYS.items()],
+    pool=POOL,
+)
+def safety_assets(warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        marts = safety_marts(shared.CoreFrames(con))
+        for table, frame in marts.tables.items():
+            shared.write_mart(con, table, frame, *TABLES[table])
+        shared.replace_tests(con, MART, marts.tests)
+    png = table3_figure(marts.tables["safety_adverse_events"])
+    # Beside the warehouse file and the analyst snapshot, as the other marts' figures: <BLINA_WAREHOUSE_DIR>/figures/
+    folder = Path(warehouse.path).parent / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FIGURE).write_bytes(png)
+    figure = dg.MetadataValue.md(f"![{FIGURE}](data:image/png;base64,{base64.b64encode(png).decode()})")
+    for table, frame in marts.tables.items():
+        extra = {"figure": figure} if table == "safety_adverse_events" else {}
+        yield dg.MaterializeResult(asset_key=KEYS[table], metadata=shared.mart_metadata(frame, **extra))
