@@ -1,0 +1,208 @@
+"""Survival marts: the mart's functions against a classic published analysis, on small frames with known
+answers, and end to end on the demo warehouse against the paper (published_results.csv)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from assets.marts import survival
+from assets.marts.first_cycle import CYCLE_COLUMNS, PATIENT_COLUMNS
+from assets.marts.stats import matches_published
+from assets.marts.survival_groupings import GROUPINGS, Grouping
+
+ROOT = Path(__file__).resolve().parents[2]
+FREIREICH = ROOT / "tests" / "reference" / "gehan.csv"  # 6-MP vs placebo remission times, weeks
+PUBLISHED = ROOT / "dbt_project" / "seeds" / "published_results.csv"
+ARM = Grouping("arm", "6-MP vs placebo", pl.col("arm"))
+
+# Freireich et al. (Blood 1963) as published with its Kaplan-Meier table (Kleinbaum & Klein, Survival
+# Analysis, 3rd ed., Table 2.1; Cox & Oakes 1984): 6-MP at its event times: n at risk, events, S(t).
+SIX_MP_TABLE = [
+    (6, 21, 3, 0.8571), (7, 17, 1, 0.8067), (10, 15, 1, 0.7529), (13, 12, 1, 0.6902),
+    (16, 11, 1, 0.6275), (22, 7, 1, 0.5378), (23, 6, 1, 0.4482),
+]
+
+
+def freireich_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The classic data as a patient frame and a time_to_event frame, the shapes the mart reads."""
+    data = pl.read_csv(FREIREICH).with_row_index("row").with_columns(subject_id=pl.format("s{}", "row"))
+    patients = data.select("subject_id", arm=pl.col("group"))
+    time_to_event = data.select(
+        "subject_id", endpoint=pl.lit("remission"), origin=pl.lit("first_infusion"),
+        time_days="time", event="event",
+    )
+    return patients, time_to_event
+
+
+@pytest.fixture(scope="module")
+def freireich_times() -> pl.DataFrame:
+    patients, time_to_event = freireich_frames()
+    return survival.grouped_times(time_to_event, survival.patient_groups(patients, [ARM]))
+
+
+def test_curve_reproduces_the_published_kaplan_meier_table(freireich_times):
+    curves = survival.survival_curves(freireich_times)
+    six_mp = curves.filter(pl.col("group") == "6-MP")
+    at_events = six_mp.filter(pl.col("events") > 0)
+    assert at_events.select("time", "n_at_risk", "events").rows() == [row[:3] for row in SIX_MP_TABLE]
+    assert [round(s, 4) for s in at_events["survival"]] == [row[3] for row in SIX_MP_TABLE]
+    # Ties and censoring at an event time: at week 6 three relapses and one censoring share one step.
+    assert six_mp.filter(pl.col("time") == 6).select("events", "censored").row(0) == (3, 1)
+    # The whole step function: every censoring time is a row too (12 censored 6-MP patients).
+    assert six_mp["censored"].sum() == 12 and six_mp["n_at_risk"][0] == 21
+    placebo = curves.filter(pl.col("group") == "placebo")
+    assert placebo["censored"].sum() == 0 and placebo["survival"][-1] == 0
+
+
+def test_summary_gives_the_published_medians_and_greenwood_se(freireich_times):
+    summary = survival.survival_summary(freireich_times, horizon_days=10)
+    by_group = {row["group"]: row for row in summary.iter_rows(named=True)}
+    assert (by_group["6-MP"]["n"], by_group["6-MP"]["events"]) == (21, 9)
+    assert (by_group["placebo"]["n"], by_group["placebo"]["events"]) == (21, 21)
+    assert by_group["6-MP"]["median_days"] == 23 and by_group["placebo"]["median_days"] == 8
+    # 6-MP S(10) = 0.753 with Greenwood SE 0.096; the upper median limit is never reached.
+    assert round(by_group["6-MP"]["surv_1y"], 3) == 0.753 and round(by_group["6-MP"]["se_1y"], 3) == 0.096
+    assert by_group["6-MP"]["median_ci_upper"] is None
+    assert by_group["6-MP"]["at_risk_1y"] == 15
+
+
+def test_logrank_reproduces_the_published_chi_square(freireich_times):
+    [test] = survival.logrank_tests(freireich_times, [ARM]).iter_rows(named=True)
+    assert round(test["statistic"], 2) == 16.79 and test["df"] == 1
+    assert f"{test['p_value']:.1e}" == "4.2e-05"
+    assert test["test_id"] == "survival.remission.arm" and test["groups"] == "6-MP vs placebo"
+
+
+def patients_frame(**columns) -> pl.DataFrame:
+    """A first_cycles-like frame: what the groupings read."""
+    n = len(next(iter(columns.values())))
+    base = {"subject_id": [f"s{i}" for i in range(n)], "indication_group": ["rr"] * n,
+            "mrd_negative_after": [True] * n, "status": ["rr"] * n, "cytogenetic_risk": ["standard"] * n}
+    return pl.DataFrame({**base, **columns})
+
+
+def groups_of(patients: pl.DataFrame, grouping: str) -> dict[str, str]:
+    groups = survival.patient_groups(patients).filter(pl.col("grouping") == grouping)
+    return dict(groups.select("subject_id", "group").iter_rows())
+
+
+def test_mrd_response_groupings_leave_out_unknown_responses_and_other_populations():
+    patients = patients_frame(
+        indication_group=["rr", "rr", "cr_mrdpos", "cr_mrdpos", "cr_mrdneg", None],
+        mrd_negative_after=[True, False, True, None, True, True],
+    )
+    assert groups_of(patients, "rr_mrdpos_by_mrd_response") == {
+        "s0": "rr_mrdpos_mrd_response", "s1": "rr_mrdpos_no_mrd_response", "s2": "rr_mrdpos_mrd_response"}
+    assert groups_of(patients, "rr_by_mrd_response") == {"s0": "rr_mrd_response", "s1": "rr_no_mrd_response"}
+    assert groups_of(patients, "cr_mrdpos_by_mrd_response") == {"s2": "cr_mrdpos_mrd_response"}
+    assert groups_of(patients, "rr_vs_not") == {
+        "s0": "rr", "s1": "rr", "s2": "not_rr", "s3": "not_rr", "s4": "not_rr"}
+
+
+def test_mrd_response_is_cycle_one_s_even_when_a_later_cycle_clears_mrd():
+    # s0 fails cycle 1 (an EFS event at day 21) and clears MRD in cycle 2: still a non-responder.
+    patients = pl.DataFrame({column: [None, None] for column in PATIENT_COLUMNS}).with_columns(
+        subject_id=pl.Series(["s0", "s1"]), indication_group=pl.lit("cr_mrdpos"),
+        status_at_first_cycle=pl.lit("cr_mrdpos"))
+    cycles = pl.DataFrame({"subject_id": ["s0", "s0", "s1"], "cycle_no": [1, 2, 1],
+                           "mrd_negative_after": [False, True, True]})
+    cycles = cycles.with_columns(pl.lit(None).alias(column) for column in CYCLE_COLUMNS if column not in cycles.columns)
+    time_to_event = pl.DataFrame({"subject_id": ["s0", "s1"], "endpoint": ["efs"] * 2,
+                                  "origin": ["first_infusion"] * 2, "time_days": [21, 400], "event": [1, 0]})
+    summary = survival.survival_marts(patients, cycles, time_to_event).summary
+    groups = summary.filter(pl.col("grouping") == "cr_mrdpos_by_mrd_response")
+    assert dict(groups.select("group", "events").iter_rows()) == {
+        "cr_mrdpos_mrd_response": 0, "cr_mrdpos_no_mrd_response": 1}
+
+
+def test_unknown_times_are_counted_not_analysed():
+    patients = patients_frame(status=["rr", "rr", "rr"])
+    time_to_event = pl.DataFrame({
+        "subject_id": ["s0", "s1", "s2"], "endpoint": ["os"] * 3, "origin": ["diagnosis"] * 3,
+        "time_days": [100, None, -5], "event": [1, 0, 1],
+    })
+    times = survival.grouped_times(time_to_event, survival.patient_groups(patients, [GROUPINGS[0]]))
+    [row] = survival.survival_summary(times).iter_rows(named=True)
+    assert (row["n"], row["events"], row["n_without_time"], row["origin"]) == (1, 1, 2, "diagnosis")
+    # Everyone analysed had the event within the year: S = 0 and the SE is printed as 0, as in the paper.
+    assert (row["surv_1y"], row["se_1y"]) == (0.0, 0.0)
+
+
+def test_published_values_are_percentages_once_per_group():
+    summary = pl.DataFrame({
+        "endpoint": ["efs", "efs", "efs", "efs"],
+        "grouping": ["rr_vs_not", "three_groups", "cycle1_status", "rr_vs_not"],
+        "group": ["rr", "rr", "cr_mrdpos", "not_rr"],
+        "surv_1y": [0.5, 0.5, 0.9, 0.25], "se_1y": [0.1, 0.1, 0.05, 0.0],
+    })
+    values = survival.published_estimates(summary)
+    # cycle1_status is not a paper grouping: its cr_mrdpos must not stand in for the indication group's.
+    assert values.sort("group", "statistic").rows() == [
+        ("survival.efs_1y", "not_rr", "km_pct", 25.0), ("survival.efs_1y", "not_rr", "se_pct", 0.0),
+        ("survival.efs_1y", "rr", "km_pct", 50.0), ("survival.efs_1y", "rr", "se_pct", 10.0),
+    ]
+
+
+def test_km_plot_is_a_deterministic_png(freireich_times):
+    from assets.marts.survival_plots import km_plot
+
+    curves = survival.survival_curves(freireich_times)
+    first, second = (km_plot(curves, "Freireich", "Remission", {"6-MP": "6-MP"}) for _ in range(2))
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and first == second
+
+
+# --- End to end: the demo warehouse (conftest.demo_warehouse) reproduces the paper -----------------------
+
+def reference_rows(prefix: str) -> list[dict[str, str]]:
+    with PUBLISHED.open(newline="") as handle:
+        return [row for row in csv.DictReader(handle) if row["id"].startswith(prefix)]
+
+
+def query(database: Path, sql: str) -> pl.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return pl.DataFrame(con.sql(sql))
+
+
+def test_every_one_year_estimate_reproduces(demo_warehouse):
+    import duckdb
+
+    from assets.marts.shared import CoreFrames
+
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        core = CoreFrames(con)
+        computed = survival.published_values(core["patients"], core["cycles"], core["time_to_event"])
+    values = {(row["id"], row["group"], row["statistic"]): row["computed_value"]
+              for row in computed.iter_rows(named=True)}
+    expected = reference_rows("survival.efs_1y") + reference_rows("survival.os_1y")
+    assert len(expected) == 40
+    misses = [(row["id"], row["group"], row["statistic"], row["value"],
+               values.get((row["id"], row["group"], row["statistic"]))) for row in expected
+              if not matches_published(values.get((row["id"], row["group"], row["statistic"])), row["value"],
+                                       row["match"])]
+    assert misses == []
+
+
+def test_every_logrank_p_falls_on_the_published_side(demo_warehouse):
+    tests = query(demo_warehouse, "SELECT test_id, p_value FROM marts.statistical_tests WHERE mart = 'survival'")
+    p_values = dict(tests.iter_rows())
+    expected = [row for row in reference_rows("survival.") if row["statistic"] == "p_value"]
+    assert len(expected) == 10
+    assert [(row["id"], row["value"], p_values.get(row["id"])) for row in expected
+            if not matches_published(p_values.get(row["id"]), row["value"], row["match"])] == []
+
+
+def test_marts_and_figure_4_panels_are_written(demo_warehouse):
+    summary = query(demo_warehouse, "SELECT * FROM marts.survival_summary")
+    assert summary.filter(pl.col("grouping") == "overall")["n"].to_list() == [105, 105]
+    curves = query(demo_warehouse, "SELECT * FROM marts.survival_curves")
+    assert curves.group_by("endpoint", "grouping", "group").len().height == summary.height
+    figures = demo_warehouse.parent / "figures"
+    for endpoint, grouping in [("efs", "rr_vs_not"), ("os", "rr_vs_not"), ("efs", "three_groups"),
+                               ("os", "three_groups")]:
+        assert (figures / f"km_{endpoint}_{grouping}.png").read_bytes()[:4] == b"\x89PNG"
