@@ -1,0 +1,46 @@
+"""One row per patient with the facts of the first blinatumomab cycle: the frame the cohort, response,
+risk-factor and Cox marts read.
+
+The paper groups patients two ways (docs/published-results.md): by indication (`indication_group`, for
+survival) and by disease status at cycle 1 (`status`, for response and Tables 1-2). Tables 1-2 split the
+latter in two: `rr_mrdpos` (R/R or CR-MRDpos at cycle 1, the 51) and `mrdneg` (CR-MRDneg, the 54).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+CYCLE_COLUMNS = (
+    "start_date", "end_date", "regimen", "bridging_chemo", "cyclophosphamide", "cyclophosphamide_dose_mg_m2",
+    "pre_blasts_pct", "pre_mrd_pct", "response_date", "response", "mrd_negative_after",
+)
+PATIENT_COLUMNS = (
+    "subject_id", "center_id", "sex", "age_months", "indication", "indication_group", "n_cycles",
+    "first_infusion_date", "bcr_abl1", "kmt2ar", "tcf3_hlf", "etv6_runx1", "tcf3_pbx1", "znf384r", "pax5r",
+    "hypodiploidy", "cytogenetic_risk",
+)
+# Table 1's columns: the statuses at cycle 1 each column pools.
+TABLE1_GROUPS = {"rr_mrdpos": ("rr", "cr_mrdpos"), "mrdneg": ("cr_mrdneg",)}
+
+
+def first_cycles(patients: pl.DataFrame, cycles: pl.DataFrame) -> pl.DataFrame:
+    """core.patients joined to their cycle 1 (core.cycles): PATIENT_COLUMNS, `status` (status at cycle 1),
+    `table1_group` (rr_mrdpos / mrdneg, NULL when the status is unknown), `poor_cytogenetics` and the cycle's
+    CYCLE_COLUMNS. A patient without a cycle 1 keeps a row with NULL cycle facts."""
+    cycle1 = cycles.filter(pl.col("cycle_no") == 1).select("subject_id", *CYCLE_COLUMNS)
+    return (
+        patients.select(*PATIENT_COLUMNS, status="status_at_first_cycle")
+        .join(cycle1, on="subject_id", how="left")
+        .with_columns(
+            table1_group=table1_group(pl.col("status")),
+            poor_cytogenetics=pl.when(pl.col("cytogenetic_risk").is_not_null())
+            .then(pl.col("cytogenetic_risk") == "poor"),
+        )
+        .sort("subject_id")
+    )
+
+
+def table1_group(status: pl.Expr) -> pl.Expr:
+    """`rr_mrdpos` or `mrdneg` from a status at cycle 1; NULL when the status is unknown."""
+    groups = {status_: group for group, statuses in TABLE1_GROUPS.items() for status_ in statuses}
+    return status.replace_strict(groups, default=None, return_dtype=pl.Utf8)

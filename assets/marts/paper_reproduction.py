@@ -1,0 +1,174 @@
+"""marts.paper_reproduction: every number of the paper's reference file beside the warehouse's, and whether it
+reproduces (docs/published-results.md, match rules in stats.matches_published).
+
+Computed values come from two places: P-values from marts.statistical_tests (test_id = the reference id),
+every other number from the `published_values` function of each mart module in this package. Such a function
+takes core frames named by its parameters (`published_values(patients, cycles)`) and returns
+(id, group, statistic, computed_value) rows (shared.PUBLISHED_SCHEMA); a new mart module with one is picked
+up without wiring. Reported as an asset check of WARN severity: real data will differ from the paper, the
+demo cohort must not.
+"""
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Mapping
+from functools import cache
+from types import ModuleType
+
+import dagster as dg
+import polars as pl
+
+import assets.marts
+from assets.landing.assets import POOL
+from assets.marts import shared
+from assets.marts.stats import matches_published
+from orchestration.metadata import markdown_table
+from orchestration.resources import WarehouseResource
+
+MART = "paper_reproduction"
+KEY = dg.AssetKey([shared.SCHEMA, MART])
+REFERENCE_KEY = dg.AssetKey(["seeds", "published_results"])
+CHECK = "reproduces_the_paper"
+NOT_TARGETS = ("inconsistent", "info")
+
+SCHEMA = {
+    "id": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "published_value": pl.Utf8, "match": pl.Utf8,
+    "computed_value": pl.Float64, "passed": pl.Boolean, "mart": pl.Utf8, "note": pl.Utf8,
+}
+DESCRIPTION = (
+    "Every number of the paper's reference file (seeds.published_results) with the value the warehouse "
+    "computes and whether it reproduces under the row's match rule. passed is NULL for rows that are not "
+    "targets (the paper contradicts itself, or a fact without a figure), False when nothing computed the row."
+)
+COLUMNS = {
+    "id": "Reference id (section.measure); for a P-value, the test_id in marts.statistical_tests.",
+    "group": "Reference group (NULL where the paper names none).",
+    "statistic": "n, pct, median, min, max, p_value, km_pct, ...",
+    "published_value": "The paper's number as printed in the reference file (e.g. <0.0001).",
+    "match": "How closely it must reproduce: exact, pct1, dp1-3, p3, sig, inconsistent, info.",
+    "computed_value": "The warehouse's number (NULL when no mart computes it).",
+    "passed": "Reproduces under the match rule; NULL for inconsistent / info rows.",
+    "mart": "The mart that computed the value.",
+    "note": "The reference's note, and why a row is not a target or was not computed.",
+}
+
+
+@cache
+def mart_modules() -> tuple[ModuleType, ...]:
+    """Every mart module of this package (not the stats subpackage), sorted by name."""
+    names = sorted(info.name for info in pkgutil.iter_modules(assets.marts.__path__) if not info.ispkg)
+    return tuple(importlib.import_module(f"assets.marts.{name}") for name in names if name != MART)
+
+
+def published_sources() -> dict[str, Callable[..., pl.DataFrame]]:
+    """mart module name -> its published_values function."""
+    return {module.__name__.rsplit(".", 1)[1]: module.published_values
+            for module in mart_modules() if hasattr(module, "published_values")}
+
+
+def computed_values(
+    core: Mapping[str, pl.DataFrame], sources: Mapping[str, Callable[..., pl.DataFrame]]
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The union of every source's rows, each called with the core frames its parameters name, with `mart`;
+    and the error of each source that raised. One mart's failure must not hide the others' reproduction:
+    its rows stay uncomputed (and fail the check), the error is reported beside them."""
+    parts, errors = [], {}
+    for mart, function in sorted(sources.items()):
+        frames = {name: core[name] for name in inspect.signature(function).parameters}
+        try:
+            rows = function(**frames)
+        except Exception as error:  # noqa: BLE001 (reported in the asset's metadata and log)
+            errors[mart] = f"{type(error).__name__}: {error}"
+            continue
+        parts.append(rows.select(shared.PUBLISHED_SCHEMA.keys()).cast(shared.PUBLISHED_SCHEMA)
+                     .with_columns(mart=pl.lit(mart)))
+    empty = pl.DataFrame(schema={**shared.PUBLISHED_SCHEMA, "mart": pl.Utf8})
+    return pl.concat([empty, *parts]), errors
+
+
+def reproduction(reference: pl.DataFrame, computed: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
+    """One row per reference row (SCHEMA): P-value rows take the test of the same id, the others the
+    computed row of the same (id, group, statistic)."""
+    keys = ["id", "group", "statistic"]
+    duplicated = computed.filter(pl.struct(keys).is_duplicated())
+    if duplicated.height:
+        raise ValueError(f"several marts compute the same reference rows: {duplicated.rows()[:5]}")
+    p_values = tests.select(id="test_id", statistic=pl.lit("p_value"), p_value="p_value", test_mart="mart")
+    joined = (
+        reference.select(*keys, published_value="value", match="match", reference_note="note")
+        .join(computed, on=keys, how="left", nulls_equal=True, maintain_order="left")
+        .join(p_values, on=["id", "statistic"], how="left", maintain_order="left")
+        .with_columns(
+            computed_value=pl.coalesce("p_value", "computed_value"),
+            mart=pl.coalesce("test_mart", "mart"),
+        )
+    )
+    passed = [
+        matches_published(row["computed_value"], row["published_value"], row["match"])
+        for row in joined.select("computed_value", "published_value", "match").iter_rows(named=True)
+    ]
+    return joined.with_columns(passed=pl.Series(passed, dtype=pl.Boolean), note=_note()).select(SCHEMA.keys())
+
+
+def _note() -> pl.Expr:
+    reason = (
+        pl.when(pl.col("match").is_in(NOT_TARGETS))
+        .then(pl.format("not a target ({}): checked, see the reference note", "match"))
+        .when(pl.col("computed_value").is_null()).then(pl.lit("not computed by any mart"))
+    )
+    return pl.concat_str([reason, pl.col("reference_note")], separator="; ", ignore_nulls=True).replace("", None)
+
+
+def check_result(table: pl.DataFrame) -> dg.AssetCheckResult:
+    """Passes when no target row fails; the failures listed in the metadata."""
+    failed = table.filter(pl.col("passed").not_())
+    return dg.AssetCheckResult(
+        check_name=CHECK,
+        passed=failed.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "passed": table.filter(pl.col("passed")).height,
+            "failed": failed.height,
+            "not_targets": table.filter(pl.col("passed").is_null()).height,
+            "failures": dg.MetadataValue.md(markdown_table(
+                ["id", "group", "statistic", "published", "computed", "match", "note"],
+                failed.select("id", "group", "statistic", "published_value", "computed_value", "match", "note").rows(),
+            )),
+        },
+    )
+
+
+def mart_assets() -> list[dg.AssetsDefinition]:
+    """Every asset the mart modules define (they write the marts and marts.statistical_tests), sorted by key;
+    definitions.py registers them with paper_reproduction_asset."""
+    found = {id(value): value for module in mart_modules() for value in vars(module).values()
+             if isinstance(value, dg.AssetsDefinition)}
+    return sorted(found.values(), key=lambda asset: str(sorted(asset.keys, key=str)))
+
+
+@dg.asset(
+    key=KEY,
+    group_name="marts",
+    deps=[REFERENCE_KEY, *(key for asset in mart_assets() for key in asset.keys)],
+    kinds={"duckdb", "polars"},
+    pool=POOL,
+    description=DESCRIPTION,
+    check_specs=[dg.AssetCheckSpec(CHECK, asset=KEY, description="Every target number of the paper "
+                                   "reproduces (WARN: real data will differ; the demo cohort must not).")],
+)
+def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        reference = shared.read_relation(con, "seeds.published_results")
+        tests = shared.read_relation(con, shared.TESTS_TABLE)
+        computed, errors = computed_values(shared.CoreFrames(con), published_sources())
+        table = reproduction(reference, computed, tests)
+        shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
+    for mart, error in errors.items():
+        context.log.warning(f"{mart}.published_values failed, its rows are not computed: {error}")
+    result = check_result(table)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": table.height, **result.metadata,
+                  "source_errors": dg.MetadataValue.md(markdown_table(["mart", "error"], sorted(errors.items())))},
+        check_results=[result],
+    )

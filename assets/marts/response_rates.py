@@ -1,0 +1,222 @@
+"""marts.response_rates: response to blinatumomab, each rate with its 95 % Wilson confidence interval.
+
+Response is cycle 1's (core.cycles.response, derived from its end-of-cycle marrow): `cr` is a cytological CR
+from R/R, an MRD CR from CR-MRDpos, MRD staying negative from CR-MRDneg; `mrd_negative` is the end-of-cycle
+MRD < 0.01 %. Rates by status at cycle 1, overall for the 51 R/R + CR-MRDpos, by cycle 1's regimen, by
+bridging and by cyclophosphamide among the 30 R/R by indication; the cycles given in MRD negativity that
+stayed negative; and what became of the non-responders.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from assets.landing.assets import POOL
+from assets.marts import shared
+from assets.marts.first_cycle import first_cycles
+from assets.marts.stats import fisher_exact_2x2, proportion_ci
+from orchestration.resources import WarehouseResource
+
+MART = "response_rates"
+CI_METHOD = "wilson"
+SCHEMA = {
+    "measure": pl.Utf8, "population": pl.Utf8, "group": pl.Utf8, "k": pl.Int64, "n": pl.Int64,
+    "pct": pl.Float64, "ci_lower_pct": pl.Float64, "ci_upper_pct": pl.Float64, "ci_method": pl.Utf8,
+}
+DESCRIPTION = (
+    "Response rates after blinatumomab with 95 % confidence intervals (Wilson score): CR and MRD-negative "
+    "CR after cycle 1 by status at cycle 1, overall, by regimen, by bridging and cyclophosphamide among the "
+    "R/R by indication; cycles in MRD negativity that stayed negative; the course of cycle-1 non-responders "
+    "(k of n, no interval: categories, not rates). P-values in marts.statistical_tests (mart response_rates)."
+)
+COLUMNS = {
+    "measure": "cr (response to cycle 1), mrd_negative (end-of-cycle-1 MRD < 0.01 %), remained_mrd_negative "
+               "(a cycle given in MRD negativity with no relapse after it), nr_course (what became of the "
+               "non-responders to cycle 1).",
+    "population": "Who is counted: status_at_cycle1, rr_mrdpos (R/R + CR-MRDpos at cycle 1), rr_indication "
+                  "(R/R by indication), mrdneg_cycles (cycles in Table 3's mrdneg column), nr_cycle1.",
+    "group": "The subgroup of the population the rate is for.",
+    "k": "Patients (cycles for mrdneg_cycles) with the outcome.",
+    "n": "Patients (cycles) in the group with a known outcome.",
+    "pct": "100 k / n.",
+    "ci_lower_pct": "Lower 95 % confidence limit, %.",
+    "ci_upper_pct": "Upper 95 % confidence limit, %.",
+    "ci_method": "wilson (score interval, R's prop.test(correct = FALSE)); NULL for nr_course categories.",
+}
+# What became of a non-responder to cycle 1, first match wins (the paper's paragraph on the nine).
+NR_COURSE = ("second_blina_cycle", "hsct", "died", "continued_chemo")
+
+
+def response_frame(patients: pl.DataFrame, cycles: pl.DataFrame) -> pl.DataFrame:
+    """first_cycles with `responded` (cycle 1 response is cr; NULL when unknown)."""
+    return first_cycles(patients, cycles).with_columns(responded=pl.col("response") == "cr")
+
+
+def _rate(measure: str, population: str, group: str, outcome: pl.Series) -> dict:
+    known = outcome.drop_nulls()
+    ci = proportion_ci(int(known.sum()), known.len(), CI_METHOD)
+    def percent(value: float | None) -> float | None:
+        return None if value is None else 100 * value
+
+    return {"measure": measure, "population": population, "group": group, "k": ci.k, "n": ci.n,
+            "pct": percent(ci.proportion), "ci_lower_pct": percent(ci.lower), "ci_upper_pct": percent(ci.upper),
+            "ci_method": CI_METHOD}
+
+
+def _subgroups(frame: pl.DataFrame) -> list[tuple[str, str, pl.DataFrame]]:
+    """(population, group, patients) of every rate of cycle-1 response."""
+    rr_mrdpos = frame.filter(pl.col("table1_group") == "rr_mrdpos")
+    rr = frame.filter(pl.col("indication_group") == "rr")
+    return [
+        *(("status_at_cycle1", status, frame.filter(pl.col("status") == status))
+          for status in ("rr", "cr_mrdpos", "cr_mrdneg")),
+        ("rr_mrdpos", "all", rr_mrdpos),
+        *(("rr_mrdpos", f"regimen_{regimen}", rr_mrdpos.filter(pl.col("regimen") == regimen))
+          for regimen in ("14d", "21_28d")),
+        ("rr_indication", "bridged", rr.filter(pl.col("bridging_chemo"))),
+        ("rr_indication", "unbridged", rr.filter(~pl.col("bridging_chemo"))),
+        ("rr_indication", "cyclophosphamide", rr.filter(pl.col("cyclophosphamide"))),
+        # The paper's comparison group: everyone without cyclophosphamide, bridged or not.
+        ("rr_indication", "no_cyclophosphamide", rr.filter(~pl.col("cyclophosphamide").fill_null(False))),
+    ]
+
+
+def remained_negative(cycles: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """The cycles of Table 3's mrdneg column (core.cycles.table3_group) with `remained`: no relapse of the
+    patient on or after the cycle's start. The paper: "of the 74 MRD-negative cycles, 73 remained MRD
+    negative until the follow-up day; one CNS relapse 14 months later"."""
+    relapses = events.filter(pl.col("event_type") == "relapse").select("subject_id", relapse_date="event_date")
+    mrdneg = cycles.filter(pl.col("table3_group") == "mrdneg").select("subject_id", "cycle_no", "start_date")
+    relapsed_after = (
+        mrdneg.join(relapses, on="subject_id", how="inner")
+        .filter(pl.col("relapse_date") >= pl.col("start_date"))
+        .select("subject_id", "cycle_no").unique()
+        .with_columns(relapsed=pl.lit(True))
+    )
+    return (
+        mrdneg.join(relapsed_after, on=["subject_id", "cycle_no"], how="left")
+        .with_columns(remained=~pl.col("relapsed").fill_null(False))
+        .drop("relapsed")
+        .sort("subject_id", "cycle_no")
+    )
+
+
+def nr_course(frame: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """Each cycle-1 non-responder with `course`, the first of NR_COURSE that applies: a second
+    blinatumomab cycle; else HSCT after the first infusion; else death; else continued chemotherapy."""
+    after = (
+        events.join(frame.select("subject_id", "first_infusion_date"), on="subject_id")
+        .filter(pl.col("event_date") >= pl.col("first_infusion_date"))
+    )
+
+    def had(event_type: str) -> pl.Expr:
+        return pl.col("subject_id").is_in(after.filter(pl.col("event_type") == event_type)["subject_id"].implode())
+
+    return frame.filter(pl.col("response") == "nr").select(
+        "subject_id",
+        course=pl.when(pl.col("n_cycles") >= 2).then(pl.lit("second_blina_cycle"))
+        .when(had("hsct")).then(pl.lit("hsct"))
+        .when(had("death")).then(pl.lit("died"))
+        .otherwise(pl.lit("continued_chemo")),
+    )
+
+
+def response_rates(frame: pl.DataFrame, cycles: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """The mart (SCHEMA), `frame` being response_frame's output."""
+    rows = []
+    for population, group, part in _subgroups(frame):
+        rows.append(_rate("cr", population, group, part["responded"]))
+        rows.append(_rate("mrd_negative", population, group, part["mrd_negative_after"]))
+    stayed = remained_negative(cycles, events)
+    rows.append(_rate("remained_mrd_negative", "mrdneg_cycles", "all", stayed["remained"]))
+    courses = nr_course(frame, events)
+    rows.extend(
+        {"measure": "nr_course", "population": "nr_cycle1", "group": course,
+         "k": courses.filter(pl.col("course") == course).height, "n": courses.height}
+        for course in NR_COURSE
+    )
+    return pl.DataFrame(rows, schema=SCHEMA)
+
+
+# (test_id, description, the two groups of `_subgroups` compared: (population, group) each).
+COMPARISONS = (
+    ("response.rr_vs_mrdpos", "CR after cycle 1: R/R vs CR-MRDpos at cycle 1",
+     ("status_at_cycle1", "rr"), ("status_at_cycle1", "cr_mrdpos")),
+    ("response.regimen", "CR after cycle 1 among R/R + CR-MRDpos: 14-day vs 21-28-day infusion",
+     ("rr_mrdpos", "regimen_14d"), ("rr_mrdpos", "regimen_21_28d")),
+    ("response.bridging", "CR among the R/R by indication: bridging chemotherapy or not",
+     ("rr_indication", "bridged"), ("rr_indication", "unbridged")),
+    ("response.cyclophosphamide", "CR among the R/R by indication: cyclophosphamide-containing bridging or not",
+     ("rr_indication", "cyclophosphamide"), ("rr_indication", "no_cyclophosphamide")),
+)
+
+
+def response_tests(rates: pl.DataFrame) -> pl.DataFrame:
+    """Fisher's exact test of the CR rate for each of COMPARISONS, from the mart's counts."""
+    cr = rates.filter(pl.col("measure") == "cr")
+
+    def counts(population: str, group: str) -> list[int]:
+        row = cr.filter((pl.col("population") == population) & (pl.col("group") == group)).row(0, named=True)
+        return [row["k"], row["n"] - row["k"]]
+
+    rows = []
+    for test_id, description, first, second in COMPARISONS:
+        table = [counts(*first), counts(*second)]
+        if all(sum(row) for row in table):
+            rows.append(shared.test_row(test_id, MART, description, (first[1], second[1]), fisher_exact_2x2(table)))
+    return shared.tests_frame(rows)
+
+
+# Reference ids of the rates: (measure, population, group) -> (id, group in the CSV).
+PUBLISHED_RATES = {
+    ("cr", "status_at_cycle1", "rr"): ("response.rr.cr", "rr"),
+    ("mrd_negative", "status_at_cycle1", "rr"): ("response.rr.mrdneg_cr", "rr"),
+    ("cr", "status_at_cycle1", "cr_mrdpos"): ("response.cr_mrdpos.mrd_cr", "cr_mrdpos"),
+    ("cr", "rr_mrdpos", "all"): ("response.overall", "rr_mrdpos"),
+    ("cr", "rr_mrdpos", "regimen_14d"): ("response.regimen_14d.cr", None),
+    ("cr", "rr_mrdpos", "regimen_21_28d"): ("response.regimen_21_28d.cr", None),
+    ("cr", "rr_indication", "bridged"): ("response.bridging.cr", "rr_indication_bridged"),
+    ("cr", "rr_indication", "unbridged"): ("response.no_bridging.cr", "rr_indication_unbridged"),
+    ("cr", "rr_indication", "cyclophosphamide"): ("response.cyclophosphamide.cr", None),
+    ("cr", "rr_indication", "no_cyclophosphamide"): ("response.no_cyclophosphamide.cr", None),
+}
+
+
+def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """The reference rows this mart covers (response.*, except the P-values)."""
+    rates = {(rate["measure"], rate["population"], rate["group"]): rate
+             for rate in response_rates(response_frame(patients, cycles), cycles, events).iter_rows(named=True)}
+    rows = [
+        row
+        for key, (reference_id, group) in PUBLISHED_RATES.items()
+        for row in ((reference_id, group, "pct", rates[key]["pct"]), (reference_id, group, "n", rates[key]["k"]))
+    ]
+    course = {group: rate for (measure, _, group), rate in rates.items() if measure == "nr_course"}
+    rows += [
+        ("response.regimen_14d", None, "n", rates[("cr", "rr_mrdpos", "regimen_14d")]["n"]),
+        ("response.regimen_21_28d", None, "n", rates[("cr", "rr_mrdpos", "regimen_21_28d")]["n"]),
+        ("response.mrdneg_cycles_remaining_neg", None, "n",
+         rates[("remained_mrd_negative", "mrdneg_cycles", "all")]["k"]),
+        ("response.nr_after_cycle1", None, "n", course["hsct"]["n"]),
+        *((f"response.nr.{name}", None, "n", course[name]["k"]) for name in NR_COURSE),
+    ]
+    return shared.published_frame(rows).sort("id", "group", "statistic")
+
+
+@dg.asset(
+    key=[shared.SCHEMA, MART],
+    group_name="marts",
+    deps=[dg.AssetKey(["core", table]) for table in ("patients", "cycles", "events")],
+    kinds={"duckdb", "polars"},
+    pool=POOL,
+    description=DESCRIPTION,
+)
+def response_rates_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        core = shared.CoreFrames(con)
+        rates = response_rates(response_frame(core["patients"], core["cycles"]), core["cycles"], core["events"])
+        tests = response_tests(rates)
+        shared.write_mart(con, MART, rates, DESCRIPTION, COLUMNS)
+        shared.replace_tests(con, MART, tests)
+    return dg.MaterializeResult(metadata=shared.mart_metadata(rates, tests=tests.height))

@@ -1,0 +1,189 @@
+"""What every mart asset shares: reading core, writing a marts table with its descriptions, and replacing the
+mart's own rows of the shared `marts.statistical_tests`.
+
+Pure functions never touch DuckDB; these helpers are the only place the mart assets move frames in and out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from assets.marts.stats import StatResult
+
+if TYPE_CHECKING:
+    import duckdb
+
+SCHEMA = "marts"
+# The paper's cohort; the three-case series (study case_series) is not part of its tables.
+MULTICENTER = "multicenter"
+CORE_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events", "time_to_event")
+
+TESTS_TABLE = f"{SCHEMA}.statistical_tests"
+TESTS_SCHEMA: dict[str, pl.DataType] = {
+    "test_id": pl.Utf8, "mart": pl.Utf8, "description": pl.Utf8, "test": pl.Utf8, "method": pl.Utf8,
+    "statistic": pl.Float64, "p_value": pl.Float64, "n": pl.Int64, "df": pl.Float64, "groups": pl.Utf8,
+    "estimate": pl.Float64, "ci_lower": pl.Float64, "ci_upper": pl.Float64, "extras": pl.Utf8,
+}
+TESTS_DESCRIPTION = (
+    "One row per hypothesis test the marts run. For every P-value the paper publishes, test_id is the id of "
+    "that row of published_results.csv. Each mart asset replaces its own rows (column mart)."
+)
+TESTS_COLUMNS = {
+    "test_id": "Stable key: the published_results.csv id for a published P-value, else <mart>.<comparison>.",
+    "mart": "The mart that ran the test (its asset replaces its own rows).",
+    "description": "What was compared, in words.",
+    "test": "fisher_exact, chi_square, mann_whitney, wilcoxon_signed_rank, logrank, cox_ph, ...",
+    "method": "Exactly what was computed (exact or approximate, corrections, ties).",
+    "statistic": "The test statistic in R's convention (V, W, chi-square, z); NULL for Fisher.",
+    "p_value": "Two-sided P-value.",
+    "n": "Subjects (or pairs, or cycles) the test saw.",
+    "df": "Degrees of freedom, where the test has them.",
+    "groups": "The groups compared, 'a vs b'.",
+    "estimate": "Odds ratio (Fisher, conditional MLE), hazard ratio (Cox), where the test has one.",
+    "ci_lower": "Lower 95 % confidence limit of the estimate.",
+    "ci_upper": "Upper 95 % confidence limit of the estimate.",
+    "extras": "JSON: the test's own facts (table, ties, exact or not, events, ...).",
+}
+
+PUBLISHED_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "computed_value": pl.Float64,
+}
+
+
+class CoreFrames(Mapping[str, pl.DataFrame]):
+    """core.<table> frames of one study, read on first use and kept: `frames["patients"]`.
+
+    Pure functions take any Mapping of table name to frame (tests pass a plain dict).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, study: str = MULTICENTER):
+        self._con, self._study, self._frames = con, study, {}
+
+    def __getitem__(self, table: str) -> pl.DataFrame:
+        if table not in CORE_TABLES:
+            raise KeyError(table)
+        if table not in self._frames:
+            self._frames[table] = read_core(self._con, table, self._study)
+        return self._frames[table]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CORE_TABLES)
+
+    def __len__(self) -> int:
+        return len(CORE_TABLES)
+
+
+def read_core(con: duckdb.DuckDBPyConnection, table: str, study: str = MULTICENTER) -> pl.DataFrame:
+    """core.<table>, only the rows of `study`'s patients."""
+    if table == "patients":
+        return read_relation(con, "core.patients", "study = ?", [study])
+    return read_relation(
+        con, f"core.{table}", "subject_id IN (SELECT subject_id FROM core.patients WHERE study = ?)", [study]
+    )
+
+
+def read_relation(
+    con: duckdb.DuckDBPyConnection, relation: str, where: str = "true", parameters: list | None = None
+) -> pl.DataFrame:
+    # Through the Arrow C stream: polars reads a DuckDB relation without pyarrow.
+    return pl.DataFrame(con.sql(f"SELECT * FROM {relation} WHERE {where}", params=parameters or []))
+
+
+def write_mart(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, description: str, columns: Mapping[str, str]
+) -> None:
+    """Replace marts.<table> with `frame`, with a COMMENT on the table and on every column (the analysts'
+    data dictionary: `SELECT comment FROM duckdb_columns()`). A column without a description is refused."""
+    missing = [name for name in frame.columns if name not in columns]
+    if missing:
+        raise ValueError(f"marts.{table}: no description for columns {missing}")
+    relation = f"{SCHEMA}.{table}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    with _frame_in_transaction(con, "mart_frame", frame):
+        con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM mart_frame")
+        con.execute(f"COMMENT ON TABLE {relation} IS {_quote(description)}")
+        for name in frame.columns:
+            con.execute(f'COMMENT ON COLUMN {relation}."{name}" IS {_quote(columns[name])}')
+
+
+@contextmanager
+def _frame_in_transaction(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
+    """`frame` visible to SQL as `name` (through the Arrow C stream: no pyarrow needed) inside one transaction,
+    rolled back on error: readers never see a half-written mart."""
+    con.register(name, con.from_arrow(frame.__arrow_c_stream__()))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        con.unregister(name)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def test_row(test_id: str, mart: str, description: str, groups: Iterable[str], result: StatResult) -> dict[str, Any]:
+    """One row of marts.statistical_tests from a StatResult (`groups` empty for a model's test: NULL)."""
+    return {"test_id": test_id, "mart": mart, "description": description, "groups": " vs ".join(groups) or None,
+            **result.as_row()}
+
+
+def tests_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+    """Rows of marts.statistical_tests, in the table's column order and types, sorted by test_id."""
+    frame = pl.DataFrame([{name: row.get(name) for name in TESTS_SCHEMA} for row in rows], schema=TESTS_SCHEMA)
+    return frame.sort("test_id")
+
+
+def replace_tests(con: duckdb.DuckDBPyConnection, mart: str, tests: pl.DataFrame) -> None:
+    """Replace `mart`'s rows of marts.statistical_tests with `tests`, in one transaction (readers never see
+    the mart without its tests, nor another mart's rows touched). Rows must all belong to `mart`."""
+    if tests.height and set(tests["mart"].unique().to_list()) != {mart}:
+        raise ValueError(f"tests of other marts in {mart}'s rows: {sorted(set(tests['mart'].to_list()))}")
+    tests = tests.select([pl.col(name).cast(dtype) for name, dtype in TESTS_SCHEMA.items()])
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    # fetchall: DuckDB refuses further work on a connection with an unfinished result.
+    [(exists,)] = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'statistical_tests'", [SCHEMA]
+    ).fetchall()
+    if not exists:
+        write_mart(con, "statistical_tests", tests.clear(), TESTS_DESCRIPTION, TESTS_COLUMNS)
+    with _frame_in_transaction(con, "mart_tests", tests):
+        con.execute(f"DELETE FROM {TESTS_TABLE} WHERE mart = ?", [mart])
+        con.execute(f"INSERT INTO {TESTS_TABLE} BY NAME SELECT * FROM mart_tests")
+
+
+def published_frame(rows: Iterable[tuple[str, str | None, str, float | None]]) -> pl.DataFrame:
+    """A mart's published_values rows (id, group, statistic, computed_value); group None is the CSV's empty."""
+    return pl.DataFrame(list(rows), schema=PUBLISHED_SCHEMA, orient="row")
+
+
+def measured_value() -> pl.Expr:
+    """core.labs' number, with `ND` (not detected: value NULL, below_lod) as 0: an undetectable count (B-cell
+    aplasia) is a measured zero, not a missing value. `<x` already carries x."""
+    return pl.when(pl.col("value").is_null() & pl.col("below_lod")).then(0.0).otherwise(pl.col("value"))
+
+
+def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> dict[str, Any]:
+    """MaterializeResult metadata: the row count and a markdown preview (floats to 4 significant digits)."""
+    import dagster as dg
+
+    from orchestration.metadata import markdown_table
+
+    def cell(value: Any) -> Any:
+        return f"{value:.4g}" if isinstance(value, float) else value
+
+    rows = [[cell(value) for value in row] for row in frame.head(preview_rows).iter_rows()]
+    return {
+        "dagster/row_count": frame.height,
+        "preview": dg.MetadataValue.md(markdown_table(frame.columns, rows)),
+        **extra,
+    }

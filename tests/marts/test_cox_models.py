@@ -1,0 +1,77 @@
+"""Cox models: event and censoring definitions on small frames, the fit against R's coxph on a classic dataset."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from assets.marts import cox_models as cm
+from tests.marts.core_frames import cycle, cycles, event, events, patient, patients
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+
+
+def test_covariates_are_log_mrd_and_flags_of_the_51():
+    people = patients([patient("pos", "cr_mrdpos", lesion="bcr_abl1"), patient("rr", "rr", lesion="kmt2ar"),
+                       patient("neg", "cr_mrdneg"), patient("zero", "cr_mrdpos")])
+    given = cycles([cycle("pos", pre_mrd_pct=0.1), cycle("rr", pre_mrd_pct=10.0), cycle("neg"),
+                    cycle("zero", pre_mrd_pct=0.0)])
+    rows = {r["subject_id"]: r for r in cm.covariates(people, given).iter_rows(named=True)}
+    assert set(rows) == {"pos", "rr", "zero"}  # CR-MRDneg patients are not in the models
+    assert rows["pos"]["mrd_level"] == pytest.approx(-1) and rows["rr"]["mrd_level"] == pytest.approx(1)
+    assert (rows["pos"]["bcr_abl1"], rows["pos"]["poor_cytogenetics"]) == (1.0, 1.0)
+    assert (rows["rr"]["bcr_abl1"], rows["rr"]["poor_cytogenetics"]) == (0.0, 1.0)
+    assert rows["zero"]["mrd_level"] is None  # no log of 0: unknown, left out and counted
+
+
+def test_treatment_failure_is_the_nr_assessment_responders_censored_at_last_contact():
+    people = patients([patient(s, "cr_mrdpos") for s in ("nr", "cr", "nr_undated", "unknown")])
+    given = cycles([cycle("nr", response="nr"), cycle("cr"), cycle("nr_undated", response="nr", response_date=None),
+                    cycle("unknown", response=None)])
+    followed = events([event("cr", "last_contact", 500), event("nr", "last_contact", 700)])
+    times = cm.treatment_failure_times(cm.covariates(people, given), followed)
+    rows = {r["subject_id"]: (r["time_days"], r["event"]) for r in times.iter_rows(named=True)}
+    # cycle 1 runs days 0-13, assessed on day 14; without an assessment date, its last day dates the failure
+    assert rows == {"nr": (14, 1), "cr": (500, 0), "nr_undated": (13, 1), "unknown": (None, None)}
+
+
+@pytest.fixture(scope="module")
+def ovarian() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """R's ovarian data with age, rx and ecog.ps in the mart's covariate slots, plus a patient without
+    covariates: (population, times)."""
+    data = pl.read_csv(REFERENCE / "ovarian.csv").with_row_index("subject_id").with_columns(
+        pl.col("subject_id").cast(pl.Utf8))
+    population = data.select("subject_id", mrd_level="age", bcr_abl1="rx", poor_cytogenetics="ecog.ps")
+    population = pl.concat([population, pl.DataFrame({"subject_id": ["no_covariate"]})], how="diagonal_relaxed")
+    return population, data.select("subject_id", time_days="time", event="event")
+
+
+def test_fit_reproduces_r_coxph_and_cox_zph(ovarian):
+    """R's coxph(Surv(time, event) ~ age + rx + ecog.ps) on ovarian: the mart's rows carry R's numbers."""
+    r = json.loads((REFERENCE / "ovarian.cox.json").read_text())
+    table, tests = cm.fit_model("treatment_failure", *ovarian)
+    for row, expected in zip(table.iter_rows(named=True), r["coefficients"]):
+        assert row["hr"] == pytest.approx(expected["hr"], rel=1e-6)
+        assert row["p_value"] == pytest.approx(expected["p"], rel=1e-6)
+        assert row["hr_lower"] == pytest.approx(expected["hr_lower"], rel=1e-6)
+    zph = {row["term"]: row for row in r["cox_zph_km"]}
+    assert table["ph_chisq"].to_list() == pytest.approx([zph[t]["chisq"] for t in ("age", "rx", "ecog.ps")], rel=1e-6)
+    first = table.row(0, named=True)
+    assert (first["n"], first["events"], first["n_excluded"]) == (r["n"], r["events"], 1)
+    assert first["concordance"] == pytest.approx(r["concordance"]["c"], rel=1e-6)
+    assert first["lr_p_value"] == pytest.approx(r["tests"]["likelihood_ratio"]["p"], rel=1e-6)
+    assert first["ph_global_p_value"] == pytest.approx(zph["GLOBAL"]["p"], rel=1e-6)
+    by_id = {row["test_id"]: row for row in tests}
+    # The treatment-failure model carries the published P-values' ids.
+    assert by_id["table2.cox.mrd_level"]["p_value"] == pytest.approx(r["coefficients"][0]["p"], rel=1e-6)
+    assert {"cox.treatment_failure.likelihood_ratio", "cox.treatment_failure.proportional_hazards"} <= set(by_id)
+
+
+def test_other_models_have_their_own_test_ids(ovarian):
+    table, tests = cm.fit_model("efs", *ovarian)
+    assert table["model"].unique().to_list() == ["efs"]
+    assert {row["test_id"] for row in tests} == {
+        "cox.efs.mrd_level", "cox.efs.bcr_abl1", "cox.efs.poor_cytogenetics", "cox.efs.likelihood_ratio",
+        "cox.efs.proportional_hazards"}
+    assert all(row["mart"] == cm.MART for row in tests)

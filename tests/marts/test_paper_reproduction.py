@@ -1,0 +1,84 @@
+"""The reproduction table and its check: every reference row, computed value beside it, match rules applied."""
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from assets.marts import paper_reproduction as pr
+from assets.marts import shared
+
+REFERENCE = pl.DataFrame(
+    [("cohort.patients", None, "n", "105", "exact", None),
+     ("response.rr.cr", "rr", "pct", "81.8", "pct1", None),
+     ("table1.sex", None, "p_value", "0.317", "p3", "Fisher exact 2x2"),
+     ("table2.cox.mrd_level", None, "p_value", "0.014", "sig", None),
+     ("table1.bm_blasts_pct", "rr_mrdpos", "median", "2", "inconsistent", "contradicts Table 2"),
+     ("immune.cd3_abs", "all", "pre_median", "0.96", "dp2", None)],
+    schema=["id", "group", "statistic", "value", "match", "note"], orient="row",
+)
+
+
+def computed(rows) -> pl.DataFrame:
+    return shared.published_frame(rows).with_columns(mart=pl.lit("a_mart"))
+
+
+def published_tests() -> pl.DataFrame:
+    return pl.DataFrame({"test_id": ["table1.sex", "table2.cox.mrd_level", "unpublished.test"],
+                         "p_value": [0.31735, 0.75, 0.5], "mart": ["cohort", "cox", "cox"]})
+
+
+def test_each_reference_row_gets_its_value_and_verdict():
+    table = pr.reproduction(REFERENCE, computed([
+        ("cohort.patients", None, "n", 105.0), ("response.rr.cr", "rr", "pct", 81.818),
+        ("table1.bm_blasts_pct", "rr_mrdpos", "median", 0.0), ("not.in.reference", None, "n", 1.0),
+    ]), published_tests())
+    rows = {row["id"]: row for row in table.iter_rows(named=True)}
+    assert table.height == REFERENCE.height and table.columns == list(pr.SCHEMA)
+    assert rows["cohort.patients"]["passed"] and rows["response.rr.cr"]["passed"]
+    assert rows["table1.sex"]["passed"] and rows["table1.sex"]["mart"] == "cohort"
+    # sig: the P-value must fall on the published side of 0.05; 0.75 does not.
+    assert rows["table2.cox.mrd_level"]["passed"] is False and rows["table2.cox.mrd_level"]["computed_value"] == 0.75
+    assert rows["table1.bm_blasts_pct"]["passed"] is None
+    assert rows["table1.bm_blasts_pct"]["note"].startswith("not a target (inconsistent)")
+    assert rows["table1.bm_blasts_pct"]["note"].endswith("contradicts Table 2")
+    assert rows["immune.cd3_abs"]["passed"] is False and rows["immune.cd3_abs"]["note"] == "not computed by any mart"
+
+
+def test_two_marts_computing_the_same_row_is_an_error():
+    twice = computed([("cohort.patients", None, "n", 105.0), ("cohort.patients", None, "n", 104.0)])
+    with pytest.raises(ValueError, match="several marts"):
+        pr.reproduction(REFERENCE, twice, published_tests())
+
+
+def test_sources_are_called_with_the_core_frames_they_name():
+    seen = {}
+
+    def published_values(patients, events):
+        seen.update(patients=patients.height, events=events.height)
+        return shared.published_frame([("cohort.patients", None, "n", patients.height)])
+
+    def broken(patients):
+        raise ZeroDivisionError("division by zero")
+
+    core = {"patients": pl.DataFrame({"subject_id": ["a", "b"]}), "events": pl.DataFrame({"subject_id": ["a"]}),
+            "labs": None}
+    values, errors = pr.computed_values(core, {"cohort": published_values, "immune": broken})
+    assert seen == {"patients": 2, "events": 1}
+    assert values.rows() == [("cohort.patients", None, "n", 2.0, "cohort")]
+    assert errors == {"immune": "ZeroDivisionError: division by zero"}
+
+
+def test_every_mart_module_with_published_values_is_a_source():
+    assert {"cohort_characteristics", "response_rates", "risk_factors"} <= set(pr.published_sources())
+    keys = {key.to_user_string() for key in pr.paper_reproduction_asset.dependency_keys}
+    assert {"seeds/published_results", "marts/cox_models", "marts/risk_factors"} <= keys
+
+
+def test_the_check_warns_and_lists_the_failures():
+    table = pr.reproduction(REFERENCE, computed([("cohort.patients", None, "n", 105.0)]), published_tests())
+    result = pr.check_result(table)
+    assert result.severity == dg.AssetCheckSeverity.WARN and not result.passed
+    assert result.metadata["failed"].value == 3 and result.metadata["not_targets"].value == 1
+    assert "immune.cd3_abs" in result.metadata["failures"].value
+    complete = table.filter(pl.col("passed").is_null() | pl.col("passed"))
+    assert pr.check_result(complete).passed

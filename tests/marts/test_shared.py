@@ -1,0 +1,66 @@
+"""The marts' DuckDB helpers: core of one study in, marts tables with descriptions and test rows out."""
+
+import duckdb
+import polars as pl
+import pytest
+
+from assets.marts import shared
+from assets.marts.stats import fisher_exact_2x2
+
+
+@pytest.fixture
+def con():
+    with duckdb.connect(":memory:") as connection:
+        yield connection
+
+
+def statistical_rows(mart: str, *test_ids: str) -> pl.DataFrame:
+    result = fisher_exact_2x2([[3, 1], [1, 3]])
+    return shared.tests_frame(
+        shared.test_row(test_id, mart, "a comparison", ("a", "b"), result) for test_id in test_ids)
+
+
+def test_core_frames_hold_one_study(con):
+    con.execute("CREATE SCHEMA core")
+    con.execute("CREATE TABLE core.patients AS SELECT * FROM (VALUES ('p1', 'multicenter'), ('s1', 'case_series'))"
+                " AS t(subject_id, study)")
+    con.execute("CREATE TABLE core.cycles AS SELECT * FROM (VALUES ('p1', 1), ('s1', 1)) AS t(subject_id, cycle_no)")
+    core = shared.CoreFrames(con)
+    assert core["patients"]["subject_id"].to_list() == ["p1"]
+    assert core["cycles"]["subject_id"].to_list() == ["p1"]
+    assert shared.CoreFrames(con, "case_series")["cycles"]["subject_id"].to_list() == ["s1"]
+
+
+def test_write_mart_describes_the_table_and_every_column(con):
+    frame = pl.DataFrame({"group": ["rr"], "n": [11]})
+    shared.write_mart(con, "demo", frame, "A demo mart.", {"group": "Status at cycle 1.", "n": "Patients."})
+    assert con.sql("SELECT comment FROM duckdb_tables() WHERE table_name = 'demo'").fetchall() == [("A demo mart.",)]
+    comments = con.sql("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'demo'").fetchall()
+    assert comments == [("group", "Status at cycle 1."), ("n", "Patients.")]
+    with pytest.raises(ValueError, match="no description"):
+        shared.write_mart(con, "demo", frame.with_columns(pct=pl.lit(1.0)), "A demo mart.", {"group": "", "n": ""})
+
+
+def test_replace_tests_touches_only_its_own_mart(con):
+    shared.replace_tests(con, "alpha", statistical_rows("alpha", "alpha.one", "alpha.two"))
+    shared.replace_tests(con, "beta", statistical_rows("beta", "beta.one"))
+    shared.replace_tests(con, "alpha", statistical_rows("alpha", "alpha.three"))
+    rows = con.sql("SELECT mart, test_id, groups, p_value FROM marts.statistical_tests ORDER BY test_id").fetchall()
+    assert [row[:3] for row in rows] == [("alpha", "alpha.three", "a vs b"), ("beta", "beta.one", "a vs b")]
+    assert rows[0][3] == pytest.approx(0.4857142857)  # Fisher, [[3, 1], [1, 3]]
+    with pytest.raises(ValueError, match="other marts"):
+        shared.replace_tests(con, "alpha", statistical_rows("beta", "beta.two"))
+    assert con.sql("SELECT count(*) FROM marts.statistical_tests").fetchall() == [(2,)]
+
+
+def test_not_detected_is_a_measured_zero():
+    labs = pl.DataFrame({"value": [None, 0.01, None], "below_lod": [True, True, False]})
+    assert labs.select(value=shared.measured_value())["value"].to_list() == [0.0, 0.01, None]
+
+
+def test_a_failed_replacement_leaves_the_previous_rows(con):
+    shared.replace_tests(con, "alpha", statistical_rows("alpha", "alpha.one"))
+    with pytest.raises(RuntimeError), shared._frame_in_transaction(con, "unused", pl.DataFrame({"x": [1]})):
+        con.execute(f"DELETE FROM {shared.TESTS_TABLE}")
+        raise RuntimeError("the insert failed")
+    assert con.sql(f"SELECT test_id FROM {shared.TESTS_TABLE}").fetchall() == [("alpha.one",)]
