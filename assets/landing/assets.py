@@ -1,0 +1,110 @@
+"""Dagster assets of the landing layer: one per contract table, the centers' mappings, raw.current_files."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.landing import store
+from assets.landing.contract import TABLE_FIELDS
+from assets.landing.mappings import MAPPING_TABLES
+from orchestration.metadata import markdown_table
+from orchestration.resources import DeliveryResource, WarehouseResource
+
+GROUP = "landing"
+# DuckDB allows one writing process per file: every asset that writes the warehouse shares this pool.
+POOL = "warehouse"
+
+
+def raw_table_asset(table: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["raw", table],
+        group_name=GROUP,
+        kinds={"duckdb", "polars"},
+        pool=POOL,
+        description=f"Every center's `{table}` file, landed as delivered text with provenance; "
+                    "every version kept, raw.current_files names the one staging reads.",
+    )
+    def land(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+             delivery: DeliveryResource) -> dg.MaterializeResult:
+        from assets.landing.ingest import land_table
+
+        with warehouse.connect() as con:
+            loads = land_table(con, table, delivery.centers(), Path(delivery.landing_dir), store.utc_now())
+            all_versions, current = store.count_rows(con, table)
+        for load in loads:
+            if load.outcome == store.FAILED:
+                context.log.warning(load.message)
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": current,
+            "rows_all_versions": all_versions,
+            "rows_loaded_now": sum(load.rows for load in loads if load.outcome == store.LOADED),
+            "files": dg.MetadataValue.md(markdown_table(
+                ["center", "file", "outcome", "rows", "sha256", "message"],
+                [(load.center_id, load.source_file, load.outcome, load.rows, (load.file_sha256 or "")[:12],
+                  load.message) for load in loads],
+            )),
+        })
+
+    return land
+
+
+def every_file_loaded_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["raw", table]),
+        name="every_delivered_file_loaded",
+        description="The latest sighting of every file the centers' YAMLs list loaded (or was unchanged).",
+    )
+    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            failures = store.latest_failures(con, table)
+        return dg.AssetCheckResult(
+            passed=not failures,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "failed_files": len(failures),
+                "failures": dg.MetadataValue.md(markdown_table(["center", "file", "message"], failures)),
+            },
+        )
+
+    return check
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["raw", name], group_name=GROUP, kinds={"duckdb"},
+                        description=f"raw.{name}: the centers' YAML mappings, for dbt staging")
+           for name in MAPPING_TABLES],
+    pool=POOL,
+)
+def center_mappings(warehouse: WarehouseResource, delivery: DeliveryResource):
+    from assets.landing.mappings import land_mappings
+
+    with warehouse.connect() as con:
+        store.ensure_warehouse(con)
+        counts = land_mappings(con, delivery.centers())
+    for name, rows in counts.items():
+        yield dg.MaterializeResult(asset_key=["raw", name], metadata={"dagster/row_count": rows})
+
+
+@dg.asset(
+    key=["raw", "current_files"],
+    deps=[dg.AssetKey(["raw", table]) for table in TABLE_FIELDS],
+    group_name=GROUP,
+    kinds={"duckdb"},
+    pool=POOL,
+    description="The version of each delivered file that staging reads: a view over audit.loads.",
+)
+def current_files(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        store.ensure_warehouse(con)
+        rows = con.execute(
+            "SELECT center_id, source_file, left(file_sha256, 12) FROM raw.current_files ORDER BY ALL"
+        ).fetchall()
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(rows),
+        "files": dg.MetadataValue.md(markdown_table(["center", "file", "sha256"], rows)),
+    })
+
+
+RAW_TABLE_ASSETS = [raw_table_asset(table) for table in TABLE_FIELDS]
+LANDING_ASSETS = [*RAW_TABLE_ASSETS, center_mappings, current_files]
+LANDING_CHECKS = [every_file_loaded_check(table) for table in TABLE_FIELDS]

@@ -1,0 +1,50 @@
+"""The centers' YAML mappings as raw tables, so that dbt staging interprets codes, units and dates without YAML.
+
+Rebuilt whole on every landing: they describe how the files are read now, not a history.
+"""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from assets.landing.center_config import CenterConfig
+
+MAPPING_TABLES: dict[str, str] = {
+    "center_code_maps": "center_id VARCHAR, table_name VARCHAR, field VARCHAR, source_code VARCHAR, code VARCHAR",
+    "center_units": "center_id VARCHAR, table_name VARCHAR, measure VARCHAR, unit VARCHAR",
+    "center_settings": "center_id VARCHAR, center_name VARCHAR, study VARCHAR, table_name VARCHAR,"
+                       " date_format VARCHAR, decimal VARCHAR",
+    # The kit's limit of detection per analyte, in the analyte's canonical unit.
+    "center_detection_limits": "center_id VARCHAR, table_name VARCHAR, analyte VARCHAR, detection_limit DOUBLE",
+}
+
+
+def mapping_rows(centers: list["CenterConfig"]) -> dict[str, list[tuple]]:
+    """The rows of each mapping table, in YAML order."""
+    rows: dict[str, list[tuple]] = {name: [] for name in MAPPING_TABLES}
+    for center in centers:
+        for table in center.tables.values():
+            key = (center.center_id, table.name)
+            rows["center_settings"].append(
+                (center.center_id, center.center_name, center.study, table.name, table.date_format, table.decimal))
+            rows["center_code_maps"] += [(*key, field, source_code, code)
+                                         for field, codes in table.codes.items()
+                                         for source_code, code in codes.items()]
+            rows["center_units"] += [(*key, measure, unit) for measure, unit in table.units.items()]
+            rows["center_detection_limits"] += [(*key, analyte, limit)
+                                                for analyte, limit in table.detection_limits.items()]
+    return rows
+
+
+def land_mappings(con: "duckdb.DuckDBPyConnection", centers: list["CenterConfig"]) -> dict[str, int]:
+    """Replace raw.center_* with the current YAMLs; returns the row count of each table."""
+    rows = mapping_rows(centers)
+    con.execute("BEGIN TRANSACTION")
+    for name, columns in MAPPING_TABLES.items():
+        con.execute(f"CREATE OR REPLACE TABLE raw.{name} ({columns})")
+        if rows[name]:
+            placeholders = ", ".join("?" * len(rows[name][0]))
+            con.executemany(f"INSERT INTO raw.{name} VALUES ({placeholders})", rows[name])
+    con.execute("COMMIT")
+    return {name: len(table_rows) for name, table_rows in rows.items()}

@@ -1,0 +1,157 @@
+"""The raw layer and the load audit in DuckDB (docs/architecture.md, "The raw layer").
+
+raw.<table> keeps every delivered version of every file, as text; audit.loads records every file seen,
+in order; raw.current_files, a view over audit.loads, names the version of each file staging reads.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+SCHEMAS = ("raw", "staging", "core", "quarantine", "marts", "audit")
+
+LOADED, UNCHANGED, FAILED = "loaded", "unchanged", "failed"
+
+_PROVENANCE_DDL = """
+    center_id VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL,
+    source_column VARCHAR,
+    extra JSON,
+    loaded_at TIMESTAMP NOT NULL
+"""
+
+_AUDIT_DDL = """
+CREATE SEQUENCE IF NOT EXISTS audit.load_seq;
+CREATE TABLE IF NOT EXISTS audit.loads (
+    load_id BIGINT PRIMARY KEY DEFAULT nextval('audit.load_seq'),
+    center_id VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    rows INTEGER,
+    file_sha256 VARCHAR,
+    outcome VARCHAR NOT NULL CHECK (outcome IN ('loaded', 'unchanged', 'failed')),
+    message VARCHAR,
+    seen_at TIMESTAMP NOT NULL
+);
+"""
+
+# The version staging reads: the last one seen that loaded, or that was seen again unchanged (a centre
+# that re-delivers an older version makes it current again). A failed delivery leaves the previous
+# version current, so the center's earlier good data stays in place.
+_CURRENT_FILES_DDL = """
+CREATE OR REPLACE VIEW raw.current_files AS
+SELECT center_id, source_file, file_sha256
+FROM audit.loads
+WHERE outcome IN ('loaded', 'unchanged')
+QUALIFY row_number() OVER (PARTITION BY center_id, source_file ORDER BY load_id DESC) = 1
+"""
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """One file (xlsx: one sheet) seen by one landing of one contract table: a row of audit.loads."""
+
+    center_id: str
+    source_file: str
+    table_name: str
+    outcome: str
+    rows: int | None = None
+    file_sha256: str | None = None
+    message: str | None = None
+
+
+def utc_now() -> datetime:
+    """loaded_at and seen_at: naive UTC timestamps (DuckDB TIMESTAMP)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure_warehouse(con: "duckdb.DuckDBPyConnection") -> None:
+    """Create the schemas, the audit log and raw.current_files if they do not exist yet."""
+    for schema in SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(_AUDIT_DDL)
+    con.execute(_CURRENT_FILES_DDL)
+
+
+def ensure_raw_table(con: "duckdb.DuckDBPyConnection", table: str, fields: Sequence[str]) -> None:
+    """raw.<table>: every contract field as VARCHAR, then the provenance columns."""
+    field_ddl = "".join(f"    {field} VARCHAR,\n" for field in fields)
+    con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} (\n{field_ddl}{_PROVENANCE_DDL})")
+    # A contract field added after the table was created: earlier rows hold NULL, as for a missing column.
+    existing = {row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
+        [table],
+    ).fetchall()}
+    for field in fields:
+        if field not in existing:
+            con.execute(f"ALTER TABLE raw.{table} ADD COLUMN {field} VARCHAR")
+
+
+def already_loaded(con: "duckdb.DuckDBPyConnection", center_id: str, source_file: str, file_sha256: str) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM audit.loads WHERE center_id = ? AND source_file = ? AND file_sha256 = ?"
+        " AND outcome = 'loaded'",
+        [center_id, source_file, file_sha256],
+    ).fetchall()[0][0] > 0
+
+
+def land_rows(
+    con: "duckdb.DuckDBPyConnection", frame: "pl.DataFrame", load: FileLoad, loaded_at: datetime
+) -> None:
+    """Append one file version's rows to raw.<table> and record the load, atomically."""
+    # Through the Arrow C stream: duckdb cannot scan a polars frame directly without pyarrow.
+    con.register("delivered", con.from_arrow(frame.__arrow_c_stream__()))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            f"INSERT INTO raw.{load.table_name} BY NAME"
+            " SELECT *, ? AS center_id, ? AS source_file, ? AS file_sha256, ? AS loaded_at FROM delivered",
+            [load.center_id, load.source_file, load.file_sha256, loaded_at],
+        )
+        record_load(con, load, loaded_at)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("delivered")
+
+
+def record_load(con: "duckdb.DuckDBPyConnection", load: FileLoad, seen_at: datetime) -> None:
+    con.execute(
+        "INSERT INTO audit.loads (center_id, source_file, table_name, rows, file_sha256, outcome, message, seen_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [load.center_id, load.source_file, load.table_name, load.rows, load.file_sha256, load.outcome,
+         load.message, seen_at],
+    )
+
+
+def latest_failures(con: "duckdb.DuckDBPyConnection", table: str) -> list[tuple[str, str, str]]:
+    """(center_id, source_file, message) of the files of `table` whose latest sighting failed."""
+    return con.execute(
+        """
+        SELECT center_id, source_file, message FROM audit.loads WHERE table_name = ?
+        QUALIFY row_number() OVER (PARTITION BY center_id, source_file ORDER BY load_id DESC) = 1
+            AND outcome = 'failed'
+        ORDER BY center_id, source_file
+        """,
+        [table],
+    ).fetchall()
+
+
+def count_rows(con: "duckdb.DuckDBPyConnection", table: str) -> tuple[int, int]:
+    """(all rows, rows of the current file versions) of raw.<table>."""
+    return con.execute(
+        f"""
+        SELECT count(*), count(*) FILTER (WHERE current_files.file_sha256 IS NOT NULL)
+        FROM raw.{table} AS delivered
+        LEFT JOIN raw.current_files USING (center_id, source_file, file_sha256)
+        """
+    ).fetchall()[0]

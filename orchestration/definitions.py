@@ -1,0 +1,20 @@
+"""The one Dagster code location of the warehouse (workspace.yaml loads this module)."""
+
+import dagster as dg
+
+from assets.landing.assets import LANDING_ASSETS, LANDING_CHECKS, POOL
+from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
+from orchestration.dbt import build_dbt_assets
+from orchestration.jobs import JOBS
+from orchestration.resources import build_resources
+from orchestration.sensors import drop_zone_sensor
+
+defs = dg.Definitions(
+    assets=[*LANDING_ASSETS, *build_dbt_assets(POOL), *VALIDATION_ASSETS],
+    asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS],
+    jobs=JOBS,
+    sensors=[drop_zone_sensor],
+    resources=build_resources(),
+    # Also for materializations launched from the UI: see orchestration/jobs.py.
+    executor=dg.in_process_executor,
+)

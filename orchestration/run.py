@@ -1,0 +1,67 @@
+"""`make run`: materialize every asset in this process, then print what was landed and built."""
+
+import contextlib
+import os
+import sys
+import time
+from datetime import datetime
+
+from assets.landing.store import utc_now
+from orchestration import settings
+
+# Dagster's per-step INFO lines would bury the summary; warnings (a failed file) still show.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def main() -> int:
+    started, since = time.perf_counter(), utc_now()
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+
+    # With DAGSTER_HOME (the Makefile sets it), `make ui` shows this run in its history.
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    # dagster-dbt echoes every dbt log line on stdout: keep them in a file, out of the summary.
+    dbt_log = settings.warehouse_dir() / "last_run_dbt.log"
+    dbt_log.parent.mkdir(parents=True, exist_ok=True)
+    with instance, dbt_log.open("w") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_job_def("warehouse").execute_in_process(
+            instance=instance, run_config=_QUIET, raise_on_error=False)
+    print(f"dbt output: {dbt_log}")
+    failed_checks = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
+    print_summary(since, failed_checks)
+    print(f"{'run succeeded' if result.success else 'RUN FAILED'} in {time.perf_counter() - started:.1f} s")
+    return 0 if result.success else 1
+
+
+def print_summary(since: datetime, failed_checks: list) -> None:
+    import duckdb
+
+    database = settings.warehouse_dir() / settings.WAREHOUSE_FILE
+    if not database.exists():
+        return
+    with duckdb.connect(str(database), read_only=True) as con:
+        outcomes = con.execute(
+            "SELECT outcome, count(*), coalesce(sum(rows), 0) FROM audit.loads WHERE seen_at >= ?"
+            " GROUP BY outcome ORDER BY outcome", [since]).fetchall()
+        print(f"warehouse: {database}")
+        print("files: " + ", ".join(f"{files} {outcome} ({rows} rows)" for outcome, files, rows in outcomes))
+        for center_id, message in con.execute(
+                "SELECT center_id, message FROM audit.loads WHERE seen_at >= ? AND outcome = 'failed'"
+                " ORDER BY center_id, source_file", [since]).fetchall():
+            print(f"  FAILED {center_id}: {message}")
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()"
+            " WHERE schema_name IN ('core', 'quarantine', 'marts') ORDER BY ALL").fetchall()
+        for schema, table in tables:
+            rows = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
+            print(f"  {schema}.{table}: {rows} rows")
+        if ("core", "patients") in tables:
+            by_study = con.execute("SELECT study, count(*) FROM core.patients GROUP BY study ORDER BY study").fetchall()
+            print("patients: " + ", ".join(f"{count} {study}" for study, count in by_study))
+    for evaluation in failed_checks:
+        print(f"  CHECK FAILED {evaluation.asset_key.to_user_string()}: {evaluation.check_name}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

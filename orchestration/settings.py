@@ -1,0 +1,34 @@
+"""Where the warehouse, the drop zone and the center YAMLs live: env vars with defaults inside the repo."""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+WAREHOUSE_FILE = "warehouse.duckdb"
+ANALYTICS_FILE = "analytics.duckdb"
+
+
+def _dir_from_env(var: str, default: Path) -> Path:
+    # Absolute, because dbt runs with the dbt project as its working directory.
+    return Path(os.environ.get(var) or default).resolve()
+
+
+def warehouse_dir() -> Path:
+    return _dir_from_env("BLINA_WAREHOUSE_DIR", PROJECT_ROOT / "warehouse")
+
+
+def landing_dir() -> Path:
+    return _dir_from_env("BLINA_LANDING_DIR", PROJECT_ROOT / "data" / "landing")
+
+
+def centers_dir() -> Path:
+    return _dir_from_env("BLINA_CENTERS_DIR", PROJECT_ROOT / "data" / "centers")
+
+
+def export_warehouse_dir() -> Path:
+    """Pin BLINA_WAREHOUSE_DIR in this process's environment, so that dbt (a subprocess whose
+    profiles.yml reads it) writes to the same file as the Python assets."""
+    path = warehouse_dir()
+    os.environ["BLINA_WAREHOUSE_DIR"] = str(path)
+    return path

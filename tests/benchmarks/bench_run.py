@@ -1,0 +1,46 @@
+"""`make bench`: time `make run` (a fresh process running orchestration.run) on the demo extracts.
+
+Two runs into a temp warehouse: the first lands everything, the second finds every file unchanged.
+Budget: under 20 s each on the 2-core reference machine. Not collected by pytest (no test_ prefix).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGET_S = 20.0
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def timed_run(env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "orchestration.run"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"orchestration.run failed:\n{done.stdout}\n{done.stderr[-4000:]}")
+    return elapsed, done.stdout
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "BLINA_WAREHOUSE_DIR": f"{scratch}/warehouse", "DAGSTER_HOME": f"{scratch}/dagster",
+               "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{PROJECT_ROOT / 'data'}"}
+        os.makedirs(env["DAGSTER_HOME"])
+        (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_bytes(
+            (PROJECT_ROOT / "orchestration" / "dagster.yaml").read_bytes())
+        timings = []
+        for label in ("first load", "same files again"):
+            elapsed, output = timed_run(env)
+            timings.append(elapsed)
+            print(f"--- {label}: {elapsed:.1f} s\n{output}")
+    verdict = "within" if max(timings) < BUDGET_S else "OVER"
+    print(f"make run: {timings[0]:.1f} s first load, {timings[1]:.1f} s again ({verdict} the {BUDGET_S:.0f} s budget)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

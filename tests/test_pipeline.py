@@ -1,0 +1,105 @@
+"""The whole asset graph, in process, on the committed demo extracts, into a temp warehouse."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration import settings
+
+RAW_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events")
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    """Materialize every asset and check once; yields the warehouse file."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("BLINA_WAREHOUSE_DIR", str(tmp_path_factory.mktemp("warehouse")))
+        env.delenv("BLINA_LANDING_DIR", raising=False)
+        env.delenv("BLINA_CENTERS_DIR", raising=False)
+        from orchestration.definitions import defs
+        from orchestration.resources import build_resources
+
+        resources = build_resources()  # now pointing at the temp warehouse
+        result = dg.materialize([*defs.assets, *defs.asset_checks], resources=resources, raise_on_error=False)
+        assert result.success, [event.event_specific_data for event in result.get_step_failure_events()]
+        yield Path(resources["warehouse"].path), resources, result
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_core_holds_both_studies(warehouse):
+    database, _, result = warehouse
+    assert dict(query(database, "SELECT study, count(*) FROM core.patients GROUP BY study")) == {
+        "multicenter": 105, "case_series": 3}
+    assert query(database, "SELECT count(*) FROM core.cycles JOIN core.patients USING (subject_id)"
+                           " WHERE study = 'multicenter'") == [(125,)]
+    # The dbt assets carry the row counts of the tables they built.
+    [patients] = [event.materialization for event in result.get_asset_materialization_events()
+                  if event.asset_key == dg.AssetKey(["core", "patients"])]
+    assert patients.metadata["dagster/row_count"].value == 108
+
+
+def test_every_demo_file_loads_and_no_identifier_reaches_core(warehouse):
+    database, _, result = warehouse
+    assert [evaluation.asset_key for evaluation in result.get_asset_check_evaluations()
+            if evaluation.check_name == "every_delivered_file_loaded" and not evaluation.passed] == []
+    assert query(database, "SELECT DISTINCT outcome FROM audit.loads") == [("loaded",)]
+    core_columns = {row[0] for row in query(
+        database, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'core'")}
+    assert core_columns.isdisjoint({"mrn", "name", "birth_date"})
+
+
+def test_landing_the_same_files_again_changes_nothing(warehouse):
+    database, resources, _ = warehouse
+    from assets.landing.assets import LANDING_ASSETS
+
+    counts = {table: query(database, f"SELECT count(*) FROM raw.{table}")[0][0] for table in RAW_TABLES}
+    loads_before = query(database, "SELECT max(load_id) FROM audit.loads")[0][0]
+    assert dg.materialize(LANDING_ASSETS, resources=resources).success
+    assert {table: query(database, f"SELECT count(*) FROM raw.{table}")[0][0] for table in RAW_TABLES} == counts
+    assert query(database, f"SELECT DISTINCT outcome FROM audit.loads WHERE load_id > {loads_before}") == [
+        ("unchanged",)]
+
+
+def test_warehouse_is_the_temp_one(warehouse):
+    database, _, _ = warehouse
+    assert database.parent != settings.PROJECT_ROOT / "warehouse"
+
+
+def test_definitions_wire_dbt_sources_to_the_landing_assets():
+    from orchestration.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    upstream = {key.to_user_string() for key in graph.get(dg.AssetKey(["staging", "stg_patients"])).parent_keys}
+    assert {"raw/patients", "raw/current_files"} <= upstream
+    assert graph.get(dg.AssetKey(["core", "patients"])).group_name == "core"
+    # Every dbt source is an asset the landing layer materializes, not a dangling external key.
+    landing = {key for key in graph.get_all_asset_keys() if graph.get(key).group_name == "landing"}
+    sources = {key for key in graph.get_all_asset_keys() if key.path[0] == "raw"}
+    assert sources == landing and all(graph.get(key).is_materializable for key in sources)
+
+
+def test_drop_zone_sensor_runs_only_when_a_file_changes(tmp_path):
+    from orchestration.resources import DeliveryResource
+    from orchestration.sensors import drop_zone_sensor
+
+    (tmp_path / "alpha").mkdir()
+    delivered = tmp_path / "alpha" / "patients.csv"
+    delivered.write_text("MRN\nA1\n")
+    delivery = DeliveryResource(landing_dir=str(tmp_path), centers_dir=str(tmp_path))
+
+    def evaluate(cursor):
+        context = dg.build_sensor_context(cursor=cursor, resources={"delivery": delivery})
+        return drop_zone_sensor(context), context.cursor
+
+    first, cursor = evaluate(None)
+    assert isinstance(first, dg.RunRequest)
+    assert isinstance(evaluate(cursor)[0], dg.SkipReason)
+    delivered.write_text("MRN\nA1\nA2\n")
+    assert isinstance(evaluate(cursor)[0], dg.RunRequest)
