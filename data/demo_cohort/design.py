@@ -19,6 +19,7 @@ import polars as pl
 from demo_cohort import blueprint as bp
 from demo_cohort import identity
 from demo_cohort.deal import deal
+from demo_cohort.kits import ICANS_CASE_FLOOR, kit_centers
 
 FIRST_INFUSION_WINDOW = (dt.date(2021, 9, 1), dt.date(2024, 2, 29))
 # Patients whose story runs well past a year start early enough for follow-up to reach it by 2025-03-31.
@@ -146,6 +147,18 @@ def _assign_centers(patients: list[dict]) -> None:
     centers = [c for c, n in bp.CENTERS.items() for _ in range(n)]
     for patient, center in zip(patients, centers, strict=True):
         patient["center_id"] = center
+    for case in (p for p in patients if p.get("icans_case")):
+        _move_to_kit(case, patients)
+
+
+def _move_to_kit(case: dict, patients: list[dict]) -> None:
+    """Table 4's cytokine values sit on a kit's floor (cases 1-2: 2.44 pg/mL, 3-4: 0.32 pg/mL): swap the case's
+    center with that of the first patient, not itself a case, at a center using the case's kit."""
+    centers = kit_centers(ICANS_CASE_FLOOR[case["icans_case"]])
+    if case["center_id"] in centers:
+        return
+    other = next(p for p in patients if not p.get("icans_case") and p["center_id"] in centers)
+    case["center_id"], other["center_id"] = other["center_id"], case["center_id"]
 
 
 def _identify(rng, patient: dict, mrns: set[str]) -> None:
