@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.landing.assets import LANDING_ASSETS, LANDING_CHECKS, POOL
+from assets.marts.paper_reproduction import mart_assets, paper_reproduction_asset
 from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
 from orchestration.dbt import build_dbt_assets
 from orchestration.jobs import JOBS
@@ -10,7 +11,7 @@ from orchestration.resources import build_resources
 from orchestration.sensors import drop_zone_sensor
 
 defs = dg.Definitions(
-    assets=[*LANDING_ASSETS, *build_dbt_assets(POOL), *VALIDATION_ASSETS],
+    assets=[*LANDING_ASSETS, *build_dbt_assets(POOL), *VALIDATION_ASSETS, *mart_assets(), paper_reproduction_asset],
     asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS],
     jobs=JOBS,
     sensors=[drop_zone_sensor],

@@ -16,6 +16,7 @@ and `poor_cytogenetics` (0/1). Patients missing any value are left out and count
 from __future__ import annotations
 
 import dagster as dg
+import numpy as np
 import polars as pl
 
 from assets.landing.assets import POOL
@@ -39,6 +40,7 @@ SCHEMA = {
     "p_value": pl.Float64, "hr_lower": pl.Float64, "hr_upper": pl.Float64, "ph_chisq": pl.Float64,
     "ph_p_value": pl.Float64, "n": pl.Int64, "events": pl.Int64, "n_excluded": pl.Int64,
     "concordance": pl.Float64, "lr_chisq": pl.Float64, "lr_p_value": pl.Float64, "ph_global_p_value": pl.Float64,
+    "note": pl.Utf8,
 }
 DESCRIPTION = (
     "Multivariable Cox models (Efron ties) among the patients R/R or CR-MRDpos at cycle 1: treatment failure "
@@ -65,6 +67,7 @@ COLUMNS = {
     "lr_chisq": "Likelihood-ratio chi-square of the model against no covariates.",
     "lr_p_value": "Its P-value.",
     "ph_global_p_value": "Global proportional-hazards test P-value.",
+    "note": "NULL for a fitted model; why not, for a model the data cannot estimate (one row, term NULL).",
 }
 
 
@@ -103,7 +106,13 @@ def fit_model(model: str, population: pl.DataFrame, times: pl.DataFrame) -> tupl
     data = population.select("subject_id", *COVARIATES).join(times, on="subject_id", how="left",
                                                                 maintain_order="left")
     complete = data.drop_nulls(["time_days", "event", *COVARIATES])
-    fit = cox_ph(complete, "time_days", "event", COVARIATES)
+    try:
+        fit = cox_ph(complete, "time_days", "event", COVARIATES)
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:  # lifelines' ConvergenceError is a ValueError
+        # A small or degenerate delivery (no events, a constant covariate) must not stop the other marts.
+        row = {"model": model, "n": complete.height, "events": int(complete["event"].sum() or 0),
+               "n_excluded": data.height - complete.height, "note": f"not estimable: {error}".splitlines()[0]}
+        return pl.DataFrame([row], schema=SCHEMA), []
     ph = dict(zip(fit.proportional_hazards["term"], fit.proportional_hazards.iter_rows(named=True)))
     model_columns = {
         "model": model, "n": fit.n, "events": fit.events, "n_excluded": data.height - complete.height,

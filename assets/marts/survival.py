@@ -169,9 +169,22 @@ def survival_marts(
     return SurvivalMarts(survival_curves(times), survival_summary(times), logrank_tests(times, groupings))
 
 
-def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, time_to_event: pl.DataFrame) -> pl.DataFrame:
-    """The reference rows this mart covers (the 1-year estimates; see published_estimates)."""
-    return published_estimates(survival_marts(patients, cycles, time_to_event).summary)
+def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, time_to_event: pl.DataFrame,
+                     events: pl.DataFrame) -> pl.DataFrame:
+    """The reference rows this mart covers: the 1-year estimates (see published_estimates) and the number
+    of relapses after blinatumomab."""
+    relapses = pl.DataFrame({"id": [f"{MART}.relapses"], "group": [None], "statistic": ["n"],
+                             "computed_value": [float(relapse_count(patients, events))]},
+                            schema={"id": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "computed_value": pl.Float64})
+    estimates = published_estimates(survival_marts(patients, cycles, time_to_event).summary)
+    return pl.concat([estimates, relapses.select(estimates.columns).cast(estimates.schema)])
+
+
+def relapse_count(patients: pl.DataFrame, events: pl.DataFrame) -> int:
+    """Relapses on or after the first infusion: the relapse that led to blinatumomab is not an outcome."""
+    first = patients.select("subject_id", "first_infusion_date")
+    relapses = events.filter(pl.col("event_type") == "relapse").join(first, on="subject_id")
+    return relapses.filter(pl.col("event_date") >= pl.col("first_infusion_date")).height
 
 
 def published_estimates(summary: pl.DataFrame, groupings: Sequence[Grouping] = GROUPINGS) -> pl.DataFrame:

@@ -75,3 +75,15 @@ def test_other_models_have_their_own_test_ids(ovarian):
         "cox.efs.mrd_level", "cox.efs.bcr_abl1", "cox.efs.poor_cytogenetics", "cox.efs.likelihood_ratio",
         "cox.efs.proportional_hazards"}
     assert all(row["mart"] == cm.MART for row in tests)
+
+
+def test_a_model_the_data_cannot_estimate_is_reported_not_raised():
+    # Every covariate constant and no event: a small or degenerate delivery must not stop the other marts.
+    population = pl.DataFrame({"subject_id": ["a", "b", "c"], "mrd_level": [0.0] * 3,
+                               "bcr_abl1": [0] * 3, "poor_cytogenetics": [0] * 3})
+    times = pl.DataFrame({"subject_id": ["a", "b", "c"], "time_days": [10.0, 20.0, 30.0], "event": [0, 0, 0]})
+    table, tests = cm.fit_model("efs", population, times)
+    assert tests == []
+    [row] = table.iter_rows(named=True)
+    assert (row["model"], row["n"], row["events"], row["term"]) == ("efs", 3, 0, None)
+    assert row["note"].startswith("not estimable")
