@@ -21,7 +21,8 @@ import dagster as dg
 import polars as pl
 
 from assets.marts import shared
-from assets.marts.immune_plots import figures_markdown, save_figures, timepoint_figure
+from assets.marts.immune_plots import save_figures, timepoint_figure
+from orchestration.metadata import png_markdown
 from assets.marts.immune_samples import END, PRE, complete, latest, marker_draws, side
 from assets.marts.paired_summary import paired_comparison, published_rows, summarise
 from assets.marts.stats import matches_published
@@ -226,7 +227,7 @@ def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     pngs = {"figure3_cytokines_crs.png": figure3(draws, table)}
     folder = save_figures(warehouse.path, pngs)
     return dg.MaterializeResult(metadata=shared.mart_metadata(
-        table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(figures_markdown(pngs))))
+        table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(png_markdown(pngs))))
 
 
 @_asset("icans_cytokines", ICANS_DESCRIPTION, ("labs", "adverse_events"))

@@ -19,7 +19,8 @@ import polars as pl
 
 from assets.marts import shared
 from assets.marts.first_cycle import TABLE1_GROUPS, table1_group
-from assets.marts.immune_plots import change_figure, figures_markdown, save_figures, timepoint_figure
+from assets.marts.immune_plots import change_figure, save_figures, timepoint_figure
+from orchestration.metadata import png_markdown
 from assets.marts.immune_samples import END, PRE, RATIO, complete, marker_draws, side
 from assets.marts.paired_summary import changes, paired_comparison, published_rows
 from assets.marts.stats import mann_whitney, median_range, paired_frame
@@ -198,7 +199,7 @@ def _publish(warehouse: WarehouseResource, mart: str, table: pl.DataFrame, tests
         shared.replace_tests(con, mart, tests)
     folder = save_figures(warehouse.path, pngs)
     return dg.MaterializeResult(metadata=shared.mart_metadata(
-        table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(figures_markdown(pngs))))
+        table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(png_markdown(pngs))))
 
 
 def _asset(mart: str, description: str, tables: tuple[str, ...]):

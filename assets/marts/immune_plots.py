@@ -9,7 +9,6 @@ rank, not at random, and the PNG carries no software metadata: the same values g
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -128,7 +127,3 @@ def save_figures(warehouse_path: str, pngs: Mapping[str, bytes]) -> Path:
     return folder
 
 
-def figures_markdown(pngs: Mapping[str, bytes]) -> str:
-    """PNGs as markdown data-URI images, for a MetadataValue.md."""
-    return "\n\n".join(f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
-                       for name, png in pngs.items())

@@ -12,7 +12,6 @@ Tests go to marts.statistical_tests under mart `safety`. The asset below only mo
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from assets.marts.safety_onset import COLUMNS as ONSET_COLUMNS
 from assets.marts.safety_onset import onset_events, onset_summary
 from assets.marts.safety_plots import table3_figure
 from assets.marts.safety_table3 import BAND_COLUMNS, MART, band_counts, cycle_grades, table3_published, table3_tests
+from orchestration.metadata import png_markdown
 from orchestration.resources import WarehouseResource
 
 # table -> (description, column descriptions)
@@ -116,7 +116,7 @@ def safety_assets(warehouse: WarehouseResource):
     folder = Path(warehouse.path).parent / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / FIGURE).write_bytes(png)
-    figure = dg.MetadataValue.md(f"![{FIGURE}](data:image/png;base64,{base64.b64encode(png).decode()})")
+    figure = dg.MetadataValue.md(png_markdown({FIGURE: png}))
     for table, frame in marts.tables.items():
         extra = {"figure": figure} if table == "safety_adverse_events" else {}
         yield dg.MaterializeResult(asset_key=KEYS[table], metadata=shared.mart_metadata(frame, **extra))

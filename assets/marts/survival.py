@@ -10,7 +10,6 @@ three patients and no part of the paper's figures.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from assets.marts.survival_columns import (
 )
 from assets.marts.survival_groupings import GROUPINGS, Grouping
 from assets.marts.survival_plots import figure_name, survival_figures
-from orchestration.metadata import markdown_table
+from orchestration.metadata import markdown_table, png_markdown
 from orchestration.resources import WarehouseResource
 
 MART = "survival"
@@ -243,18 +242,13 @@ def survival_assets(warehouse: WarehouseResource):
              for endpoint in ENDPOINT_NAMES]
     yield dg.MaterializeResult(asset_key=CURVES_KEY, metadata=mart_metadata(
         marts.curves, figures_dir=str(folder),
-        figures=dg.MetadataValue.md(_images({name: figures[name] for name in paper if name in figures})),
+        figures=dg.MetadataValue.md(png_markdown({name: figures[name] for name in paper if name in figures})),
     ))
     yield dg.MaterializeResult(asset_key=SUMMARY_KEY, metadata=mart_metadata(
         marts.summary, preview_rows=marts.summary.height,
         logrank=dg.MetadataValue.md(_logrank_table(marts.tests)),
     ))
 
-
-def _images(pngs: dict[str, bytes]) -> str:
-    """PNGs as markdown data-URI images: Dagster has no image metadata type."""
-    return "\n\n".join(f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
-                        for name, png in pngs.items())
 
 
 def _logrank_table(tests: pl.DataFrame) -> str:
