@@ -1,10 +1,12 @@
 """Lymphocyte-subset percentages (% of lymphocytes) of the panels, calibrated apart from the absolute counts.
 
 Table 2's baselines (CR vs NR) start exact (order statistics drawn exactly, arranged plausibly), a short search
-settles their Mann-Whitney sides, and they are then frozen. The pairs' targets (B-cell percentage and CD4/CD8
+settles their Mann-Whitney sides, and they are then frozen; one of them is pinned to the pairs' largest B-cell %
+and dealt to a paired patient. The pairs' targets (B-cell percentage and CD4/CD8
 ratio before and after cycle 1, P-value sides of the T-cell percentages) are a best-effort search over the free
-values (paired CR-MRDneg baselines, end-of-infusion panels): the CD4 % rise (P 0.025) does not yet come out
-together with a non-significant CD8 % change (docs/published-results.md, "Not yet reproduced").
+values (paired CR-MRDneg baselines, end-of-infusion panels): met for the default seed, but with other seeds the
+CD4 % rise (P 0.025) does not always come out together with a non-significant CD8 % change
+(docs/published-results.md, "Not yet reproduced").
 The CD4/CD8 ratio is defined from percentages (cd4_pct / cd8_pct of one sample). Every sample stays plausible:
 CD3 + CD19 + NK <= 100 and CD4 + CD8 <= CD3 + 3 (double positives).
 """
@@ -41,7 +43,10 @@ def calibrate_percentages(layout: SubsetLayout, rng: np.random.Generator) -> tup
         start = settle.solve(rng, max_moves=TABLE2_MOVES, strict=False)
         if settle.unmet:
             continue
-        start = _pair_within_ranges(layout, start.reshape(n, W), rng).ravel()
+        start = _pair_within_ranges(layout, start.reshape(n, W), rng)
+        if start is None:
+            continue
+        start = start.ravel()
         problem = _problem(start, pairs, frozen)
         x = problem.solve(rng, max_moves=REPAIR_MOVES, strict=False).reshape(n, W)
         if best is None or len(problem.unmet) < len(best[1]):
@@ -54,19 +59,24 @@ def calibrate_percentages(layout: SubsetLayout, rng: np.random.Generator) -> tup
     return best[0][:len(layout.mrn)], best[0][len(layout.mrn):]
 
 
-def _pair_within_ranges(layout: SubsetLayout, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _pair_within_ranges(layout: SubsetLayout, x: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """Deal Table 2's panels within each response group (its order statistics and sides stay) so that the paired
-    patients get panels inside the pairs' published pre-treatment ranges (CD4/CD8 ratio, B-cell %)."""
+    patients get panels inside the pairs' published pre-treatment ranges (CD4/CD8 ratio, B-cell %), the panel
+    pinned to the pairs' largest B-cell % first (None when that panel is outside the ratio's range)."""
     x = x.copy()
     ratio = x[:, CD4] / np.maximum(x[:, CD8], 0.01)
     fits = np.ones(len(x), bool)
     for name, v in (("cd4_cd8_ratio", ratio), ("b_pct", x[:, CD19])):
         fits &= (v >= interval(f"immune.{name}", "all", "pre_min")[0]) & (v <= interval(f"immune.{name}", "all", "pre_max")[1])
+    pinned = np.isin(np.arange(len(x)), layout.table2) & (x[:, CD19] == value("immune.b_pct", "all", "pre_max"))
+    if not fits[pinned].all():
+        return None
     for g in ("cr", "nr"):
         rows = layout.table2[layout.response[layout.table2] == g]
         paired = rows[np.isin(rows, layout.paired)]
         panels = rng.permutation(rows)
-        panels = panels[np.argsort(~fits[panels], kind="stable")]  # fitting panels first, to the paired rows
+        # to the paired rows: the pinned panel first, then the fitting ones
+        panels = panels[np.lexsort((~fits[panels], ~pinned[panels]))]
         order = np.concatenate([paired, np.setdiff1d(rows, paired)])
         x[order] = x[panels]
     return x
@@ -129,6 +139,7 @@ def _start(layout: SubsetLayout, rng: np.random.Generator) -> np.ndarray | None:
             if has(f"table2.{name}", g, "median"):
                 pre[rows, k] = order_stat_sample(rng, len(rows), *(value(f"table2.{name}", g, s)
                                                                    for s in ("min", "median", "max")), 2)
+        _pin_pairs_b_max(pre, rows, g)
         if not _arrange_plausibly(pre, rows, rng):
             return None
     neg = np.flatnonzero(layout.group == "mrdneg")
@@ -140,11 +151,21 @@ def _start(layout: SubsetLayout, rng: np.random.Generator) -> np.ndarray | None:
     post = pre[layout.paired].copy()
     m = len(post)
     gain = np.clip(post[:, CD3] + rng.normal(5, 4, m), 45, 95) / np.maximum(post[:, CD3], 1)
-    post[:, [CD3, CD4, CD8]] *= gain[:, None] * np.exp(rng.normal(0, [0, 0.15, 0.25], (m, 3)))  # CD8 % the noisiest
+    # CD4 % follows CD3 % closely (its rise is significant), CD8 % spreads widely (its change is not)
+    post[:, [CD3, CD4, CD8]] *= gain[:, None] * np.exp(rng.normal(0, [0, 0.08, 0.35], (m, 3)))
     post[:, [CD4, CD8]] *= np.minimum(1, (post[:, CD3] + 3) / (post[:, CD4] + post[:, CD8]))[:, None]
     post[:, CD19] = np.where(rng.random(m) < 0.7, 0.0, rng.uniform(0, 1, m))
     post[:, NK] = np.minimum(post[:, NK] * np.exp(rng.normal(0.2, 0.3, m)), 99 - post[:, CD3] - post[:, CD19])
     return np.floor(np.maximum(np.vstack([pre, post]), 0) * 100 + 1e-6) / 100  # Table 2 values stay exact
+
+
+def _pin_pairs_b_max(pre: np.ndarray, rows: np.ndarray, group: str) -> None:
+    """The pairs' largest baseline B-cell % lies inside Table 2's range of one response group but below its maximum
+    (CR: 34.48 < 38.30, so that patient is paired and the maximum's is not): the group's second largest draw is
+    pinned to it, and _pair_within_ranges deals its panel to a paired patient. A free search may not reach it."""
+    pin = value("immune.b_pct", "all", "pre_max")
+    if value("table2.cd19_pct", group, "median") < pin < value("table2.cd19_pct", group, "max"):
+        pre[rows[np.argsort(pre[rows, CD19], kind="stable")[-2]], CD19] = pin
 
 
 def _arrange_plausibly(values: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> bool:

@@ -167,7 +167,6 @@ def check_table2(labs: pl.DataFrame, design: pl.DataFrame, pub: pl.DataFrame):
 
 
 PERCENTAGES = ("b_pct", "cd3_pct", "cd4_pct", "cd8_pct", "cd4_cd8_ratio")
-NOT_YET = {("immune.b_pct", "pre_max")}  # docs/published-results.md, "Not yet reproduced by the demo cohort"
 
 
 def check_pre_post(df: pl.DataFrame, targets: list[dict]) -> int:
@@ -196,14 +195,7 @@ def test_pre_post_absolute_counts(labs, inputs, pub, prefix, keep):
 
 
 def test_pre_post_percentages_and_ratio(labs, inputs, pub):
-    targets = [r for r in rows(pub, "immune.") if r["id"].split(".")[1] in PERCENTAGES
-               and (r["id"], r["statistic"]) not in NOT_YET]
-    assert check_pre_post(subset_pairs(labs, inputs, None), targets)
-
-
-@pytest.mark.xfail(strict=True, reason=f"not yet calibrated: {sorted(NOT_YET)}")
-def test_pre_post_percentages_not_yet_reproduced(labs, inputs, pub):
-    targets = [r for r in rows(pub, "immune.") if (r["id"], r["statistic"]) in NOT_YET]
+    targets = [r for r in rows(pub, "immune.") if r["id"].split(".")[1] in PERCENTAGES]
     assert check_pre_post(subset_pairs(labs, inputs, None), targets)
 
 
