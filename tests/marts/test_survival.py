@@ -183,18 +183,19 @@ def query(database: Path, sql: str) -> pl.DataFrame:
         return pl.DataFrame(con.sql(sql))
 
 
-def test_every_one_year_estimate_reproduces(demo_warehouse):
+def test_every_one_year_estimate_and_the_relapse_count_reproduce(demo_warehouse):
     import duckdb
 
     from assets.marts.shared import CoreFrames
 
     with duckdb.connect(str(demo_warehouse), read_only=True) as con:
         core = CoreFrames(con)
-        computed = survival.published_values(core["patients"], core["cycles"], core["time_to_event"])
-    values = {(row["id"], row["group"], row["statistic"]): row["computed_value"]
+        computed = survival.published_values(core["patients"], core["cycles"], core["time_to_event"], core["events"])
+    # The reference CSV writes no group as an empty string.
+    values = {(row["id"], row["group"] or "", row["statistic"]): row["computed_value"]
               for row in computed.iter_rows(named=True)}
-    expected = reference_rows("survival.efs_1y") + reference_rows("survival.os_1y")
-    assert len(expected) == 40
+    expected = reference_rows("survival.efs_1y") + reference_rows("survival.os_1y") + reference_rows("survival.relapses")
+    assert len(expected) == 41
     misses = [(row["id"], row["group"], row["statistic"], row["value"],
                values.get((row["id"], row["group"], row["statistic"]))) for row in expected
               if not matches_published(values.get((row["id"], row["group"], row["statistic"])), row["value"],
