@@ -4,7 +4,7 @@ report for them: the files it rejects whole, and per table the rows it quarantin
 
 from dataclasses import dataclass, field
 
-from tests.validation.centers import CLEAN, FILES, added, changed, csv_text
+from tests.validation.centers import CLEAN, FILES, added, changed, changed_rows, csv_text
 from assets.landing.contract import TABLE_FIELDS
 
 ALL_ROWS = {table: set(range(1, len(rows) + 1)) for table, rows in CLEAN.items()}
@@ -57,10 +57,11 @@ CASES = {
     "cellsul": Case(changed("labs", 0, value="1200"), refused={"labs": ({1}, "looks like cells/uL delivered as x10^9/L")}),
     "mrd": Case(changed("assessments", 0, mrd_pct="120"), refused={"assessments": ({1}, "MRD 120 %")}),
     "negative": Case(changed("labs", 1, value="-5"), refused={"labs": ({2}, "platelets -5")}),
-    "text": Case({**changed("cycles", 1, weight_kg="1,5"), **changed("adverse_events", 2, grade="<0.01")},
+    "text": Case({**changed("cycles", 1, weight_kg="1,5"),
+                  **changed_rows("adverse_events", {2: {"grade": "<0.01"}, 3: {"grade": "ND"}})},
                  refused={"cycles": ({2}, "'1,5' is not a number: a decimal comma"),
                           "assessments": ({3, 4}, "cycle 2 of this subject is not in core"),
-                          "adverse_events": ({3}, "grade '<0.01' is not a whole number")}),
+                          "adverse_events": ({3, 4}, "is not a whole number")}),
     "dates": Case({**changed("cycles", 2, end_date="2021-06-31"), **changed("events", 0, event_date="2099-01-01")},
                   refused={"cycles": ({3}, "'2021-06-31' is not a real date"),
                            "assessments": ({5, 6}, "not in core"), "labs": ({6}, "not in core"),

@@ -90,8 +90,12 @@ def clean_files() -> dict[str, bytes]:
 
 def changed(table: str, index: int, **fields) -> dict[str, bytes]:
     """The one file of `table`, with row `index` changed (the other files stay clean)."""
-    rows = [dict(row) for row in CLEAN[table]]
-    rows[index].update(fields)
+    return changed_rows(table, {index: fields})
+
+
+def changed_rows(table: str, changes: dict[int, dict[str, str]]) -> dict[str, bytes]:
+    """The one file of `table`, with several rows changed: {row index: {field: delivered text}}."""
+    rows = [{**row, **changes.get(index, {})} for index, row in enumerate(CLEAN[table])]
     return {FILES[table]: csv_text(rows, TABLE_FIELDS[table]).encode()}
 
 
