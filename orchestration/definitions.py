@@ -4,17 +4,23 @@ import dagster as dg
 
 from assets.landing.assets import LANDING_ASSETS, LANDING_CHECKS, POOL
 from assets.marts.paper_reproduction import mart_assets, paper_reproduction_asset
+from assets.snapshot.assets import snapshot_asset
 from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
 from orchestration.dbt import build_dbt_assets
 from orchestration.jobs import JOBS
 from orchestration.resources import build_resources
-from orchestration.sensors import drop_zone_sensor
+from orchestration.schedules import nightly_schedule
+from orchestration.sensors import drop_zone_sensor, run_failure_sensor
+
+WAREHOUSE_ASSETS = [
+    *LANDING_ASSETS, *build_dbt_assets(POOL), *VALIDATION_ASSETS, *mart_assets(), paper_reproduction_asset]
 
 defs = dg.Definitions(
-    assets=[*LANDING_ASSETS, *build_dbt_assets(POOL), *VALIDATION_ASSETS, *mart_assets(), paper_reproduction_asset],
+    assets=[*WAREHOUSE_ASSETS, snapshot_asset(WAREHOUSE_ASSETS)],
     asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS],
     jobs=JOBS,
-    sensors=[drop_zone_sensor],
+    schedules=[nightly_schedule],
+    sensors=[drop_zone_sensor, run_failure_sensor],
     resources=build_resources(),
     # Also for materializations launched from the UI: see orchestration/jobs.py.
     executor=dg.in_process_executor,

@@ -1,0 +1,1 @@
+"""The analyst snapshot: warehouse/analytics.duckdb, published after the marts."""

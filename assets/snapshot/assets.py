@@ -1,0 +1,59 @@
+"""snapshot/analytics: the analyst snapshot (analytics.duckdb beside warehouse.duckdb), after every table it copies."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from assets.landing.assets import POOL
+from assets.snapshot.publish import SCHEMAS
+from orchestration import settings
+from orchestration.metadata import markdown_table
+from orchestration.resources import WarehouseResource
+
+KEY = dg.AssetKey(["snapshot", "analytics"])
+CHECK = "every_column_described"
+
+
+def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
+    """The snapshot asset, downstream of every asset of `upstream` that writes a schema it copies."""
+    deps = sorted({key for asset in upstream for key in asset.keys if key.path[0] in SCHEMAS}, key=str)
+
+    @dg.asset(
+        key=KEY,
+        group_name="snapshot",
+        deps=deps,
+        kinds={"duckdb"},
+        pool=POOL,
+        owners=["team:data-engineering"],
+        description=f"{settings.ANALYTICS_FILE}: the schemas {', '.join(SCHEMAS)} of the warehouse, every table "
+                    "and column with its description, replaced in one rename (analysts read it with `make sql`).",
+        check_specs=[dg.AssetCheckSpec(CHECK, asset=KEY, description="Every snapshot table and column carries "
+                                       "a description (COMMENT ON), the analysts' data dictionary.")],
+    )
+    def analytics(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        from assets.snapshot.descriptions import dbt_docs, describe, warehouse_docs
+        from assets.snapshot.publish import publish
+        from orchestration.dbt import dbt_project
+
+        target = Path(warehouse.path).with_name(settings.ANALYTICS_FILE)
+        with warehouse.connect() as con:
+            sources = [warehouse_docs(con), dbt_docs(dbt_project().manifest_path)]
+            published = publish(con, target, lambda relation, columns: describe(relation, columns, sources))
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(target)),
+                "tables": len(published.rows),
+                "dagster/row_count": sum(published.rows.values()),
+                "rows": dg.MetadataValue.md(markdown_table(["table", "rows"], sorted(published.rows.items()))),
+            },
+            check_results=[dg.AssetCheckResult(
+                check_name=CHECK,
+                passed=not published.undocumented,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"undocumented": dg.MetadataValue.md("\n".join(
+                    f"- {name}" for name in published.undocumented) or "none")},
+            )],
+        )
+
+    return analytics

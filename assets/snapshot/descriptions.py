@@ -1,0 +1,69 @@
+"""The description of every snapshot table and column, from the first source that has one: the warehouse's
+own COMMENTs (the marts write them), dbt's YAML (the manifest), then descriptions.yml (Python-written audit
+tables and the validation gate's findings)."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+OWN_DESCRIPTIONS = Path(__file__).with_name("descriptions.yml")
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    description: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+
+def warehouse_docs(con) -> dict[str, TableDoc]:
+    """`schema.table` -> the COMMENTs the warehouse already holds (NULL and empty ones left out)."""
+    tables = con.execute("SELECT schema_name, table_name, comment FROM duckdb_tables()"
+                         " WHERE database_name = current_database()").fetchall()
+    columns = con.execute("SELECT schema_name, table_name, column_name, comment FROM duckdb_columns()"
+                          " WHERE database_name = current_database() AND comment <> ''").fetchall()
+    docs = {f"{schema}.{table}": TableDoc(comment or None, {}) for schema, table, comment in tables}
+    for schema, table, column, comment in columns:
+        docs[f"{schema}.{table}"].columns[column] = comment
+    return docs
+
+
+def dbt_docs(manifest: Path) -> dict[str, TableDoc]:
+    """`schema.table` -> the descriptions of dbt's models, seeds and sources."""
+    parsed = json.loads(manifest.read_text())
+    nodes = [node for node in parsed["nodes"].values() if node["resource_type"] in ("model", "seed")]
+    docs = {}
+    for node in [*nodes, *parsed["sources"].values()]:
+        table = node.get("identifier") or node.get("alias") or node["name"]
+        docs[f"{node['schema']}.{table}"] = TableDoc(
+            node["description"] or None,
+            {name: column["description"] for name, column in node["columns"].items() if column["description"]})
+    return docs
+
+
+@cache
+def own_docs() -> tuple[dict[str, TableDoc], dict[str, str]]:
+    """descriptions.yml: its tables, and the findings' columns."""
+    parsed = yaml.safe_load(OWN_DESCRIPTIONS.read_text())
+    tables = {relation: TableDoc(doc["description"], doc["columns"]) for relation, doc in parsed["tables"].items()}
+    return tables, parsed["findings"]
+
+
+def describe(relation: str, columns: list[str], sources: list[Mapping[str, TableDoc]]) -> TableDoc:
+    """`relation`'s description and its columns', each from the first source with one; a column no source
+    describes is left out (the caller reports it)."""
+    own_tables, findings = own_docs()
+    schema, table = relation.split(".", 1)
+    is_findings = schema == "quarantine" or (schema == "audit" and table.endswith("_warnings"))
+    docs = [*(source.get(relation, TableDoc()) for source in sources), own_tables.get(relation, TableDoc()),
+            TableDoc(None, findings if is_findings else {})]
+    description = next((doc.description for doc in docs if doc.description), None)
+    described = {}
+    for column in columns:
+        text = next((doc.columns[column] for doc in docs if doc.columns.get(column)), None)
+        if text:
+            described[column] = text
+    return TableDoc(description, described)
