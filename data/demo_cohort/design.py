@@ -2,7 +2,8 @@
 
 Every published count holds by construction: patients are created pathway by pathway and outcome by outcome,
 roles pin the attributes their story needs, and every other attribute is dealt from a fixed pool per Table
-column, so any seed gives the same tables and only the unpublished details move.
+column, so any seed gives the same tables and only the unpublished details move. Within a Table 2 cell the
+dealt MRD values are then ranked by cytogenetic risk (`_rank_mrd_by_risk`) for the paper's Cox model.
 
 Columns: mrn, center_id, name, role, pathway, indication, indication_group (rr / cr_mrdpos / cr_mrdneg),
 cycle1_status (rr / cr_mrdpos / cr_mrdneg), outcome_c1 (mrd_cr / cr / nr), response_c1 (cr / nr),
@@ -16,11 +17,13 @@ import datetime as dt
 
 import polars as pl
 
+from assets.landing.center_config import load_centers
 from demo_cohort import blueprint as bp
 from demo_cohort import identity
 from demo_cohort.deal import deal
 from demo_cohort.kits import ICANS_CASE_FLOOR, kit_centers
 
+MRD_SENSITIVITY_PCT = 0.01  # flow MRD; below it a marrow is MRD-negative
 FIRST_INFUSION_WINDOW = (dt.date(2021, 9, 1), dt.date(2024, 2, 29))
 # Patients whose story runs well past a year start early enough for follow-up to reach it by 2025-03-31.
 LONG_STORY_ROLES = {"early_relapse", "early_relapse_salvaged", "late_relapse", "cns_relapse", "nr_hsct",
@@ -102,11 +105,35 @@ def _deal_marrow(rng, patients: list[dict]) -> None:
         mrdpos = _where(patients, cycle1_status="cr_mrdpos", table_column=column)
         deal(rng, mrdpos, "pre_blasts_pct", bp.MRDPOS_BLASTS[column])
         deal(rng, mrdpos, "pre_mrd_pct", bp.MRDPOS_MRD[column])
+        _rank_mrd_by_risk(rr, "pre_marrow", column, mrd=lambda pair: pair[1])
+        _rank_mrd_by_risk(mrdpos, "pre_mrd_pct", column)
         for patient in rr:
             patient["pre_blasts_pct"], patient["pre_mrd_pct"] = patient.pop("pre_marrow")
     for patient in _where(patients, table_column="mrdneg"):
         patient["pre_blasts_pct"] = float(rng.choice([0.0, 0.0, 0.5, 1.0]))
         patient["pre_mrd_pct"] = mrd_negative_value(rng)
+
+
+def _rank_mrd_by_risk(members: list[dict], field: str, column: str, mrd=lambda value: value) -> None:
+    """Rearrange the dealt MRD values of one Table 2 cell so that, given cytogenetics, MRD predicts the failure
+    of cycle 1 (the paper's Cox model: MRD, BCR-ABL1 and poor cytogenetics all matter). Non-responders: lowest
+    MRD to poor-risk lesions other than BCR-ABL1, then BCR-ABL1, highest to standard risk; responders: lowest MRD
+    to poor risk. A permutation within the cell, drawing nothing: Table 2's medians, ranges and P-values stay,
+    and patients of the same risk keep the random order the deal gave them."""
+    values = sorted((m[field] for m in members), key=mrd)
+    risk = _non_responder_risk if column == "nr" else _responder_risk
+    ranked = sorted(members, key=lambda m: (risk(m), mrd(m[field])))
+    for member, value in zip(ranked, values, strict=True):
+        member[field] = value
+
+
+def _non_responder_risk(patient: dict) -> int:
+    """0 poor-risk lesion other than BCR-ABL1, 1 BCR-ABL1, 2 standard risk: the order of rising MRD."""
+    return 2 if not patient["poor_cytogenetics"] else int(patient["cytogenetics"] == "bcr_abl1")
+
+
+def _responder_risk(patient: dict) -> int:
+    return int(not patient["poor_cytogenetics"])
 
 
 def mrd_negative_value(rng) -> float:
@@ -149,6 +176,7 @@ def _assign_centers(patients: list[dict]) -> None:
         patient["center_id"] = center
     for case in (p for p in patients if p.get("icans_case")):
         _move_to_kit(case, patients)
+    _deliver_discordant_marrow(patients)
 
 
 def _move_to_kit(case: dict, patients: list[dict]) -> None:
@@ -159,6 +187,20 @@ def _move_to_kit(case: dict, patients: list[dict]) -> None:
         return
     other = next(p for p in patients if not p.get("icans_case") and p["center_id"] in centers)
     case["center_id"], other["center_id"] = other["center_id"], case["center_id"]
+
+
+def _deliver_discordant_marrow(patients: list[dict]) -> None:
+    """Table 2's CR minimum MRD, 0.004 %, is an R/R responder's (blasts >= 5 %): a center that prints MRD under
+    the sensitivity as "<0.01" would hide it. Such a patient swaps marrow with an R/R responder elsewhere, one of
+    the same cytogenetic risk if there is one (so that `_rank_mrd_by_risk` still holds)."""
+    censoring = {center for center, config in load_centers().items()
+                 if "mrd_pct" in config.table("assessments").render.below_limit}
+    responders = _where(patients, cycle1_status="rr", response_c1="cr")
+    for case in [p for p in responders if p["pre_mrd_pct"] < MRD_SENSITIVITY_PCT and p["center_id"] in censoring]:
+        other = min((p for p in responders if p["center_id"] not in censoring),
+                    key=lambda p: _responder_risk(p) != _responder_risk(case))
+        for field in ("pre_blasts_pct", "pre_mrd_pct"):
+            case[field], other[field] = other[field], case[field]
 
 
 def _identify(rng, patient: dict, mrns: set[str]) -> None:

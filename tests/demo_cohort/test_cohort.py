@@ -203,6 +203,36 @@ def test_table2(patients):
         assert on_published_side(mannwhitneyu(cr, nr).pvalue, published(f"table2.{measure}", "", "p_value")), measure
 
 
+def test_cox_model_sides(cohort, patients):
+    """The paper's multivariable Cox model among the 51 as marts.cox_models fits it: failure = no response,
+    dated at the end-of-cycle-1 marrow; responders censored at last contact; log10 MRD before cycle 1,
+    BCR-ABL1 and poor cytogenetics."""
+    from assets.marts.stats import cox_ph
+
+    last = cohort.events.filter(event_type="last_contact").select("mrn", last_contact="event_date")
+    fifty_one = patients.filter(table1="rr_mrdpos").join(last, on="mrn").with_columns(
+        time_days=(pl.when("cr").then("last_contact").otherwise("end_date_c1") - pl.col("start_date")).dt.total_days(),
+        event=(~pl.col("cr")).cast(pl.Int64),
+        mrd_level=pl.col("pre_mrd").log10(),
+        bcr_abl1=pl.col("cytogenetics").str.contains("bcr_abl1").cast(pl.Float64),
+        poor_cytogenetics=pl.col("cytogenetics").str.contains("kmt2ar|bcr_abl1|tcf3_hlf|hypodiploidy").cast(pl.Float64))
+    terms = ["mrd_level", "bcr_abl1", "poor_cytogenetics"]
+    fit = cox_ph(fifty_one, "time_days", "event", terms)
+    assert (fit.n, fit.events) == (number("table1.n", "rr_mrdpos"), number("response.nr_after_cycle1"))
+    for term, p in fit.coefficients.select("term", "p_value").iter_rows():
+        assert on_published_side(p, published(f"table2.cox.{term}", "", "p_value")), (term, p)
+
+
+def test_sub_sensitivity_mrd_before_cycle1_is_delivered_as_a_number(patients):
+    """Table 1/2's minimum MRD (0.004 %) must come from a center that does not print it as "<0.01"."""
+    from assets.landing.center_config import load_centers
+
+    censoring = {center for center, config in load_centers().items()
+                 if "mrd_pct" in config.table("assessments").render.below_limit}
+    low = patients.filter(pl.col("pre_mrd") > 0, pl.col("pre_mrd") < 0.01, table1="rr_mrdpos")
+    assert low.height >= 1 and not set(low["center_id"]) & censoring
+
+
 def test_rr_marrow_bands(patients):
     blasts = patients.filter(status="rr")["pre_blasts"]
     assert blasts.is_between(5, 9.5).sum() == 4
