@@ -170,20 +170,22 @@ def survival_marts(
 
 def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, time_to_event: pl.DataFrame,
                      events: pl.DataFrame) -> pl.DataFrame:
-    """The reference rows this mart covers: the 1-year estimates (see published_estimates) and the number
-    of relapses after blinatumomab."""
-    relapses = pl.DataFrame({"id": [f"{MART}.relapses"], "group": [None], "statistic": ["n"],
-                             "computed_value": [float(relapse_count(patients, events))]},
-                            schema={"id": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "computed_value": pl.Float64})
+    """The reference rows this mart covers: the 1-year estimates (see published_estimates) and the numbers
+    of relapses and deaths after blinatumomab (the paper's text reports one death where its OS figures imply
+    three: `survival.deaths_reported` is an inconsistent row, computed so that the contradiction shows)."""
+    counts = pl.DataFrame(
+        {"id": [f"{MART}.relapses", f"{MART}.deaths_reported"], "group": [None, None], "statistic": ["n", "n"],
+         "computed_value": [float(outcome_count(patients, events, kind)) for kind in ("relapse", "death")]},
+        schema={"id": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "computed_value": pl.Float64})
     estimates = published_estimates(survival_marts(patients, cycles, time_to_event).summary)
-    return pl.concat([estimates, relapses.select(estimates.columns).cast(estimates.schema)])
+    return pl.concat([estimates, counts.select(estimates.columns).cast(estimates.schema)])
 
 
-def relapse_count(patients: pl.DataFrame, events: pl.DataFrame) -> int:
-    """Relapses on or after the first infusion: the relapse that led to blinatumomab is not an outcome."""
+def outcome_count(patients: pl.DataFrame, events: pl.DataFrame, event_type: str) -> int:
+    """Events of a type on or after the first infusion: the relapse that led to blinatumomab is not an outcome."""
     first = patients.select("subject_id", "first_infusion_date")
-    relapses = events.filter(pl.col("event_type") == "relapse").join(first, on="subject_id")
-    return relapses.filter(pl.col("event_date") >= pl.col("first_infusion_date")).height
+    outcomes = events.filter(pl.col("event_type") == event_type).join(first, on="subject_id")
+    return outcomes.filter(pl.col("event_date") >= pl.col("first_infusion_date")).height
 
 
 def published_estimates(summary: pl.DataFrame, groupings: Sequence[Grouping] = GROUPINGS) -> pl.DataFrame:

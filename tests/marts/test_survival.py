@@ -147,7 +147,7 @@ def test_published_values_are_percentages_once_per_group():
     ]
 
 
-def test_relapses_count_only_after_the_first_infusion():
+def test_outcomes_count_only_after_the_first_infusion():
     import datetime as dt
 
     patients = pl.DataFrame({"subject_id": ["s0", "s1"],
@@ -158,7 +158,8 @@ def test_relapses_count_only_after_the_first_infusion():
         # s0: the relapse that led to blinatumomab, then one after it; s1: one on the day of the first infusion.
         "event_date": [dt.date(2021, 12, 1), dt.date(2022, 9, 1), dt.date(2022, 3, 1), dt.date(2022, 5, 1)],
     })
-    assert survival.relapse_count(patients, events) == 2
+    assert survival.outcome_count(patients, events, "relapse") == 2
+    assert survival.outcome_count(patients, events, "death") == 1
 
 
 def test_km_plot_is_a_deterministic_png(freireich_times):
