@@ -1,33 +1,57 @@
-"""Sensors: run the warehouse when a center drops, replaces or removes a file in the drop zone; record
-every failed run in audit.run_failures."""
+"""Sensors: land a center's delivery and rebuild the pooled warehouse when the center drops, replaces or
+removes a file in the drop zone; record every failed run in audit.run_failures."""
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
 import dagster as dg
 
-from orchestration.jobs import warehouse_job
+from assets.landing.assets import CENTER_PARTITIONS
+from orchestration.jobs import center_delivery_job
 from orchestration.resources import DeliveryResource, WarehouseResource
 
 
-def drop_zone_fingerprint(landing_dir: Path) -> str:
-    """Digest of every file's path, size and modification time: cheap, and no DuckDB connection (a sensor
-    must not hold the warehouse); a touched but unchanged file costs one run that lands nothing."""
+def center_fingerprint(folder: Path) -> str | None:
+    """Digest of the names and contents of a center's files, None without any: a touched but unchanged file
+    keeps it, a new, replaced or removed file changes it. Reads files only, no DuckDB (a sensor must not
+    hold the warehouse)."""
+    from assets.landing.ingest import file_sha256
+
+    files = sorted(file for file in folder.rglob("*") if file.is_file()) if folder.is_dir() else []
+    if not files:
+        return None
     digest = hashlib.sha256()
-    for path in sorted(file for file in landing_dir.rglob("*") if file.is_file()):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(landing_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for path in files:
+        digest.update(f"{path.relative_to(folder)}\0{file_sha256(path)}\n".encode())
     return digest.hexdigest()
 
 
-@dg.sensor(job=warehouse_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=center_delivery_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryResource):
-    fingerprint = drop_zone_fingerprint(Path(delivery.landing_dir))
-    if fingerprint == context.cursor:
-        return dg.SkipReason("no file in the drop zone changed")
-    context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint)
+    """One run per center whose files changed since the last tick, for that center's partition only.
+
+    The cursor keeps, per center, its fingerprint and how many changes were launched: the count goes into
+    the run key, so a center re-delivering an earlier version still launches a run (Dagster launches a run
+    key only once), while a change seen again after a lost cursor launches nothing new."""
+    seen = json.loads(context.cursor) if context.cursor else {}
+    requests = []
+    for center_id in CENTER_PARTITIONS.get_partition_keys():
+        fingerprint = center_fingerprint(Path(delivery.landing_dir) / center_id)
+        previous, changes = seen.get(center_id, (None, 0))
+        if fingerprint == previous:
+            continue
+        seen[center_id] = (fingerprint, changes + 1)
+        requests.append(dg.RunRequest(
+            run_key=f"{center_id}:{changes + 1}:{(fingerprint or 'removed')[:16]}",
+            partition_key=center_id,
+            # dagster.yaml limits runs per center tag to one at a time.
+            tags={"center": center_id},
+        ))
+    if not requests:
+        return dg.SkipReason("no center's files changed")
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 
 
 RUN_FAILURES_DDL = """

@@ -5,12 +5,20 @@ import sys
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 
+from assets.landing.assets import CENTER_PARTITIONS, RAW_TABLE_ASSETS
+from orchestration.definitions import defs
 from orchestration.resources import DeliveryResource, WarehouseResource
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
+
+# The demo centers and their extracts.
+CENTERS_DIR = Path(__file__).resolve().parent.parent / "data" / "centers"
+LANDING_DIR = CENTERS_DIR.parent / "landing"
 
 
 def test_nightly_schedule_runs_the_whole_warehouse_at_two_in_shanghai():
@@ -21,23 +29,61 @@ def test_nightly_schedule_runs_the_whole_warehouse_at_two_in_shanghai():
     assert nightly_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_drop_zone_sensor_launches_once_per_change(tmp_path):
-    delivery = DeliveryResource(landing_dir=str(tmp_path), centers_dir=str(tmp_path))
-    (tmp_path / "sch").mkdir()
-    (tmp_path / "sch" / "patients.csv").write_text("mrn\n1\n")
+def evaluate_drop_zone(landing: Path, cursor: str | None) -> tuple[dict[str, dg.RunRequest], str | None]:
+    """The sensor's run requests by center, and its new cursor."""
+    delivery = DeliveryResource(landing_dir=str(landing), centers_dir=str(CENTERS_DIR))
+    result = drop_zone_sensor(dg.build_sensor_context(cursor=cursor, resources={"delivery": delivery}))
+    if isinstance(result, dg.SkipReason):
+        return {}, cursor
+    return {request.partition_key: request for request in result.run_requests}, result.cursor
 
-    def evaluate(cursor):
-        context = dg.build_sensor_context(cursor=cursor, resources={"delivery": delivery})
-        result = drop_zone_sensor(context)
-        return result, context.cursor
 
-    first, cursor = evaluate(None)
-    assert isinstance(first, dg.RunRequest)
-    unchanged, _ = evaluate(cursor)
-    assert isinstance(unchanged, dg.SkipReason)
-    (tmp_path / "sch" / "patients.csv").write_text("mrn\n1\n2\n")
-    changed, _ = evaluate(cursor)
-    assert isinstance(changed, dg.RunRequest) and changed.run_key != first.run_key
+def deliver(landing: Path, center_id: str, text: str) -> None:
+    (landing / center_id).mkdir(exist_ok=True)
+    (landing / center_id / "patients.csv").write_text(text)
+
+
+def test_drop_zone_sensor_launches_one_run_per_changed_center(tmp_path):
+    deliver(tmp_path, "sch", "mrn\n1\n")
+    deliver(tmp_path, "ach", "mrn\n7\n")
+    first, cursor = evaluate_drop_zone(tmp_path, None)
+    # Centers without files in the drop zone launch nothing.
+    assert sorted(first) == ["ach", "sch"]
+    assert all(request.tags["center"] == center for center, request in first.items())
+    assert all(request.job_name in (None, "center_delivery") for request in first.values())
+
+    deliver(tmp_path, "sch", "mrn\n1\n")  # re-written, same bytes
+    assert evaluate_drop_zone(tmp_path, cursor) == ({}, cursor)
+
+    deliver(tmp_path, "sch", "mrn\n1\n2\n")
+    changed, cursor = evaluate_drop_zone(tmp_path, cursor)
+    assert list(changed) == ["sch"] and changed["sch"].run_key != first["sch"].run_key
+
+    # Back to the first version: a new change, so a new run key (Dagster launches a run key once only).
+    deliver(tmp_path, "sch", "mrn\n1\n")
+    reverted, _ = evaluate_drop_zone(tmp_path, cursor)
+    assert list(reverted) == ["sch"] and reverted["sch"].run_key not in {first["sch"].run_key,
+                                                                         changed["sch"].run_key}
+
+
+def test_center_partition_lands_only_that_center(tmp_path):
+    resources = {"warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+                 "delivery": DeliveryResource(landing_dir=str(LANDING_DIR), centers_dir=str(CENTERS_DIR))}
+    patients = next(asset for asset in RAW_TABLE_ASSETS if asset.key == dg.AssetKey(["raw", "patients"]))
+    assert dg.materialize([patients], partition_key="sch", resources=resources).success
+    with duckdb.connect(resources["warehouse"].path, read_only=True) as con:
+        landed = con.execute("SELECT DISTINCT center_id FROM audit.loads UNION SELECT DISTINCT center_id"
+                             " FROM raw.patients").fetchall()
+    assert landed == [("sch",)]
+
+
+def test_warehouse_job_lands_every_center_partition():
+    centers = sorted(path.stem for path in CENTERS_DIR.glob("*.yaml"))
+    tags = defs.resolve_job_def("warehouse").tags
+    assert len(centers) > 1 and CENTER_PARTITIONS.get_partition_keys() == centers
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        centers[0], centers[-1])
+    assert defs.resolve_job_def("center_delivery").partitions_def == CENTER_PARTITIONS
 
 
 @dg.asset

@@ -85,21 +85,11 @@ def test_definitions_wire_dbt_sources_to_the_landing_assets():
     assert sources == landing and all(graph.get(key).is_materializable for key in sources)
 
 
-def test_drop_zone_sensor_runs_only_when_a_file_changes(tmp_path):
-    from orchestration.resources import DeliveryResource
-    from orchestration.sensors import drop_zone_sensor
+def test_every_asset_has_a_layer_group_and_an_owner():
+    from orchestration.definitions import defs
 
-    (tmp_path / "alpha").mkdir()
-    delivered = tmp_path / "alpha" / "patients.csv"
-    delivered.write_text("MRN\nA1\n")
-    delivery = DeliveryResource(landing_dir=str(tmp_path), centers_dir=str(tmp_path))
-
-    def evaluate(cursor):
-        context = dg.build_sensor_context(cursor=cursor, resources={"delivery": delivery})
-        return drop_zone_sensor(context), context.cursor
-
-    first, cursor = evaluate(None)
-    assert isinstance(first, dg.RunRequest)
-    assert isinstance(evaluate(cursor)[0], dg.SkipReason)
-    delivered.write_text("MRN\nA1\nA2\n")
-    assert isinstance(evaluate(cursor)[0], dg.RunRequest)
+    graph = defs.resolve_asset_graph()
+    layers = {"landing", "staging", "core", "seeds", "validation", "marts", "snapshot"}
+    nodes = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
+    assert {node.group_name for node in nodes} == layers
+    assert [node.key for node in nodes if not node.owners] == []

@@ -7,6 +7,7 @@ import dagster as dg
 from assets.landing import store
 from assets.landing.contract import TABLE_FIELDS
 from assets.landing.mappings import MAPPING_TABLES
+from orchestration import settings
 from orchestration.metadata import markdown_table
 from orchestration.resources import DeliveryResource, WarehouseResource
 
@@ -15,12 +16,34 @@ GROUP = "landing"
 POOL = "warehouse"
 
 
+def center_partitions() -> dg.StaticPartitionsDefinition:
+    """One partition per center YAML, read when the definitions load: a new center needs a reload anyway."""
+    from assets.landing.center_config import load_centers
+
+    return dg.StaticPartitionsDefinition(list(load_centers(settings.centers_dir())))
+
+
+CENTER_PARTITIONS = center_partitions()
+
+
+def centers_to_land(context: dg.AssetExecutionContext, centers: list) -> list:
+    """The run's centers: one (a delivery), a range (the nightly run: all), or every center when the run
+    has no partition at all (`dg.materialize` without a partition key, as the tests do)."""
+    if not context.has_partition_key and not context.has_partition_key_range:
+        return centers
+    wanted = set(context.partition_keys)
+    return [center for center in centers if center.center_id in wanted]
+
+
 def raw_table_asset(table: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", table],
         group_name=GROUP,
         kinds={"duckdb", "polars"},
         pool=POOL,
+        partitions_def=CENTER_PARTITIONS,
+        # A backfill of several centers is one run: DuckDB takes one writer at a time anyway.
+        backfill_policy=dg.BackfillPolicy.single_run(),
         description=f"Every center's `{table}` file, landed as delivered text with provenance; "
                     "every version kept, raw.current_files names the one staging reads.",
     )
@@ -29,7 +52,8 @@ def raw_table_asset(table: str) -> dg.AssetsDefinition:
         from assets.landing.ingest import land_table
 
         with warehouse.connect() as con:
-            loads = land_table(con, table, delivery.centers(), Path(delivery.landing_dir), store.utc_now())
+            centers = centers_to_land(context, delivery.centers())
+            loads = land_table(con, table, centers, Path(delivery.landing_dir), store.utc_now())
             all_versions, current = store.count_rows(con, table)
         for load in loads:
             if load.outcome == store.FAILED:
