@@ -12,8 +12,19 @@ from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
 
-WAREHOUSE_ASSETS = [
-    *LANDING_ASSETS, *build_dbt_assets(POOL), *VALIDATION_ASSETS, *mart_assets(), paper_reproduction_asset]
+# Who answers for each layer in the UI: engineers for the pipeline, data managers for what validation refuses,
+# biostatisticians for the marts. Set here once, by group, rather than on every asset.
+OWNERS = {"landing": "team:data-engineering", "staging": "team:data-engineering", "core": "team:data-engineering",
+          "seeds": "team:data-engineering", "validation": "team:data-management", "marts": "team:biostatistics"}
+
+
+def _owned(spec: dg.AssetSpec) -> dg.AssetSpec:
+    owner = OWNERS.get(spec.group_name or "")
+    return spec.replace_attributes(owners=[owner]) if owner and not spec.owners else spec
+
+
+WAREHOUSE_ASSETS = dg.map_asset_specs(_owned, [
+    *LANDING_ASSETS, *build_dbt_assets(POOL), *VALIDATION_ASSETS, *mart_assets(), paper_reproduction_asset])
 
 defs = dg.Definitions(
     assets=[*WAREHOUSE_ASSETS, snapshot_asset(WAREHOUSE_ASSETS)],
