@@ -22,11 +22,11 @@ import polars as pl
 
 from assets.marts import shared
 from assets.marts.immune_plots import save_figures, timepoint_figure
-from orchestration.metadata import png_markdown
 from assets.marts.immune_samples import END, PRE, complete, latest, marker_draws, side
 from assets.marts.paired_summary import paired_comparison, published_rows, summarise
 from assets.marts.stats import matches_published
 from orchestration import settings
+from orchestration.metadata import png_markdown
 from orchestration.resources import WarehouseResource
 
 # The 12-plex kit, in the order of Figure 3's panels A-L.
@@ -211,12 +211,8 @@ def figure3(draws: pl.DataFrame, table: pl.DataFrame) -> bytes:
                             "Figure 3. Serum cytokines (pg/mL) in cycle 1, CRS", order=CYTOKINES, log_scale=True)
 
 
-def _asset(mart: str, description: str, tables: tuple[str, ...]):
-    return dg.asset(key=[shared.SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool="warehouse",
-                    deps=[dg.AssetKey(["core", table]) for table in tables], description=description)
 
-
-@_asset("cytokines", CYTOKINES_DESCRIPTION, ("cycles", "labs", "adverse_events"))
+@shared.mart_asset("cytokines", CYTOKINES_DESCRIPTION, ("cycles", "labs", "adverse_events"))
 def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)
@@ -230,7 +226,7 @@ def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(png_markdown(pngs))))
 
 
-@_asset("icans_cytokines", ICANS_DESCRIPTION, ("labs", "adverse_events"))
+@shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ("labs", "adverse_events"))
 def icans_cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)

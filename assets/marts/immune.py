@@ -20,10 +20,10 @@ import polars as pl
 from assets.marts import shared
 from assets.marts.first_cycle import TABLE1_GROUPS, table1_group
 from assets.marts.immune_plots import change_figure, save_figures, timepoint_figure
-from orchestration.metadata import png_markdown
 from assets.marts.immune_samples import END, PRE, RATIO, complete, marker_draws, side
 from assets.marts.paired_summary import changes, paired_comparison, published_rows
 from assets.marts.stats import mann_whitney, median_range, paired_frame
+from orchestration.metadata import png_markdown
 from orchestration.resources import WarehouseResource
 
 # marker (the reference id's name) -> core.labs analyte (blood), in the order of Figure 1's panels A-L;
@@ -202,12 +202,8 @@ def _publish(warehouse: WarehouseResource, mart: str, table: pl.DataFrame, tests
         table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(png_markdown(pngs))))
 
 
-def _asset(mart: str, description: str, tables: tuple[str, ...]):
-    return dg.asset(key=[shared.SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool="warehouse",
-                    deps=[dg.AssetKey(["core", table]) for table in tables], description=description)
 
-
-@_asset("immune_paired", PAIRED_DESCRIPTION, ("cycles", "labs"))
+@shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("cycles", "labs"))
 def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)
@@ -218,7 +214,7 @@ def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
                     {"figure1_immune_paired.png": png})
 
 
-@_asset("immune_group_deltas", DELTAS_DESCRIPTION, ("patients", "cycles", "labs"))
+@shared.mart_asset("immune_group_deltas", DELTAS_DESCRIPTION, ("patients", "cycles", "labs"))
 def immune_group_deltas_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)
@@ -227,7 +223,7 @@ def immune_group_deltas_asset(warehouse: WarehouseResource) -> dg.MaterializeRes
                     DELTAS_COLUMNS, {"figure2_immune_group_deltas.png": figure2(deltas)})
 
 
-@_asset("immunoglobulins", IG_DESCRIPTION, ("cycles", "labs"))
+@shared.mart_asset("immunoglobulins", IG_DESCRIPTION, ("cycles", "labs"))
 def immunoglobulins_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)

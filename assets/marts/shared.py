@@ -187,3 +187,13 @@ def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> 
         "preview": dg.MetadataValue.md(markdown_table(frame.columns, rows)),
         **extra,
     }
+
+
+def mart_asset(mart: str, description: str, core_tables: tuple[str, ...]):
+    """The decorator of a single-table mart asset: `marts.<mart>`, downstream of the core tables it reads."""
+    import dagster as dg
+
+    from assets.landing.assets import POOL
+
+    return dg.asset(key=[SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool=POOL,
+                    deps=[dg.AssetKey(["core", table]) for table in core_tables], description=description)
