@@ -32,13 +32,8 @@ flagged as (
         patient.*,
         first_cycle.status_at_start as status_at_first_cycle,
         mrd_negativity.mrd_negative_any_cycle,
-        case
-            when patient.birth_date is not null
-                then date_sub('month', patient.birth_date, patient.first_infusion_date)
-            when patient.age_at_diagnosis_months is not null
-                then floor(patient.age_at_diagnosis_months)::integer
-                    + coalesce(date_sub('month', patient.diagnosis_date, patient.first_infusion_date), 0)
-        end as age_months,
+        {{ age_months('patient.birth_date', 'patient.age_at_diagnosis_months', 'patient.diagnosis_date',
+                      'patient.first_infusion_date') }} as age_months,
         case
             when patient.birth_date is not null then 'birth_date'
             when patient.age_at_diagnosis_months is not null and patient.diagnosis_date is not null
