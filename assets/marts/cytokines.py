@@ -21,12 +21,11 @@ import dagster as dg
 import polars as pl
 
 from assets.marts import shared
-from assets.marts.immune_plots import save_figures, timepoint_figure
+from assets.marts.immune_plots import timepoint_figure
 from assets.marts.immune_samples import END, PRE, complete, latest, marker_draws, side
 from assets.marts.paired_summary import paired_comparison, published_rows, summarise
 from assets.marts.stats import matches_published
 from orchestration import settings
-from orchestration.metadata import png_markdown
 from orchestration.resources import WarehouseResource
 
 # The 12-plex kit, in the order of Figure 3's panels A-L.
@@ -217,13 +216,9 @@ def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)
         draws = cytokine_draws(core["labs"], core["cycles"], core["adverse_events"])
-        table, tests = cytokine_table(draws)
-        shared.write_mart(con, "cytokines", table, CYTOKINES_DESCRIPTION, CYTOKINES_COLUMNS)
-        shared.replace_tests(con, "cytokines", tests)
-    pngs = {"figure3_cytokines_crs.png": figure3(draws, table)}
-    folder = save_figures(warehouse.path, pngs)
-    return dg.MaterializeResult(metadata=shared.mart_metadata(
-        table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(png_markdown(pngs))))
+    table, tests = cytokine_table(draws)
+    return shared.publish_mart(warehouse, "cytokines", table, tests, CYTOKINES_DESCRIPTION, CYTOKINES_COLUMNS,
+                               {"figure3_cytokines_crs.png": figure3(draws, table)})
 
 
 @shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ("labs", "adverse_events"))

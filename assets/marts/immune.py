@@ -19,11 +19,10 @@ import polars as pl
 
 from assets.marts import shared
 from assets.marts.first_cycle import TABLE1_GROUPS, table1_group
-from assets.marts.immune_plots import change_figure, save_figures, timepoint_figure
+from assets.marts.immune_plots import change_figure, timepoint_figure
 from assets.marts.immune_samples import END, PRE, RATIO, complete, marker_draws, side
 from assets.marts.paired_summary import changes, paired_comparison, published_rows
 from assets.marts.stats import mann_whitney, median_range, paired_frame
-from orchestration.metadata import png_markdown
 from orchestration.resources import WarehouseResource
 
 # marker (the reference id's name) -> core.labs analyte (blood), in the order of Figure 1's panels A-L;
@@ -192,14 +191,6 @@ def figure2(deltas: GroupDeltas) -> bytes:
                          "Figure 2. Change over cycle 1, R/R + CR-MRDpos vs CR-MRDneg", order=[*MARKERS, *BLOOD_COUNTS])
 
 
-def _publish(warehouse: WarehouseResource, mart: str, table: pl.DataFrame, tests: pl.DataFrame, description: str,
-             columns: dict[str, str], pngs: dict[str, bytes]) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        shared.write_mart(con, mart, table, description, columns)
-        shared.replace_tests(con, mart, tests)
-    folder = save_figures(warehouse.path, pngs)
-    return dg.MaterializeResult(metadata=shared.mart_metadata(
-        table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(png_markdown(pngs))))
 
 
 
@@ -210,7 +201,7 @@ def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         cycles, draws = core["cycles"], marker_draws(core["labs"], core["cycles"], "blood", MARKERS)
     table, tests = paired_table(draws, cycles, "immune_paired", SUBGROUPS)
     png = figure1(draws, table, "Figure 1. Lymphocyte subsets before and after cycle 1")
-    return _publish(warehouse, "immune_paired", table, tests, PAIRED_DESCRIPTION, PAIRED_COLUMNS,
+    return shared.publish_mart(warehouse, "immune_paired", table, tests, PAIRED_DESCRIPTION, PAIRED_COLUMNS,
                     {"figure1_immune_paired.png": png})
 
 
@@ -219,7 +210,7 @@ def immune_group_deltas_asset(warehouse: WarehouseResource) -> dg.MaterializeRes
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)
         deltas = immune_group_deltas(core["labs"], core["cycles"], core["patients"])
-    return _publish(warehouse, "immune_group_deltas", deltas.table, deltas.tests, DELTAS_DESCRIPTION,
+    return shared.publish_mart(warehouse, "immune_group_deltas", deltas.table, deltas.tests, DELTAS_DESCRIPTION,
                     DELTAS_COLUMNS, {"figure2_immune_group_deltas.png": figure2(deltas)})
 
 
@@ -230,5 +221,5 @@ def immunoglobulins_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         cycles, draws = core["cycles"], marker_draws(core["labs"], core["cycles"], "serum", IMMUNOGLOBULINS)
     table, tests = paired_table(draws, cycles, "immunoglobulins", IG_SUBGROUPS)
     png = figure1(draws, table, "Immunoglobulins (g/L) before and after cycle 1")
-    return _publish(warehouse, "immunoglobulins", table, tests, IG_DESCRIPTION, PAIRED_COLUMNS,
+    return shared.publish_mart(warehouse, "immunoglobulins", table, tests, IG_DESCRIPTION, PAIRED_COLUMNS,
                     {"immunoglobulins_paired.png": png})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import polars as pl
 
@@ -118,12 +117,5 @@ def change_figure(changes: pl.DataFrame, groups: Sequence[tuple[str, str]], p_va
     return _png(figure)
 
 
-def save_figures(warehouse_path: str, pngs: Mapping[str, bytes]) -> Path:
-    """Write `pngs` (file name -> bytes) to <warehouse directory>/figures/, beside the analyst snapshot."""
-    folder = Path(warehouse_path).parent / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, png in pngs.items():
-        (folder / name).write_bytes(png)
-    return folder
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -112,10 +111,7 @@ def safety_assets(warehouse: WarehouseResource):
             shared.write_mart(con, table, frame, *TABLES[table])
         shared.replace_tests(con, MART, marts.tests)
     png = table3_figure(marts.tables["safety_adverse_events"])
-    # Beside the warehouse file and the analyst snapshot, as the other marts' figures: <BLINA_WAREHOUSE_DIR>/figures/
-    folder = Path(warehouse.path).parent / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / FIGURE).write_bytes(png)
+    shared.save_figures(warehouse.path, {FIGURE: png})
     figure = dg.MetadataValue.md(png_markdown({FIGURE: png}))
     for table, frame in marts.tables.items():
         extra = {"figure": figure} if table == "safety_adverse_events" else {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -197,3 +198,27 @@ def mart_asset(mart: str, description: str, core_tables: tuple[str, ...]):
 
     return dg.asset(key=[SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool=POOL,
                     deps=[dg.AssetKey(["core", table]) for table in core_tables], description=description)
+
+
+def save_figures(warehouse_path: str, pngs: Mapping[str, bytes]) -> Path:
+    """Write `pngs` (file name -> bytes) to <warehouse directory>/figures/, beside the analyst snapshot."""
+    folder = Path(warehouse_path).parent / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, png in pngs.items():
+        (folder / name).write_bytes(png)
+    return folder
+
+
+def publish_mart(warehouse, mart: str, table: pl.DataFrame, tests: pl.DataFrame, description: str,
+                 columns: Mapping[str, str], pngs: Mapping[str, bytes]):
+    """Write a single-table mart, its tests and its figures; the MaterializeResult that shows them."""
+    import dagster as dg
+
+    from orchestration.metadata import png_markdown
+
+    with warehouse.connect() as con:
+        write_mart(con, mart, table, description, columns)
+        replace_tests(con, mart, tests)
+    folder = save_figures(warehouse.path, pngs)
+    return dg.MaterializeResult(metadata=mart_metadata(
+        table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(png_markdown(pngs))))

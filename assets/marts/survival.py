@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from assets.landing.assets import POOL
 from assets.marts.first_cycle import first_cycles
-from assets.marts.shared import CoreFrames, mart_metadata, replace_tests, test_row, tests_frame, write_mart
+from assets.marts.shared import (CoreFrames, mart_metadata, replace_tests, save_figures, test_row, tests_frame,
+                                  write_mart)
 from assets.marts.stats import CURVE_SCHEMA, kaplan_meier, logrank_test, median_survival, survival_at
 from assets.marts.survival_columns import (
     CURVES_COLUMNS,
@@ -234,12 +234,8 @@ def survival_assets(warehouse: WarehouseResource):
         write_mart(con, "survival_curves", marts.curves, CURVES_DESCRIPTION, CURVES_COLUMNS)
         write_mart(con, "survival_summary", marts.summary, SUMMARY_DESCRIPTION, SUMMARY_COLUMNS)
         replace_tests(con, MART, marts.tests)
-    # Beside the warehouse file and the analyst snapshot: <BLINA_WAREHOUSE_DIR>/figures/
-    folder = Path(warehouse.path).parent / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
     figures = survival_figures(marts.curves, GROUPINGS)
-    for name, png in figures.items():
-        (folder / name).write_bytes(png)
+    folder = save_figures(warehouse.path, figures)
     paper = [figure_name(endpoint, grouping.name) for grouping in GROUPINGS if grouping.paper
              for endpoint in ENDPOINT_NAMES]
     yield dg.MaterializeResult(asset_key=CURVES_KEY, metadata=mart_metadata(
