@@ -4,20 +4,26 @@ Asset keys mirror DuckDB relations (`[schema, table]`), so the dbt source `raw.p
 asset `raw/patients` and the model `core.patients` is `core/patients`.
 """
 
-import importlib.metadata
-import os
+import json
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
-from functools import cache, cached_property
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from packaging import version
+from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+# Internal to dagster-dbt (pinned in requirements.lock): how its DbtCliResource selects a step's subset.
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    DAGSTER_DBT_SELECT_METADATA_KEY,
+    get_manifest_and_translator_from_dbt_assets,
+    get_subset_selection_for_context,
+)
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration import settings
+from orchestration import dbt_runner, settings
 from orchestration.metadata import markdown_table
 from orchestration.resources import WarehouseResource
 
@@ -54,26 +60,37 @@ def _manifest_stale(manifest: Path) -> bool:
     return False
 
 
-class WarehouseDbtCliResource(DbtCliResource):
-    """DbtCliResource without two start-up costs it pays on every run (~3 s idle, over 10 s on a busy
-    2-core machine, against a 20 s budget for the whole demo run)."""
+class DbtResource(dg.ConfigurableResource):
+    """The dbt project, run inside this process (orchestration/dbt_runner.py) rather than by dagster-dbt's
+    DbtCliResource, which starts a dbt process per invocation."""
 
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        # Instead of `dbt --version` in a subprocess: DBT_EXECUTABLE is this environment's dbt-core.
-        return version.parse(importlib.metadata.version("dbt-core"))
+    project_dir: str
 
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        # The in-process adapter (and its import of dbt) only serves fetch_column_metadata, unused here.
-        return None
+    def build(self, context: dg.AssetExecutionContext, warehouse_path: str, target_path: Path,
+              args: Sequence[str] = ()) -> Iterator[Any]:
+        """`dbt build` of what the step selected, with the extra dbt arguments `args`, as Dagster events (Outputs for models and seeds, check
+        results for tests), converted by dagster-dbt as for its CLI; raises when dbt itself failed."""
+        manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+        selection, indirect = get_subset_selection_for_context(
+            context, manifest, select=context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+            exclude=context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY), selector=None,
+            dagster_dbt_translator=translator, current_dbt_indirect_selection_env=None)
+        # dbt's default (eager) would run a test of a core table together with its seed, before the table
+        # exists (Python assets sit between the parts); buildable waits until every parent is built.
+        args = ["build", *selection, "--indirect-selection", indirect or "buildable", *args]
+        invocation = dbt_runner.invoke(Path(self.project_dir), Path(project.manifest_path), target_path, args,
+                                       env={"BLINA_WAREHOUSE_DIR": str(Path(warehouse_path).parent)})
+        for raw_event in invocation.events:
+            yield from DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={}).to_default_asset_events(
+                manifest=manifest, dagster_dbt_translator=translator, context=context, target_path=target_path,
+                project=project)
+        if not invocation.success:
+            raise dg.Failure(description=f"dbt {' '.join(args)} failed",
+                             metadata={"errors": "\n".join(invocation.errors()) or str(invocation.exception)})
 
 
-def dbt_resource() -> DbtCliResource:
-    # Python assets (the validation gate) sit between dbt models, so a run builds the dbt project in
-    # several invocations. dbt's default (eager) would run a test of a core table together with its seed,
-    # before the table exists; buildable waits until every parent is built or upstream of the selection.
-    os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
-    return WarehouseDbtCliResource(project_dir=dbt_project(), dbt_executable=str(DBT_EXECUTABLE))
+def dbt_resource() -> DbtResource:
+    return DbtResource(project_dir=str(dbt_project().project_dir))
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -86,35 +103,45 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return _GROUPS.get(schema, schema)
 
 
-# The validation gate (Python) reads intermediate and writes what core reads, so dbt runs in two parts.
-# Declared here, each part is one dbt invocation; as one @dbt_assets, Dagster would split it itself, into
-# three (seeds apart), each paying dbt's start-up.
-BEFORE_VALIDATION = "path:seeds path:models/staging path:models/intermediate"
+def build_dbt_assets(pool: str, centers: dg.StaticPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The dbt project in one asset definition (one dbt invocation) per layer, in the order a run needs
+    them: the validation gate (Python) sits between intermediate and core, and staging is partitioned
+    by center, as the landing assets are."""
+    return [_dbt_part("dbt_seeds", pool, "path:seeds"),
+            _dbt_part("dbt_staging", pool, "path:models/staging", partitions_def=centers),
+            _dbt_part("dbt_intermediate", pool, "path:models/intermediate"),
+            _dbt_part("dbt_core", pool, "path:models/core")]
 
 
-def build_dbt_assets(pool: str) -> list[dg.AssetsDefinition]:
-    return [_dbt_part("dbt_before_validation", pool, select=BEFORE_VALIDATION),
-            _dbt_part("dbt_after_validation", pool, exclude=BEFORE_VALIDATION)]
-
-
-def _dbt_part(name: str, pool: str, select: str = "fqn:*", exclude: str = "") -> dg.AssetsDefinition:
+def _dbt_part(name: str, pool: str, select: str,
+              partitions_def: dg.PartitionsDefinition | None = None) -> dg.AssetsDefinition:
     @dbt_assets(manifest=dbt_project().manifest_path, project=dbt_project(), name=name, select=select,
-                exclude=exclude, dagster_dbt_translator=WarehouseDbtTranslator(), pool=pool)
-    def dbt_part(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        # One target folder per warehouse and part, not dagster-dbt's new folder per run: dbt's partial
-        # parse cache survives between runs, and concurrent test warehouses never share one.
+                dagster_dbt_translator=WarehouseDbtTranslator(), pool=pool, partitions_def=partitions_def,
+                # A run over several centers is one dbt invocation.
+                backfill_policy=dg.BackfillPolicy.single_run() if partitions_def else None)
+    def dbt_part(context: dg.AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource):
+        # One target folder per warehouse and part, not dagster-dbt's new folder per run: concurrent test
+        # warehouses never share one, and the last run's artifacts stay beside the warehouse.
         target = Path(warehouse.path).parent / "dbt_target" / name
-        invocation = dbt.cli(["build"], context=context, target_path=target, raise_on_error=False)
-        # dbt holds the DuckDB file until it exits: count rows only afterwards, so buffer its events.
-        events = list(invocation.stream())
+        args = _center_args(context, partitions_def) if partitions_def else []
+        # dbt holds the DuckDB file until it returns: count rows only afterwards, so buffer its events.
+        events = list(dbt.build(context, warehouse.path, target, args))
         if any(isinstance(event, dg.Output) for event in events):
             with warehouse.connect(read_only=True) as con:
                 events = [_with_table_metadata(context, con, event) for event in events]
         yield from events
-        if not invocation.is_successful():
-            raise invocation.get_error()
 
     return dbt_part
+
+
+def _center_args(context: dg.AssetExecutionContext, centers: dg.PartitionsDefinition) -> list[str]:
+    """A run for some centers (a delivery) rebuilds only their staging rows (dbt_project/macros/centers.sql);
+    a run over every center, or over no partition at all, rebuilds the staging tables whole."""
+    if context.has_partition_key or context.has_partition_key_range:
+        keys = sorted(context.partition_keys)
+        if keys != sorted(centers.get_partition_keys()):
+            return ["--vars", json.dumps({"centers": keys})]
+    return ["--full-refresh"]
 
 
 def _with_table_metadata(context: dg.AssetExecutionContext, con, event):

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from assets.landing.assets import LANDING_ASSETS, LANDING_CHECKS, POOL
+from assets.landing.assets import LANDING_CHECKS, POOL, center_partitions, landing_assets
 from assets.marts.paper_reproduction import mart_assets, paper_reproduction_asset
 from assets.snapshot.assets import snapshot_asset
 from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
 from orchestration.dbt import build_dbt_assets
-from orchestration.jobs import JOBS
+from orchestration.jobs import build_jobs
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
@@ -23,16 +23,23 @@ def _owned(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.replace_attributes(owners=[owner]) if owner and not spec.owners else spec
 
 
-WAREHOUSE_ASSETS = dg.map_asset_specs(_owned, [
-    *LANDING_ASSETS, *build_dbt_assets(POOL), *VALIDATION_ASSETS, *mart_assets(), paper_reproduction_asset])
+def build_definitions() -> dg.Definitions:
+    """Everything, from the environment at the time of the call: the center partitions are the centers'
+    YAMLs in BLINA_CENTERS_DIR (tests point it, and the other BLINA_* variables, at temp dirs)."""
+    centers = center_partitions()
+    warehouse_assets = dg.map_asset_specs(_owned, [
+        *landing_assets(centers), *build_dbt_assets(POOL, centers), *VALIDATION_ASSETS, *mart_assets(),
+        paper_reproduction_asset])
+    return dg.Definitions(
+        assets=[*warehouse_assets, snapshot_asset(warehouse_assets)],
+        asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS],
+        jobs=build_jobs(centers),
+        schedules=[nightly_schedule],
+        sensors=[drop_zone_sensor, run_failure_sensor],
+        resources=build_resources(),
+        # Also for materializations launched from the UI: see orchestration/jobs.py.
+        executor=dg.in_process_executor,
+    )
 
-defs = dg.Definitions(
-    assets=[*WAREHOUSE_ASSETS, snapshot_asset(WAREHOUSE_ASSETS)],
-    asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS],
-    jobs=JOBS,
-    schedules=[nightly_schedule],
-    sensors=[drop_zone_sensor, run_failure_sensor],
-    resources=build_resources(),
-    # Also for materializations launched from the UI: see orchestration/jobs.py.
-    executor=dg.in_process_executor,
-)
+
+defs = build_definitions()

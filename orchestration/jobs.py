@@ -8,40 +8,38 @@ import dagster as dg
 # Not exported by `dagster`; the tags a single-run backfill of a partition range carries.
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from assets.landing.assets import CENTER_PARTITIONS
-
-
-def every_center_tags() -> dict[str, str]:
-    """A run over the range of every center partition: each center's landing is recorded as materialized."""
-    centers = CENTER_PARTITIONS.get_partition_keys()
-    if not centers:
+def every_center_tags(centers: dg.StaticPartitionsDefinition) -> dict[str, str]:
+    """A run over the range of every center partition: each center's landing and staging is recorded as
+    materialized."""
+    keys = centers.get_partition_keys()
+    if not keys:
         return {}
-    return {ASSET_PARTITION_RANGE_START_TAG: centers[0], ASSET_PARTITION_RANGE_END_TAG: centers[-1]}
+    return {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
 
 
-warehouse_job = dg.define_asset_job(
-    "warehouse",
-    selection=dg.AssetSelection.all(),
-    executor_def=dg.in_process_executor,
-    tags=every_center_tags(),
-    description="Land every center's files, then build staging, core and everything downstream.",
-)
-
-center_delivery_job = dg.define_asset_job(
-    "center_delivery",
-    selection=dg.AssetSelection.all(),
-    executor_def=dg.in_process_executor,
-    # Partitioned by center, as its landing assets are.
-    description="Land one center's files (the partition), then rebuild the pooled staging, core, validation "
-                "and marts. Launched by the drop-zone sensor.",
-)
-
-ingest_job = dg.define_asset_job(
-    "ingest",
-    selection=dg.AssetSelection.groups("landing"),
-    executor_def=dg.in_process_executor,
-    tags=every_center_tags(),
-    description="Land every center's files into raw and record them in audit.loads.",
-)
-
-JOBS = [warehouse_job, center_delivery_job, ingest_job]
+def build_jobs(centers: dg.StaticPartitionsDefinition) -> list:
+    """`warehouse` (make run, the nightly schedule), `center_delivery` (the drop-zone sensor), `ingest`."""
+    return [
+        dg.define_asset_job(
+            "warehouse",
+            selection=dg.AssetSelection.all(),
+            executor_def=dg.in_process_executor,
+            tags=every_center_tags(centers),
+            description="Land every center's files, then build staging, core and everything downstream.",
+        ),
+        dg.define_asset_job(
+            "center_delivery",
+            selection=dg.AssetSelection.all(),
+            executor_def=dg.in_process_executor,
+            # Partitioned by center, as its landing and staging assets are.
+            description="Land one center's files and rebuild its staging rows (the partition), then the pooled "
+                        "core, validation and marts. Launched by the drop-zone sensor.",
+        ),
+        dg.define_asset_job(
+            "ingest",
+            selection=dg.AssetSelection.groups("landing"),
+            executor_def=dg.in_process_executor,
+            tags=every_center_tags(centers),
+            description="Land every center's files into raw and record them in audit.loads.",
+        ),
+    ]

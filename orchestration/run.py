@@ -1,6 +1,5 @@
 """`make run`: materialize every asset in this process, then print what was landed and built."""
 
-import contextlib
 import os
 import sys
 import time
@@ -21,13 +20,9 @@ def main() -> int:
 
     # With DAGSTER_HOME (the Makefile sets it), `make ui` shows this run in its history.
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    # dagster-dbt echoes every dbt log line on stdout: keep them in a file, out of the summary.
-    dbt_log = settings.warehouse_dir() / "last_run_dbt.log"
-    dbt_log.parent.mkdir(parents=True, exist_ok=True)
-    with instance, dbt_log.open("w") as log, contextlib.redirect_stdout(log):
+    with instance:
         result = defs.resolve_job_def("warehouse").execute_in_process(
             instance=instance, run_config=_QUIET, raise_on_error=False)
-    print(f"dbt output: {dbt_log}")
     failed_checks = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
     print_summary(since, failed_checks)
     print(f"{'run succeeded' if result.success else 'RUN FAILED'} in {time.perf_counter() - started:.1f} s")

@@ -3,11 +3,9 @@ deliveries lands nothing and rebuilds the same tables."""
 
 import dagster as dg
 
-from orchestration.jobs import warehouse_job
-
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly",
-    job=warehouse_job,
+    job_name="warehouse",
     cron_schedule="0 2 * * *",
     # The centers and their data managers are in China.
     execution_timezone="Asia/Shanghai",

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.landing.assets import CENTER_PARTITIONS
-from orchestration.jobs import center_delivery_job
 from orchestration.resources import DeliveryResource, WarehouseResource
 
 
@@ -28,7 +26,7 @@ def center_fingerprint(folder: Path) -> str | None:
     return digest.hexdigest()
 
 
-@dg.sensor(job=center_delivery_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job_name="center_delivery", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryResource):
     """One run per center whose files changed since the last tick, for that center's partition only.
 
@@ -37,7 +35,8 @@ def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryReso
     key only once), while a change seen again after a lost cursor launches nothing new."""
     seen = json.loads(context.cursor) if context.cursor else {}
     requests = []
-    for center_id in CENTER_PARTITIONS.get_partition_keys():
+    # The centers' YAMLs, which the center partitions are read from.
+    for center_id in (center.center_id for center in delivery.centers()):
         fingerprint = center_fingerprint(Path(delivery.landing_dir) / center_id)
         previous, changes = seen.get(center_id, (None, 0))
         if fingerprint == previous:

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from assets.landing import store
-from assets.landing.assets import LANDING_ASSETS, LANDING_CHECKS
+from assets.landing.assets import LANDING_CHECKS, center_partitions, landing_assets
 from assets.landing.contract import TABLE_FIELDS
 from assets.landing.ingest import land_table
 from assets.landing.mappings import land_mappings
@@ -182,9 +182,10 @@ def test_mappings_land_the_yaml(con, delivery):
 def test_landing_assets_and_file_check_in_dagster(tmp_path, delivery):
     warehouse = WarehouseResource(path=str(tmp_path / "dagster" / "warehouse.duckdb"))
     resources = {"warehouse": warehouse, "delivery": delivery}
-    assert dg.materialize([*LANDING_ASSETS, *LANDING_CHECKS], resources=resources).success
+    landing = [*landing_assets(center_partitions()), *LANDING_CHECKS]
+    assert dg.materialize(landing, resources=resources).success
     deliver(delivery, "beta", "MRN,DOB,Sex,Why\nA1,01/02/2015,1")
-    result = dg.materialize([*LANDING_ASSETS, *LANDING_CHECKS], resources=resources, raise_on_error=False)
+    result = dg.materialize(landing, resources=resources, raise_on_error=False)
     checks = {evaluation.asset_key.path[1]: evaluation.passed for evaluation in result.get_asset_check_evaluations()}
     assert checks == {"patients": False, "events": True, **{table: True for table in TABLE_FIELDS
                                                             if table not in ("patients", "events")}}

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.landing.assets import CENTER_PARTITIONS, RAW_TABLE_ASSETS
+from assets.landing.assets import center_partitions, landing_assets
 from orchestration.definitions import defs
 from orchestration.resources import DeliveryResource, WarehouseResource
 from orchestration.schedules import nightly_schedule
@@ -69,7 +69,7 @@ def test_drop_zone_sensor_launches_one_run_per_changed_center(tmp_path):
 def test_center_partition_lands_only_that_center(tmp_path):
     resources = {"warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
                  "delivery": DeliveryResource(landing_dir=str(LANDING_DIR), centers_dir=str(CENTERS_DIR))}
-    patients = next(asset for asset in RAW_TABLE_ASSETS if asset.key == dg.AssetKey(["raw", "patients"]))
+    patients = next(asset for asset in landing_assets(center_partitions()) if asset.key == dg.AssetKey(["raw", "patients"]))
     assert dg.materialize([patients], partition_key="sch", resources=resources).success
     with duckdb.connect(resources["warehouse"].path, read_only=True) as con:
         landed = con.execute("SELECT DISTINCT center_id FROM audit.loads UNION SELECT DISTINCT center_id"
@@ -80,10 +80,12 @@ def test_center_partition_lands_only_that_center(tmp_path):
 def test_warehouse_job_lands_every_center_partition():
     centers = sorted(path.stem for path in CENTERS_DIR.glob("*.yaml"))
     tags = defs.resolve_job_def("warehouse").tags
-    assert len(centers) > 1 and CENTER_PARTITIONS.get_partition_keys() == centers
+    assert len(centers) > 1 and center_partitions().get_partition_keys() == centers
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
         centers[0], centers[-1])
-    assert defs.resolve_job_def("center_delivery").partitions_def == CENTER_PARTITIONS
+    assert defs.resolve_job_def("center_delivery").partitions_def == center_partitions()
+    assert defs.resolve_asset_graph().get(dg.AssetKey(["staging", "stg_patients"])).partitions_def == (
+        center_partitions())
 
 
 @dg.asset

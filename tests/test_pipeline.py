@@ -18,11 +18,15 @@ def warehouse(tmp_path_factory) -> Path:
         env.setenv("BLINA_WAREHOUSE_DIR", str(tmp_path_factory.mktemp("warehouse")))
         env.delenv("BLINA_LANDING_DIR", raising=False)
         env.delenv("BLINA_CENTERS_DIR", raising=False)
+        from assets.landing.assets import center_partitions
         from orchestration.definitions import defs
+        from orchestration.jobs import every_center_tags
         from orchestration.resources import build_resources
 
         resources = build_resources()  # now pointing at the temp warehouse
-        result = dg.materialize([*defs.assets, *defs.asset_checks], resources=resources, raise_on_error=False)
+        # Over every center partition, as the warehouse job runs.
+        result = dg.materialize([*defs.assets, *defs.asset_checks], resources=resources, raise_on_error=False,
+                                tags=every_center_tags(center_partitions()))
         assert result.success, [event.event_specific_data for event in result.get_step_failure_events()]
         yield Path(resources["warehouse"].path), resources, result
 
@@ -56,11 +60,11 @@ def test_every_demo_file_loads_and_no_identifier_reaches_core(warehouse):
 
 def test_landing_the_same_files_again_changes_nothing(warehouse):
     database, resources, _ = warehouse
-    from assets.landing.assets import LANDING_ASSETS
+    from assets.landing.assets import center_partitions, landing_assets
 
     counts = {table: query(database, f"SELECT count(*) FROM raw.{table}")[0][0] for table in RAW_TABLES}
     loads_before = query(database, "SELECT max(load_id) FROM audit.loads")[0][0]
-    assert dg.materialize(LANDING_ASSETS, resources=resources).success
+    assert dg.materialize(landing_assets(center_partitions()), resources=resources).success
     assert {table: query(database, f"SELECT count(*) FROM raw.{table}")[0][0] for table in RAW_TABLES} == counts
     assert query(database, f"SELECT DISTINCT outcome FROM audit.loads WHERE load_id > {loads_before}") == [
         ("unchanged",)]

@@ -38,12 +38,15 @@ def demo_build(tmp_path_factory) -> DemoBuild:
         pytest.skip(f"no demo extracts in {landing}: python -m demo_cohort --out data/landing")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("BLINA_WAREHOUSE_DIR", str(tmp_path_factory.mktemp("warehouse")))
+        from assets.landing.assets import center_partitions
         from orchestration.definitions import defs
+        from orchestration.jobs import every_center_tags
         from orchestration.resources import build_resources
 
         resources = build_resources()
         assets = [*defs.assets, *_mart_assets_not_registered(defs)]
-        result = dg.materialize([*assets, *defs.asset_checks], resources=resources, raise_on_error=False)
+        result = dg.materialize([*assets, *defs.asset_checks], resources=resources, raise_on_error=False,
+                                tags=every_center_tags(center_partitions()))
         keys_of_step = {asset.op.name: asset.keys for asset in assets if isinstance(asset, dg.AssetsDefinition)}
         failed = {key.to_user_string() for event in result.get_step_failure_events()
                   for key in keys_of_step.get(event.step_key, {dg.AssetKey(event.step_key)})}

@@ -24,10 +24,11 @@ def materialize(monkeypatch, warehouse: Path, landing: Path, centers: Path) -> d
     monkeypatch.setenv("BLINA_WAREHOUSE_DIR", str(warehouse))
     monkeypatch.setenv("BLINA_LANDING_DIR", str(landing))
     monkeypatch.setenv("BLINA_CENTERS_DIR", str(centers))
-    from orchestration.definitions import defs
-    from orchestration.resources import build_resources
+    from orchestration.definitions import build_definitions
 
-    return dg.materialize([*defs.assets, *defs.asset_checks], resources=build_resources(), raise_on_error=False)
+    # Definitions of these test centers (their partitions are read from BLINA_CENTERS_DIR), run as the
+    # warehouse job runs: over every center partition.
+    return build_definitions().resolve_job_def("warehouse").execute_in_process(raise_on_error=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,110 @@
+"""dbt inside the Dagster process (dbt's programmatic `dbtRunner`), where dagster-dbt starts one dbt process
+per invocation.
+
+A dbt process spends about 3 s importing dbt and loading the project before its first query: more than the
+demo's models and tests then take, and a run invokes dbt once per layer. In process, dbt is imported once,
+the project parsed once per process (partially, from the last parse), and each invocation pays only for its
+queries. dbt's events reach a callback as the same dicts as its JSON log lines, so dagster-dbt turns them
+into Dagster events exactly as it does for the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# dbt's flags, adapters and event manager are process globals: one invocation at a time.
+_LOCK = threading.Lock()
+_manifests: dict[tuple[Path, float], Any] = {}
+
+
+@dataclass
+class DbtInvocation:
+    """What one dbt command did: its events (dicts, as dbt's JSON log lines) and whether it succeeded."""
+
+    success: bool
+    events: list[dict[str, Any]] = field(default_factory=list)
+    exception: BaseException | None = None
+
+    def errors(self) -> list[str]:
+        return [event["info"]["msg"] for event in self.events if event["info"].get("level") == "error"]
+
+
+def invoke(project_dir: Path, manifest_path: Path, target_path: Path, args: Sequence[str],
+           env: Mapping[str, str]) -> DbtInvocation:
+    """Run the dbt command `args` (e.g. ["build", "--select", ...]) on the project parsed from
+    `project_dir`, with the environment variables `env` (what profiles.yml reads), artifacts and dbt.log
+    in `target_path`. The warehouse file is released on return."""
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    events: list[dict[str, Any]] = []
+    target_path.mkdir(parents=True, exist_ok=True)
+    # profiles.yml finds the pseudonym plugin by a path relative to the project, as under the CLI.
+    with _LOCK, contextlib.chdir(project_dir), _environment(env):
+        manifest = _parsed(project_dir, manifest_path, target_path.parent / "parse")
+        runner = dbtRunner(manifest=manifest, callbacks=[lambda message: events.append(msg_to_dict(message))])
+        try:
+            result = runner.invoke([*args, *_common_args(project_dir, target_path)])
+        finally:
+            _release_warehouse()
+    return DbtInvocation(result.success, events, result.exception)
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _common_args(project_dir: Path, target_path: Path) -> list[str]:
+    # Nothing on stdout (the events carry it all); the log file in the target folder keeps dbt's own record.
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target-path",
+            str(target_path), "--log-path", str(target_path), "--log-level", "none", "--log-level-file", "info"]
+
+
+def _parsed(project_dir: Path, manifest_path: Path, parse_target: Path):
+    """The project's Manifest, parsed once per process and version of the project's manifest.json (which
+    the asset definitions were built from). The parse starts from the project's partial-parse state,
+    copied once per warehouse, so a new warehouse does not pay a full parse."""
+    from dbt.cli.main import dbtRunner
+
+    key = (project_dir, manifest_path.stat().st_mtime)
+    if key not in _manifests:
+        parse_target.mkdir(parents=True, exist_ok=True)
+        project_state = manifest_path.parent / PARTIAL_PARSE_FILE
+        if project_state.exists() and not (parse_target / PARTIAL_PARSE_FILE).exists():
+            shutil.copy(project_state, parse_target / PARTIAL_PARSE_FILE)
+        result = dbtRunner().invoke(["parse", "--no-write-json", *_common_args(project_dir, parse_target)])
+        if not result.success:
+            raise RuntimeError(f"dbt could not parse {project_dir}: {result.exception}")
+        _manifests.clear()
+        _manifests[key] = result.result
+    return _manifests[key]
+
+
+def _release_warehouse() -> None:
+    """dbt-duckdb keeps its DuckDB database open for the process's next invocation (`keep_open`), which
+    would refuse the Python assets' own connections to the file. Closing it after each invocation costs
+    one open per invocation; `keep_open: false` instead reopens the file for every model and test."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
