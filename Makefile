@@ -36,7 +36,7 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp $< $@
 
-run: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml
+run: $(SYNCED)
 	$(PY) -m orchestration.run
 
 test: $(SYNCED)
@@ -55,5 +55,5 @@ docs: $(SYNCED)
 demo-data: $(SYNCED)
 	$(PY) -m demo_cohort --out data/landing
 
-bench: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml
+bench: $(SYNCED)
 	$(PY) tests/benchmarks/bench_run.py

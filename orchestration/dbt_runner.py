@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# The events dagster-dbt turns into materializations and check results (DbtCoreCliEventMessage).
+RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
 # dbt's flags, adapters and event manager are process globals: one invocation at a time.
 _LOCK = threading.Lock()
 _manifests: dict[tuple[Path, float], Any] = {}
@@ -43,14 +45,13 @@ def invoke(project_dir: Path, manifest_path: Path, target_path: Path, args: Sequ
     `project_dir`, with the environment variables `env` (what profiles.yml reads), artifacts and dbt.log
     in `target_path`. The warehouse file is released on return."""
     from dbt.cli.main import dbtRunner
-    from dbt_common.events.functions import msg_to_dict
 
     events: list[dict[str, Any]] = []
     target_path.mkdir(parents=True, exist_ok=True)
     # profiles.yml finds the pseudonym plugin by a path relative to the project, as under the CLI.
     with _LOCK, contextlib.chdir(project_dir), _environment(env):
         manifest = _parsed(project_dir, manifest_path, target_path.parent / "parse")
-        runner = dbtRunner(manifest=manifest, callbacks=[lambda message: events.append(msg_to_dict(message))])
+        runner = dbtRunner(manifest=manifest, callbacks=[lambda message: _keep(message, events)])
         try:
             result = runner.invoke([*args, *_common_args(project_dir, target_path)])
         finally:
@@ -72,16 +73,43 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _keep(message, events: list[dict[str, Any]]) -> None:
+    """Node results (what dagster-dbt converts) and errors, as dicts; dbt fires ~25 events a node, and
+    converting each costs more than running a test."""
+    from dbt_common.events.functions import msg_to_dict
+
+    if message.info.name in RESULT_EVENTS or message.info.level == "error":
+        events.append(msg_to_dict(message))
+
+
 def _common_args(project_dir: Path, target_path: Path) -> list[str]:
     # Nothing on stdout (the events carry it all); the log file in the target folder keeps dbt's own record.
     return ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target-path",
             str(target_path), "--log-path", str(target_path), "--log-level", "none", "--log-level-file", "info"]
 
 
+def parse_project(project_dir: Path, env: Mapping[str, str]) -> Path:
+    """Parse the project into its own target/ (manifest.json, the partial-parse state), which the asset
+    definitions are built from; keep the Manifest for this process's invocations. Returns manifest.json."""
+    from dbt.cli.main import dbtRunner
+
+    target_path = project_dir / "target"
+    with _LOCK, contextlib.chdir(project_dir), _environment(env):
+        result = dbtRunner().invoke(["parse", *_common_args(project_dir, target_path)])
+    if not result.success:
+        raise RuntimeError(f"dbt could not parse {project_dir}: {result.exception}")
+    manifest_path = target_path / "manifest.json"
+    _manifests.clear()
+    _manifests[(project_dir, manifest_path.stat().st_mtime)] = result.result
+    return manifest_path
+
+
 def _parsed(project_dir: Path, manifest_path: Path, parse_target: Path):
     """The project's Manifest, parsed once per process and version of the project's manifest.json (which
-    the asset definitions were built from). The parse starts from the project's partial-parse state,
-    copied once per warehouse, so a new warehouse does not pay a full parse."""
+    the asset definitions were built from). The parse starts from the project's partial-parse state, copied
+    once per warehouse; dbt keys that state to the profile's values, the warehouse path among them, so it
+    serves the warehouse the project was parsed for (warehouse/), and another warehouse's first run pays one
+    full parse (~3 s)."""
     from dbt.cli.main import dbtRunner
 
     key = (project_dir, manifest_path.stat().st_mtime)

@@ -45,7 +45,7 @@ def build_resources() -> dict[str, object]:
     from orchestration.dbt import dbt_resource
 
     return {
-        "warehouse": WarehouseResource(path=str(settings.export_warehouse_dir() / settings.WAREHOUSE_FILE)),
+        "warehouse": WarehouseResource(path=str(settings.warehouse_dir() / settings.WAREHOUSE_FILE)),
         "delivery": DeliveryResource(
             landing_dir=str(settings.landing_dir()), centers_dir=str(settings.centers_dir())
         ),

@@ -24,11 +24,3 @@ def landing_dir() -> Path:
 
 def centers_dir() -> Path:
     return _dir_from_env("BLINA_CENTERS_DIR", PROJECT_ROOT / "data" / "centers")
-
-
-def export_warehouse_dir() -> Path:
-    """Pin BLINA_WAREHOUSE_DIR in this process's environment, so that dbt (a subprocess whose
-    profiles.yml reads it) writes to the same file as the Python assets."""
-    path = warehouse_dir()
-    os.environ["BLINA_WAREHOUSE_DIR"] = str(path)
-    return path

@@ -69,7 +69,8 @@ def test_drop_zone_sensor_launches_one_run_per_changed_center(tmp_path):
 def test_center_partition_lands_only_that_center(tmp_path):
     resources = {"warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
                  "delivery": DeliveryResource(landing_dir=str(LANDING_DIR), centers_dir=str(CENTERS_DIR))}
-    patients = next(asset for asset in landing_assets(center_partitions()) if asset.key == dg.AssetKey(["raw", "patients"]))
+    patients = next(asset for asset in landing_assets(center_partitions())
+                    if asset.key == dg.AssetKey(["raw", "patients"]))
     assert dg.materialize([patients], partition_key="sch", resources=resources).success
     with duckdb.connect(resources["warehouse"].path, read_only=True) as con:
         landed = con.execute("SELECT DISTINCT center_id FROM audit.loads UNION SELECT DISTINCT center_id"

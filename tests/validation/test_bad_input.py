@@ -13,6 +13,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+# Imported here, not under the test's environment: the module builds the demo's definitions on import.
+from orchestration.definitions import build_definitions
 from tests.validation.cases import CASES
 from tests.validation.centers import CLEAN, changed, write_center
 
@@ -24,8 +26,6 @@ def materialize(monkeypatch, warehouse: Path, landing: Path, centers: Path) -> d
     monkeypatch.setenv("BLINA_WAREHOUSE_DIR", str(warehouse))
     monkeypatch.setenv("BLINA_LANDING_DIR", str(landing))
     monkeypatch.setenv("BLINA_CENTERS_DIR", str(centers))
-    from orchestration.definitions import build_definitions
-
     # Definitions of these test centers (their partitions are read from BLINA_CENTERS_DIR), run as the
     # warehouse job runs: over every center partition.
     return build_definitions().resolve_job_def("warehouse").execute_in_process(raise_on_error=False)

@@ -7,6 +7,8 @@ applies the warehouse's rule (docs/statistics.md); `mann_whitney_r` reproduces R
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .ranks import (
@@ -32,13 +34,21 @@ _OTHER_SIDE = {"less": "greater", "greater": "less", "two-sided": "two-sided"}
 def rank_sum_distribution(doubled_ranks: np.ndarray, size: int) -> np.ndarray:
     """Null distribution of the doubled rank sum of a group of `size` drawn without replacement from
     all the (doubled mid-) ranks: probs[k] = P(2R = k). Exact with ties (the ranks are fixed, group
-    labels are permuted). Counts subsets by dynamic programming over the ranks."""
-    width = int(np.sort(doubled_ranks)[::-1][:size].sum()) + 1
+    labels are permuted). Counts subsets by dynamic programming over the ranks. Read-only: it is cached,
+    since it depends only on the multiset of ranks and the same comparisons recur across marts."""
+    return _distribution(tuple(sorted(int(rank) for rank in doubled_ranks)), size)
+
+
+@lru_cache(maxsize=256)
+def _distribution(doubled_ranks: tuple[int, ...], size: int) -> np.ndarray:
+    width = sum(doubled_ranks[::-1][:size]) + 1
     ways = np.zeros((size + 1, width))  # ways[j, s]: subsets of j ranks summing to s
     ways[0, 0] = 1.0
     for rank in doubled_ranks:
         ways[1:, rank:] = ways[1:, rank:] + ways[:-1, : width - rank]
-    return ways[size] / ways[size].sum()
+    probs = ways[size] / ways[size].sum()
+    probs.flags.writeable = False
+    return probs
 
 
 class _Groups:
