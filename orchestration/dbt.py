@@ -40,7 +40,8 @@ def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=settings.DBT_PROJECT_DIR)
     if _manifest_stale(project.manifest_path):
         # profiles.yml requires the warehouse directory, even to parse.
-        dbt_runner.parse_project(Path(project.project_dir), env={"BLINA_WAREHOUSE_DIR": str(settings.warehouse_dir())})
+        warehouse = {"BLINA_WAREHOUSE_DIR": str(settings.warehouse_dir())}
+        dbt_runner.parse_project(Path(project.project_dir), env=warehouse)
     return project
 
 
@@ -118,7 +119,8 @@ def build_dbt_assets(pool: str, centers: dg.StaticPartitionsDefinition) -> list[
 def _dbt_part(name: str, pool: str, select: str, exclude: str = "",
               partitions_def: dg.PartitionsDefinition | None = None) -> dg.AssetsDefinition:
     @dbt_assets(manifest=dbt_project().manifest_path, project=dbt_project(), name=name, select=select,
-                exclude=exclude, dagster_dbt_translator=WarehouseDbtTranslator(), pool=pool, partitions_def=partitions_def,
+                exclude=exclude, dagster_dbt_translator=WarehouseDbtTranslator(), pool=pool,
+                partitions_def=partitions_def,
                 # A run over several centers is one dbt invocation.
                 backfill_policy=dg.BackfillPolicy.single_run() if partitions_def else None)
     def dbt_part(context: dg.AssetExecutionContext, dbt: DbtResource, warehouse: WarehouseResource):

@@ -11,9 +11,11 @@ into Dagster events exactly as it does for the CLI.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import threading
+import gc
 import os
+import shutil
+import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +76,7 @@ def _environment(env: Mapping[str, str]) -> Iterator[None]:
 
 
 def _keep(message, events: list[dict[str, Any]]) -> None:
-    """Node results (what dagster-dbt converts) and errors, as dicts; dbt fires ~25 events a node, and
-    converting each costs more than running a test."""
+    """Node results (all dagster-dbt converts) and errors, as dicts; not the ~25 other events of a node."""
     from dbt_common.events.functions import msg_to_dict
 
     if message.info.name in RESULT_EVENTS or message.info.level == "error":
@@ -91,16 +92,12 @@ def _common_args(project_dir: Path, target_path: Path) -> list[str]:
 def parse_project(project_dir: Path, env: Mapping[str, str]) -> Path:
     """Parse the project into its own target/ (manifest.json, the partial-parse state), which the asset
     definitions are built from; keep the Manifest for this process's invocations. Returns manifest.json."""
-    from dbt.cli.main import dbtRunner
-
     target_path = project_dir / "target"
     with _LOCK, contextlib.chdir(project_dir), _environment(env):
-        result = dbtRunner().invoke(["parse", *_common_args(project_dir, target_path)])
-    if not result.success:
-        raise RuntimeError(f"dbt could not parse {project_dir}: {result.exception}")
+        manifest = _parse(project_dir, target_path)
     manifest_path = target_path / "manifest.json"
     _manifests.clear()
-    _manifests[(project_dir, manifest_path.stat().st_mtime)] = result.result
+    _manifests[(project_dir, manifest_path.stat().st_mtime)] = manifest
     return manifest_path
 
 
@@ -110,20 +107,37 @@ def _parsed(project_dir: Path, manifest_path: Path, parse_target: Path):
     once per warehouse; dbt keys that state to the profile's values, the warehouse path among them, so it
     serves the warehouse the project was parsed for (warehouse/), and another warehouse's first run pays one
     full parse (~3 s)."""
-    from dbt.cli.main import dbtRunner
-
     key = (project_dir, manifest_path.stat().st_mtime)
     if key not in _manifests:
         parse_target.mkdir(parents=True, exist_ok=True)
         project_state = manifest_path.parent / PARTIAL_PARSE_FILE
         if project_state.exists() and not (parse_target / PARTIAL_PARSE_FILE).exists():
             shutil.copy(project_state, parse_target / PARTIAL_PARSE_FILE)
-        result = dbtRunner().invoke(["parse", "--no-write-json", *_common_args(project_dir, parse_target)])
-        if not result.success:
-            raise RuntimeError(f"dbt could not parse {project_dir}: {result.exception}")
+        manifest = _parse(project_dir, parse_target, "--no-write-json")
         _manifests.clear()
-        _manifests[key] = result.result
+        _manifests[key] = manifest
     return _manifests[key]
+
+
+def _parse(project_dir: Path, target_path: Path, *args: str):
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(["parse", *args, *_common_args(project_dir, target_path)])
+    if not result.success:
+        raise RuntimeError(f"dbt could not parse {project_dir}: {result.exception}")
+    return result.result
+
+
+def release() -> None:
+    """Drop the parsed manifests and dbt's adapters, and the multiprocessing locks they hold, before the
+    process exits without running finalizers (orchestration/run.py): Python's resource tracker would report
+    them as leaked."""
+    _manifests.clear()
+    if "dbt.adapters.factory" in sys.modules:
+        from dbt.adapters.factory import reset_adapters
+
+        reset_adapters()
+        gc.collect()
 
 
 def _release_warehouse() -> None:

@@ -1,5 +1,7 @@
 """The one Dagster code location of the warehouse (workspace.yaml loads this module)."""
 
+import warnings
+
 import dagster as dg
 
 from assets.landing.assets import LANDING_CHECKS, POOL, center_partitions, landing_assets
@@ -11,6 +13,10 @@ from orchestration.jobs import build_jobs
 from orchestration.resources import build_resources
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
+
+# Single-run backfills of the center partitions (one run, one DuckDB writer) are chosen knowingly; Dagster
+# would warn that the parameter is in beta at every import.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 # Who answers for each layer in the UI: engineers for the pipeline, data managers for what validation refuses,
 # biostatisticians for the marts. Set here once, by group, rather than on every asset.

@@ -63,6 +63,9 @@ def print_summary(since: datetime, failed_checks: list) -> None:
 
 if __name__ == "__main__":
     code = main()
+    from orchestration import dbt_runner
+
+    dbt_runner.release()
     sys.stdout.flush()
     sys.stderr.flush()
     # Skip interpreter teardown: duckdb's nanobind bindings print spurious "leaked instance" reports there.

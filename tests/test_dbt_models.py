@@ -348,6 +348,7 @@ def test_pseudonym_key_comes_from_the_environment(plugin, monkeypatch):
 
 def test_missing_pseudonym_key_falls_back_with_a_warning(plugin, monkeypatch, caplog):
     monkeypatch.delenv("BLINA_PSEUDONYM_KEY", raising=False)
+    plugin._warn_development_key.cache_clear()  # warned once per process: maybe already, by an earlier test
     key = plugin.pseudonym_key()
     assert "BLINA_PSEUDONYM_KEY is not set" in caplog.text
     assert plugin.pseudonym(key, "aaa", "A1") != subject("A1")

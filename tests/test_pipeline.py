@@ -97,3 +97,43 @@ def test_every_asset_has_a_layer_group_and_an_owner():
     nodes = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
     assert {node.group_name for node in nodes} == layers
     assert [node.key for node in nodes if not node.owners] == []
+
+
+def table_digests(database: Path, schemas: tuple[str, ...]) -> dict[str, str]:
+    """schema.table -> a digest of its rows in a canonical order."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name IN"
+                             f" ({', '.join('?' * len(schemas))}) ORDER BY ALL", list(schemas)).fetchall()
+        return {table: con.execute(f"SELECT md5(coalesce(string_agg(t::VARCHAR, '|' ORDER BY t::VARCHAR), ''))"
+                                   f" FROM {table} AS t").fetchall()[0][0] for table, in tables}
+
+
+# The two tests below run the warehouse again on the fixture's warehouse: keep them last in this module.
+
+def test_the_nightly_job_twice_on_the_same_deliveries_changes_nothing(warehouse):
+    database, _, _ = warehouse
+    from orchestration.definitions import build_definitions
+
+    before = table_digests(database, ("staging", "core", "quarantine", "marts"))
+    assert build_definitions().resolve_job_def("warehouse").execute_in_process().success
+    assert table_digests(database, ("staging", "core", "quarantine", "marts")) == before
+
+
+def test_a_center_partition_rebuilds_only_that_centers_staging_rows(warehouse):
+    """A delivery's run (the drop-zone sensor's center_delivery job, one center partition) replaces that
+    center's staging rows from raw and leaves the other centers' rows as they were: rows marked beforehand
+    stay marked at `ach` only. Then the pooled tables are rebuilt from staging."""
+    database, _, _ = warehouse
+    from orchestration.definitions import build_definitions
+
+    with duckdb.connect(str(database)) as con:
+        con.execute("UPDATE staging.stg_patients SET protocol = 'marked' WHERE center_id IN ('ach', 'sch')")
+    result = build_definitions().resolve_job_def("center_delivery").execute_in_process(partition_key="sch")
+    assert result.success
+    materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    assert {"raw/patients", "staging/stg_patients", "core/patients", "marts/paper_reproduction",
+            "snapshot/analytics"} <= materialized
+    marked = dict(query(database, "SELECT center_id, count(*) FILTER (protocol = 'marked') FROM staging.stg_patients"
+                                  " WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
+    assert marked["sch"] == 0 and marked["ach"] == query(
+        database, "SELECT count(*) FROM staging.stg_patients WHERE center_id = 'ach'")[0][0] > 0

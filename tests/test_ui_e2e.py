@@ -174,7 +174,7 @@ def test_nightly_job_and_a_delivery_through_the_webserver_and_daemon(tmp_path):
         # loaded its changed one; staging has the new value.
         assert con.execute("SELECT count(*) = count(DISTINCT (center_id, source_file)) FROM audit.loads"
                            " WHERE center_id <> 'sch'").fetchall() == [(True,)]
-        assert con.execute("SELECT source_file, count(*) FROM audit.loads WHERE center_id = 'sch'"
-                           " AND outcome = 'loaded' GROUP BY ALL HAVING count(*) > 1").fetchall() == [("patients.csv", 2)]
+        assert con.execute("SELECT source_file, count(*) FROM audit.loads WHERE center_id = 'sch' AND outcome ="
+                           " 'loaded' GROUP BY ALL HAVING count(*) > 1").fetchall() == [("patients.csv", 2)]
         assert con.execute("SELECT count(*) FROM staging.stg_patients WHERE protocol = 'CCCG-ALL-2020 v2'"
                            ).fetchall() == [(1,)]

@@ -18,6 +18,8 @@ import polars as pl
 COLUMNS_PER_ROW = 4
 GROUP_COLORS = ("#c0392b", "#1f4e79", "#2e8b57")
 SPREAD = 0.12  # half-width of a column of points, in x units
+# Panel titles at a fixed height: left to matplotlib, placing them measures every tick of every panel.
+TITLE_Y = 1.0
 
 
 def _p_label(p_value: float | None) -> str:
@@ -101,7 +103,7 @@ def timepoint_figure(values: pl.DataFrame, timepoints: Sequence[tuple[str, str]]
         if log_scale:
             panel.set_yscale("log")
         panel.tick_params(labelsize=7)
-        panel.set_title(f"{marker}\n{_p_label(p_values.get(marker))}", fontsize=8)
+        panel.set_title(f"{marker}\n{_p_label(p_values.get(marker))}", fontsize=8, y=TITLE_Y)
     return _png(figure)
 
 
@@ -123,7 +125,7 @@ def change_figure(changes: pl.DataFrame, groups: Sequence[tuple[str, str]], p_va
         panel.set_xticks(range(len(groups)), [label for _, label in groups], fontsize=7)
         panel.set_xlim(-0.5, len(groups) - 0.5)
         panel.tick_params(labelsize=7)
-        panel.set_title(f"{marker}: change\n{_p_label(p_values.get(marker))}", fontsize=8)
+        panel.set_title(f"{marker}: change\n{_p_label(p_values.get(marker))}", fontsize=8, y=TITLE_Y)
     return _png(figure)
 
 

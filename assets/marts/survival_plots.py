@@ -62,7 +62,7 @@ def km_plot(
     axes.set_ylim(0, 1.03)
     axes.set_xlabel("Months", fontsize=8, labelpad=2)
     axes.set_ylabel(ylabel, fontsize=9)
-    axes.set_title(title, fontsize=10)
+    axes.set_title(title, fontsize=10, y=1.0)  # a fixed y: matplotlib would measure every tick to place it
     axes.tick_params(labelsize=8)
     axes.legend(loc="lower left", fontsize=7, frameon=False)
     axes.text(-0.02, _AT_RISK_TOP, "At risk", transform=axes.transAxes, ha="right", va="center", fontsize=7,

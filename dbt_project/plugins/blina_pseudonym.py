@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import os
+from functools import cache
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
@@ -22,9 +23,15 @@ log = logging.getLogger(__name__)
 def pseudonym_key() -> bytes:
     key = os.environ.get(KEY_ENV_VAR)
     if not key:
-        log.warning("%s is not set: using the public development key (demo data only)", KEY_ENV_VAR)
+        _warn_development_key()
         key = DEVELOPMENT_KEY
     return key.encode("utf-8")
+
+
+@cache
+def _warn_development_key() -> None:
+    # Once per process: dbt runs inside the Dagster process, one connection per layer.
+    log.warning("%s is not set: using the public development key (demo data only)", KEY_ENV_VAR)
 
 
 def pseudonym(key: bytes, center_id: str, mrn: str) -> str:

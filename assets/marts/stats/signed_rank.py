@@ -8,6 +8,8 @@ difference between the two is visible and tested.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .ranks import (
@@ -30,14 +32,22 @@ def signed_rank_distribution(doubled_ranks: np.ndarray) -> np.ndarray:
     """Null distribution of 2V given the (doubled) ranks: each rank's sign is + or - with probability 1/2.
 
     probs[k] = P(2V = k). Exact with ties, since the ranks are fixed and only the signs are permuted.
+    Read-only: it is cached, since it depends only on the multiset of ranks and the same comparisons recur
+    across marts.
     """
-    probs = np.zeros(int(doubled_ranks.sum()) + 1)
+    return _distribution(tuple(sorted(int(rank) for rank in doubled_ranks)))
+
+
+@lru_cache(maxsize=256)
+def _distribution(doubled_ranks: tuple[int, ...]) -> np.ndarray:
+    probs = np.zeros(sum(doubled_ranks) + 1)
     probs[0] = 1.0
     reach = 0
     for rank in doubled_ranks:
         probs[rank : reach + rank + 1] += probs[: reach + 1].copy()
         probs[: reach + rank + 1] *= 0.5
         reach += rank
+    probs.flags.writeable = False
     return probs
 
 
