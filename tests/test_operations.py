@@ -1,11 +1,11 @@
 """Running itself: the nightly schedule, the drop-zone sensor and the run-failure sensor's audit.run_failures."""
 
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
@@ -16,8 +16,9 @@ from orchestration.resources import DeliveryResource, WarehouseResource
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
 
+PROJECT = Path(__file__).resolve().parent.parent
 # The demo centers and their extracts.
-CENTERS_DIR = Path(__file__).resolve().parent.parent / "data" / "centers"
+CENTERS_DIR = PROJECT / "data" / "centers"
 LANDING_DIR = CENTERS_DIR.parent / "landing"
 
 
@@ -64,6 +65,15 @@ def test_drop_zone_sensor_launches_one_run_per_changed_center(tmp_path):
     reverted, _ = evaluate_drop_zone(tmp_path, cursor)
     assert list(reverted) == ["sch"] and reverted["sch"].run_key not in {first["sch"].run_key,
                                                                          changed["sch"].run_key}
+
+
+def test_the_instance_never_runs_one_center_twice_at_once(tmp_path):
+    """The instance of `make ui` (orchestration/dagster.yaml): one run at a time, and whatever that number
+    becomes, one run per value of the `center` tag the drop-zone sensor puts on each run."""
+    shutil.copy(PROJECT / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
+    queue = dg.DagsterInstance.from_config(str(tmp_path)).get_concurrency_config().run_queue_config
+    assert queue.max_concurrent_runs == 1
+    assert {"key": "center", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in queue.tag_concurrency_limits
 
 
 def test_center_partition_lands_only_that_center(tmp_path):
