@@ -18,6 +18,7 @@ from .ranks import (
     doubled_midranks,
     exact_p,
     normal_p,
+    rank_multiset,
     settle,
     tie_sizes,
 )
@@ -34,9 +35,9 @@ _OTHER_SIDE = {"less": "greater", "greater": "less", "two-sided": "two-sided"}
 def rank_sum_distribution(doubled_ranks: np.ndarray, size: int) -> np.ndarray:
     """Null distribution of the doubled rank sum of a group of `size` drawn without replacement from
     all the (doubled mid-) ranks: probs[k] = P(2R = k). Exact with ties (the ranks are fixed, group
-    labels are permuted). Counts subsets by dynamic programming over the ranks. Read-only: it is cached,
-    since it depends only on the multiset of ranks and the same comparisons recur across marts."""
-    return _distribution(tuple(sorted(int(rank) for rank in doubled_ranks)), size)
+    labels are permuted). Counts subsets by dynamic programming over the ranks. Read-only: cached by
+    rank_multiset."""
+    return _distribution(rank_multiset(doubled_ranks), size)
 
 
 @lru_cache(maxsize=256)

@@ -43,6 +43,12 @@ def doubled_midranks(values: np.ndarray) -> np.ndarray:
     return np.rint(2 * rankdata(values, method="average")).astype(np.int64)
 
 
+def rank_multiset(doubled_ranks: np.ndarray) -> tuple[int, ...]:
+    """The ranks, sorted, as a hashable key: an exact null distribution depends on their multiset only, so
+    the distributions are cached by it (the same comparisons recur across marts)."""
+    return tuple(sorted(int(rank) for rank in doubled_ranks))
+
+
 def tie_sizes(values: np.ndarray) -> np.ndarray:
     return np.unique(values, return_counts=True)[1]
 

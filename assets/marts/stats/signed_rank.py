@@ -19,6 +19,7 @@ from .ranks import (
     doubled_midranks,
     exact_p,
     normal_p,
+    rank_multiset,
     settle,
     tie_sizes,
 )
@@ -32,10 +33,9 @@ def signed_rank_distribution(doubled_ranks: np.ndarray) -> np.ndarray:
     """Null distribution of 2V given the (doubled) ranks: each rank's sign is + or - with probability 1/2.
 
     probs[k] = P(2V = k). Exact with ties, since the ranks are fixed and only the signs are permuted.
-    Read-only: it is cached, since it depends only on the multiset of ranks and the same comparisons recur
-    across marts.
+    Read-only: cached by rank_multiset.
     """
-    return _distribution(tuple(sorted(int(rank) for rank in doubled_ranks)))
+    return _distribution(rank_multiset(doubled_ranks))
 
 
 @lru_cache(maxsize=256)
