@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from conftest import load_reference
+from tests.stats.conftest import load_reference
 
 from assets.marts.stats import cox_ph, cox_zph
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import load_reference, reference_names
+from tests.stats.conftest import load_reference, reference_names
 
 from assets.marts.stats import mann_whitney, mann_whitney_r, wilcoxon_paired, wilcoxon_paired_r
 from assets.marts.stats import rank_sum, signed_rank

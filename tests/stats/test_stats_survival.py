@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import astuple
 
 import pytest
-from conftest import load_reference
+from tests.stats.conftest import load_reference
 
 from assets.marts.stats import (
     kaplan_meier,
