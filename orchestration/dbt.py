@@ -82,9 +82,9 @@ class DbtResource(dg.ConfigurableResource):
         invocation = dbt_runner.invoke(Path(self.project_dir), Path(project.manifest_path), target_path, args,
                                        env={"BLINA_WAREHOUSE_DIR": str(Path(warehouse_path).parent)})
         for raw_event in invocation.events:
-            yield from DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={}).to_default_asset_events(
-                manifest=manifest, dagster_dbt_translator=translator, context=context, target_path=target_path,
-                project=project)
+            message = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
+            yield from message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
+                                                       context=context, target_path=target_path, project=project)
         if not invocation.success:
             raise dg.Failure(description=f"dbt {' '.join(args)} failed",
                              metadata={"errors": "\n".join(invocation.errors()) or str(invocation.exception)})
@@ -128,7 +128,7 @@ def _dbt_part(name: str, pool: str, select: str, exclude: str = "",
         # warehouses never share one, and the last run's artifacts stay beside the warehouse.
         target = Path(warehouse.path).parent / "dbt_target" / name
         args = _center_args(context, partitions_def) if partitions_def else []
-        # dbt holds the DuckDB file until it returns: count rows only afterwards, so buffer its events.
+        # Row counts and previews join the models' outputs; dbt has released the file by then.
         events = list(dbt.build(context, warehouse.path, target, args))
         if any(isinstance(event, dg.Output) for event in events):
             with warehouse.connect(read_only=True) as con:
