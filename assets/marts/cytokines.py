@@ -210,7 +210,6 @@ def figure3(draws: pl.DataFrame, table: pl.DataFrame) -> bytes:
                             "Figure 3. Serum cytokines (pg/mL) in cycle 1, CRS", order=CYTOKINES, log_scale=True)
 
 
-
 @shared.mart_asset("cytokines", CYTOKINES_DESCRIPTION, ("cycles", "labs", "adverse_events"))
 def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:

@@ -191,9 +191,6 @@ def figure2(deltas: GroupDeltas) -> bytes:
                          "Figure 2. Change over cycle 1, R/R + CR-MRDpos vs CR-MRDneg", order=[*MARKERS, *BLOOD_COUNTS])
 
 
-
-
-
 @shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("cycles", "labs"))
 def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:

@@ -129,5 +129,3 @@ def change_figure(changes: pl.DataFrame, groups: Sequence[tuple[str, str]], p_va
     return _png(figure)
 
 
-
-

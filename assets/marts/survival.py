@@ -248,7 +248,6 @@ def survival_assets(warehouse: WarehouseResource):
     ))
 
 
-
 def _logrank_table(tests: pl.DataFrame) -> str:
     rows = [(row["test_id"], row["groups"], f"{row['statistic']:.3f}", row["df"], f"{row['p_value']:.2g}")
             for row in tests.iter_rows(named=True)]
