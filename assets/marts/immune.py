@@ -191,15 +191,22 @@ def figure2(deltas: GroupDeltas) -> bytes:
                          "Figure 2. Change over cycle 1, R/R + CR-MRDpos vs CR-MRDneg", order=[*MARKERS, *BLOOD_COUNTS])
 
 
-@shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("cycles", "labs"))
-def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def publish_paired(warehouse: WarehouseResource, mart: str, specimen: str, markers, subgroups, description: str,
+                   title: str, png_name: str) -> dg.MaterializeResult:
+    """A before/after mart of `markers` measured in `specimen` (immune_paired, immunoglobulins), its tests
+    and its Figure-1-style figure."""
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)
-        cycles, draws = core["cycles"], marker_draws(core["labs"], core["cycles"], "blood", MARKERS)
-    table, tests = paired_table(draws, cycles, "immune_paired", SUBGROUPS)
-    png = figure1(draws, table, "Figure 1. Lymphocyte subsets before and after cycle 1")
-    return shared.publish_mart(warehouse, "immune_paired", table, tests, PAIRED_DESCRIPTION, PAIRED_COLUMNS,
-                    {"figure1_immune_paired.png": png})
+        cycles, draws = core["cycles"], marker_draws(core["labs"], core["cycles"], specimen, markers)
+    table, tests = paired_table(draws, cycles, mart, subgroups)
+    return shared.publish_mart(warehouse, mart, table, tests, description, PAIRED_COLUMNS,
+                               {png_name: figure1(draws, table, title)})
+
+
+@shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("cycles", "labs"))
+def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return publish_paired(warehouse, "immune_paired", "blood", MARKERS, SUBGROUPS, PAIRED_DESCRIPTION,
+                          "Figure 1. Lymphocyte subsets before and after cycle 1", "figure1_immune_paired.png")
 
 
 @shared.mart_asset("immune_group_deltas", DELTAS_DESCRIPTION, ("patients", "cycles", "labs"))
@@ -208,15 +215,10 @@ def immune_group_deltas_asset(warehouse: WarehouseResource) -> dg.MaterializeRes
         core = shared.CoreFrames(con)
         deltas = immune_group_deltas(core["labs"], core["cycles"], core["patients"])
     return shared.publish_mart(warehouse, "immune_group_deltas", deltas.table, deltas.tests, DELTAS_DESCRIPTION,
-                    DELTAS_COLUMNS, {"figure2_immune_group_deltas.png": figure2(deltas)})
+                               DELTAS_COLUMNS, {"figure2_immune_group_deltas.png": figure2(deltas)})
 
 
 @shared.mart_asset("immunoglobulins", IG_DESCRIPTION, ("cycles", "labs"))
 def immunoglobulins_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        core = shared.CoreFrames(con)
-        cycles, draws = core["cycles"], marker_draws(core["labs"], core["cycles"], "serum", IMMUNOGLOBULINS)
-    table, tests = paired_table(draws, cycles, "immunoglobulins", IG_SUBGROUPS)
-    png = figure1(draws, table, "Immunoglobulins (g/L) before and after cycle 1")
-    return shared.publish_mart(warehouse, "immunoglobulins", table, tests, IG_DESCRIPTION, PAIRED_COLUMNS,
-                    {"immunoglobulins_paired.png": png})
+    return publish_paired(warehouse, "immunoglobulins", "serum", IMMUNOGLOBULINS, IG_SUBGROUPS, IG_DESCRIPTION,
+                          "Immunoglobulins (g/L) before and after cycle 1", "immunoglobulins_paired.png")
