@@ -6,19 +6,19 @@ with delivered as (
 
 parsed as (
     select
-        center_id,
+        delivered.center_id,
         source_file,
         source_row,
         trim(mrn) as mrn,
         try_cast({{ clean_text('cycle_no') }} as integer) as cycle_no,
         {{ clean_text('cycle_no') }} as cycle_no_raw,
-        {{ mapped_code('adverse_events', 'term') }} as term,
+        {{ mapped_code('term') }} as term,
         try_cast({{ clean_text('grade') }} as integer) as grade,
         {{ clean_text('grade') }} as grade_raw,
         {{ parse_date('onset_date') }} as onset_date,
         {{ clean_text('onset_date') }} as onset_date_raw,
         {{ clean_text('description') }} as description
-    from delivered
+    from delivered{{ code_map_joins('adverse_events', ['term']) }}
 )
 
 select

@@ -6,19 +6,19 @@ with delivered as (
 
 parsed as (
     select
-        center_id,
+        delivered.center_id,
         source_file,
         source_row,
         trim(mrn) as mrn,
         try_cast({{ clean_text('cycle_no') }} as integer) as cycle_no,
         {{ clean_text('cycle_no') }} as cycle_no_raw,
-        {{ mapped_code('assessments', 'timepoint') }} as timepoint,
+        {{ mapped_code('timepoint') }} as timepoint,
         {{ parse_date('assessment_date') }} as assessment_date,
         {{ clean_text('assessment_date') }} as assessment_date_raw,
         {{ marked_measurement('bm_blasts_pct', 'bm_blasts_pct') }},
         {{ marked_measurement('mrd_pct', 'mrd_pct') }},
         {{ marked_measurement('fusion_transcript_pct', 'fusion_transcript_pct') }}
-    from delivered
+    from delivered{{ code_map_joins('assessments', ['timepoint']) }}
 )
 
 select

@@ -6,7 +6,7 @@ with delivered as (
 
 parsed as (
     select
-        center_id,
+        delivered.center_id,
         source_file,
         source_row,
         trim(mrn) as mrn,
@@ -22,8 +22,8 @@ parsed as (
         {{ clean_text('dose_target') }} as dose_target_raw,
         -- The row's unit, else the center's declared unit, else the contract's default.
         coalesce(
-            {{ mapped_code('cycles', 'dose_unit') }},
-            {{ declared_unit('cycles', "'dose_start'") }},
+            {{ mapped_code('dose_unit') }},
+            declared.unit,
             'ug/m2/day'
         ) as dose_unit_raw,
         {{ parse_date('step_up_date') }} as step_up_date,
@@ -32,11 +32,12 @@ parsed as (
         {{ clean_text('weight_kg') }} as weight_kg_raw,
         {{ parse_number('bsa_m2') }} as bsa_m2,
         {{ clean_text('bsa_m2') }} as bsa_m2_raw,
-        {{ mapped_code('cycles', 'bridging_chemo') }} as bridging_chemo_raw,
-        {{ mapped_code('cycles', 'cyclophosphamide') }} as cyclophosphamide_raw,
+        {{ mapped_code('bridging_chemo') }} as bridging_chemo_raw,
+        {{ mapped_code('cyclophosphamide') }} as cyclophosphamide_raw,
         {{ parse_number('cyclophosphamide_dose_mg_m2') }} as cyclophosphamide_dose_mg_m2,
         {{ clean_text('cyclophosphamide_dose_mg_m2') }} as cyclophosphamide_dose_mg_m2_raw
-    from delivered
+    from delivered{{ code_map_joins('cycles', ['dose_unit', 'bridging_chemo', 'cyclophosphamide']) }}
+    {{ declared_unit_join('cycles', "'dose_start'") }}
 ),
 
 interpreted as (

@@ -5,18 +5,18 @@ with delivered as (
 
 parsed as (
     select
-        center_id,
+        delivered.center_id,
         source_file,
         source_row,
         trim(mrn) as mrn,
-        {{ mapped_code('events', 'event_type') }} as event_type,
+        {{ mapped_code('event_type') }} as event_type,
         {{ parse_date('event_date') }} as event_date,
         {{ clean_text('event_date') }} as event_date_raw,
-        {{ mapped_code('events', 'relapse_site') }} as relapse_site,
-        {{ mapped_code('events', 'cd19_status') }} as cd19_status,
+        {{ mapped_code('relapse_site') }} as relapse_site,
+        {{ mapped_code('cd19_status') }} as cd19_status,
         {{ clean_text('death_cause') }} as death_cause,
         {{ clean_text('detail') }} as detail
-    from delivered
+    from delivered{{ code_map_joins('events', ['event_type', 'relapse_site', 'cd19_status']) }}
 )
 
 select

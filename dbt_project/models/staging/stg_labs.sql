@@ -6,21 +6,21 @@ with delivered as (
 
 parsed as (
     select
-        center_id,
+        delivered.center_id,
         source_file,
         source_row,
         source_column,
         trim(mrn) as mrn,
         try_cast({{ clean_text('cycle_no') }} as integer) as cycle_no,
         {{ clean_text('cycle_no') }} as cycle_no_raw,
-        {{ mapped_code('labs', 'timepoint') }} as timepoint,
+        {{ mapped_code('timepoint') }} as timepoint,
         {{ parse_date('sample_date') }} as sample_date,
         {{ clean_text('sample_date') }} as sample_date_raw,
-        {{ mapped_code('labs', 'specimen') }} as specimen,
-        {{ mapped_code('labs', 'analyte') }} as analyte,
+        {{ mapped_code('specimen') }} as specimen,
+        {{ mapped_code('analyte') }} as analyte,
         {{ marked_measurement('value', 'value') }},
-        {{ mapped_code('labs', 'unit') }} as unit_delivered
-    from delivered
+        {{ mapped_code('unit') }} as unit_delivered
+    from delivered{{ code_map_joins('labs', ['timepoint', 'specimen', 'analyte', 'unit']) }}
 ),
 
 with_unit as (
@@ -31,11 +31,12 @@ with_unit as (
         -- The row's unit, else the center's declared unit for the analyte, else the canonical unit.
         coalesce(
             parsed.unit_delivered,
-            {{ declared_unit('labs', 'parsed.analyte', row='parsed') }},
+            declared.unit,
             analytes.canonical_unit
         ) as unit_raw
     from parsed
     left join {{ ref('analytes') }} as analytes using (analyte)
+    {{ declared_unit_join('labs', 'parsed.analyte', row='parsed') }}
 ),
 
 interpreted as (

@@ -6,7 +6,7 @@ with delivered as (
 
 parsed as (
     select
-        center_id,
+        delivered.center_id,
         source_file,
         source_row,
         center_name,
@@ -16,16 +16,16 @@ parsed as (
         {{ clean_text('birth_date') }} as birth_date_raw,
         {{ parse_number('age_at_diagnosis_months') }} as age_at_diagnosis_months,
         {{ clean_text('age_at_diagnosis_months') }} as age_at_diagnosis_months_raw,
-        {{ mapped_code('patients', 'sex') }} as sex,
+        {{ mapped_code('sex') }} as sex,
         {{ parse_date('diagnosis_date') }} as diagnosis_date,
         {{ clean_text('diagnosis_date') }} as diagnosis_date_raw,
-        {{ mapped_code('patients', 'indication') }} as indication,
+        {{ mapped_code('indication') }} as indication,
         -- The whole delivered value is mapped first (a karyotype text may itself contain ';'), then
         -- each ';'-separated element.
-        {{ mapped_code('patients', 'cytogenetics') }} as cytogenetics_whole,
+        {{ mapped_code('cytogenetics') }} as cytogenetics_whole,
         {{ clean_text('cytogenetics') }} as cytogenetics_raw,
         {{ clean_text('protocol') }} as protocol
-    from delivered
+    from delivered{{ code_map_joins('patients', ['sex', 'indication', 'cytogenetics']) }}
 ),
 
 cytogenetic_elements as (
