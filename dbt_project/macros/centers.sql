@@ -1,9 +1,10 @@
-{#- Staging is rebuilt per center, the Dagster partition: a run for some centers passes
-    --vars '{centers: [...]}', deletes those centers' staging rows (pre-hook) and inserts them again from
-    raw; other centers' rows stay as they are. Without the var (the nightly run over every center) the
-    tables are rebuilt whole (--full-refresh). -#}
+{#- Every model from staging to core is rebuilt per center: a run for some centers passes
+    --vars '{centers: [...]}', deletes those centers' rows (pre-hook) and inserts them again; other centers'
+    rows stay as they are. Without the var (a run over every center) the tables are rebuilt whole
+    (--full-refresh). -#}
 
-{#- A SQL predicate on center_id: the run's centers, or every row when the run names none. -#}
+{#- A SQL predicate on center_id: the run's centers, or every row when the run names none. Models filter
+    their inputs with it, so that a first build for some centers holds exactly those centers. -#}
 {% macro run_centers(column='center_id') -%}
     {%- set centers = var('centers', none) -%}
     {%- if centers is none -%}
@@ -13,7 +14,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of an incremental staging model: clear the rows the run is about to insert again. -#}
+{#- Pre-hook of an incremental model: clear the rows the run is about to insert again. -#}
 {% macro delete_run_centers() -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ run_centers() }}

@@ -1,7 +1,6 @@
 {#- The rows of raw.<table_name> from the current version of each file (raw.current_files), with the
     delivering center's settings for that table (date_format, decimal, study). Earlier versions of a
-    re-delivered file stay in raw but are never read. In an incremental run, only the run's centers
-    (macros/centers.sql). -#}
+    re-delivered file stay in raw but are never read. Only the run's centers (macros/centers.sql). -#}
 {% macro current_rows(table_name) -%}
     select
         delivered.*,
@@ -15,7 +14,5 @@
     left join {{ source('raw', 'center_settings') }} as settings
         on settings.center_id = delivered.center_id
         and settings.table_name = '{{ table_name }}'
-    {% if is_incremental() -%}
     where {{ run_centers('delivered.center_id') }}
-    {%- endif %}
 {%- endmacro %}

@@ -1,6 +1,7 @@
 {#- The rows of a candidate model (intermediate.int_<table>) that the validation gate did not quarantine
-    (quarantine.<table>), with the warnings they travel with (audit.<table>_warnings, NULL when none).
-    Rows are matched on their provenance; wide labs also on the column the value came from. -#}
+    (quarantine.<table>), with the warnings they travel with (audit.<table>_warnings, NULL when none), of
+    the run's centers (macros/centers.sql). Rows are matched on their provenance; wide labs also on the
+    column the value came from. -#}
 {% macro validated(table) -%}
     {%- set key = ['center_id', 'source_file', 'source_row'] + (['source_column'] if table == 'labs' else []) -%}
     select
@@ -9,11 +10,12 @@
     from {{ ref('int_' ~ table) }} as candidate
     left join {{ source('audit', table ~ '_warnings') }} as warning
         on {% for column in key %}warning.{{ column }} is not distinct from candidate.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
-    where not exists (
-        select 1
-        from {{ source('quarantine', table) }} as refused
-        where {% for column in key %}refused.{{ column }} is not distinct from candidate.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
-    )
+    where {{ run_centers('candidate.center_id') }}
+        and not exists (
+            select 1
+            from {{ source('quarantine', table) }} as refused
+            where {% for column in key %}refused.{{ column }} is not distinct from candidate.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
+        )
 {%- endmacro %}
 
 

@@ -17,6 +17,7 @@ with patient as (
         first_infusion_date,
         {{ 'diagnosis_date' if origin == 'diagnosis' else 'first_infusion_date' }} as origin_date
     from {{ ref('patients') }}
+    where {{ run_centers() }}
 ),
 
 endpoint as (
@@ -36,7 +37,7 @@ outcome as (
     -- Failure to respond to cycle 1, dated at its end_of_cycle assessment (else the cycle's last day).
     select subject_id, 'nr_cycle1', coalesce(response_date, end_date)
     from {{ ref('cycles') }}
-    where cycle_no = 1 and response = 'nr'
+    where cycle_no = 1 and response = 'nr' and {{ run_centers() }}
 ),
 
 first_event as (

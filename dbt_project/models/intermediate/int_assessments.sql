@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Candidate rows of core.assessments, before the validation gate (assets/validation/); core.assessments keeps those it
 -- did not quarantine.
 -- One row per delivered bone-marrow assessment, pseudonymised (MRD courses, frontline time points).

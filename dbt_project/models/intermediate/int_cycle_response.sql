@@ -8,7 +8,7 @@ with assessments as (
     -- The last assessment of each cycle and time point, should a center deliver several.
     select *
     from {{ ref('stg_assessments') }}
-    where cycle_no is not null and timepoint in ('pre_cycle', 'end_of_cycle')
+    where cycle_no is not null and timepoint in ('pre_cycle', 'end_of_cycle') and {{ run_centers() }}
     qualify row_number() over (
         partition by center_id, mrn, cycle_no, timepoint
         order by assessment_date desc nulls last, source_file desc, source_row desc
@@ -39,6 +39,7 @@ measured as (
     left join assessments as eoc
         on eoc.center_id = cycle.center_id and eoc.mrn = cycle.mrn
         and eoc.cycle_no = cycle.cycle_no and eoc.timepoint = 'end_of_cycle'
+    where {{ run_centers('cycle.center_id') }}
 ),
 
 classified as (

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Candidate rows of core.cycles, before the validation gate (assets/validation/); core.cycles keeps those it
 -- did not quarantine.
 -- One row per delivered blinatumomab cycle, pseudonymised, with its derived status, response, regimen

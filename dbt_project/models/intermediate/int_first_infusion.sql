@@ -6,5 +6,5 @@ select
     min(start_date) as first_infusion_date,
     count(*) as n_cycles
 from {{ ref('stg_cycles') }}
-where mrn is not null
+where mrn is not null and {{ run_centers() }}
 group by center_id, mrn

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Candidate rows of core.patients, before the validation gate (assets/validation/); core.patients keeps those it
 -- did not quarantine.
 -- The analysts' patient table: one row per delivered patient, pseudonymised. Age is computed here, from

@@ -3,7 +3,7 @@
 -- HMAC-SHA256 UDF of plugins/blina_pseudonym.py; this table is the only place mrn meets subject_id.
 with delivered_keys as (
     {%- for model in ['stg_patients', 'stg_cycles', 'stg_assessments', 'stg_labs', 'stg_adverse_events', 'stg_events'] %}
-    select center_id, mrn from {{ ref(model) }}
+    select center_id, mrn from {{ ref(model) }} where {{ run_centers() }}
     {%- if not loop.last %}
     union
     {%- endif %}
