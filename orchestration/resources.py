@@ -10,21 +10,42 @@ from orchestration import settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The one DuckDB file holding the schemas raw, staging, core, quarantine, marts and audit."""
+    """The one DuckDB file holding the schemas raw, staging, core, quarantine, marts and audit.
+
+    Every connection, the Python assets' and dbt's (through `duckdb_env`), gets the same caps: DuckDB takes
+    all the memory and cores it is allowed, and past `memory_limit` it spills to `temp_directory` instead of
+    failing, so a registry-sized run stays within a fixed footprint on a shared hospital server.
+    """
 
     path: str
+    memory_limit: str = settings.DEFAULT_MEMORY_LIMIT
+    threads: int = settings.DEFAULT_THREADS
+
+    @property
+    def temp_directory(self) -> Path:
+        # Beside the warehouse: same disk, and never inside a center's drop zone.
+        return Path(self.path).parent / "tmp"
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator["duckdb.DuckDBPyConnection"]:  # noqa: F821
         import duckdb
 
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only)
+        self.temp_directory.mkdir(exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only, config={
+            "memory_limit": self.memory_limit, "threads": self.threads,
+            "temp_directory": str(self.temp_directory)})
         try:
             yield con
         finally:
             # Closed even on errors: dbt, the next writer, cannot open a file another connection holds.
             con.close()
+
+    def duckdb_env(self) -> dict[str, str]:
+        """The variables profiles.yml reads, so that dbt's connection has this resource's file and caps."""
+        self.temp_directory.mkdir(parents=True, exist_ok=True)
+        return {"BLINA_WAREHOUSE_DIR": str(Path(self.path).parent), "BLINA_DUCKDB_MEMORY_LIMIT": self.memory_limit,
+                "BLINA_DUCKDB_THREADS": str(self.threads), "BLINA_DUCKDB_TEMP_DIRECTORY": str(self.temp_directory)}
 
 
 class DeliveryResource(dg.ConfigurableResource):
@@ -45,7 +66,8 @@ def build_resources() -> dict[str, object]:
     from orchestration.dbt import dbt_resource
 
     return {
-        "warehouse": WarehouseResource(path=str(settings.warehouse_dir() / settings.WAREHOUSE_FILE)),
+        "warehouse": WarehouseResource(path=str(settings.warehouse_dir() / settings.WAREHOUSE_FILE),
+                                       memory_limit=settings.memory_limit(), threads=settings.threads()),
         "delivery": DeliveryResource(
             landing_dir=str(settings.landing_dir()), centers_dir=str(settings.centers_dir())
         ),

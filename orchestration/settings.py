@@ -24,3 +24,17 @@ def landing_dir() -> Path:
 
 def centers_dir() -> Path:
     return _dir_from_env("BLINA_CENTERS_DIR", PROJECT_ROOT / "data" / "centers")
+
+
+# DuckDB's caps for every connection to the warehouse (orchestration/resources.py). 2 GB leaves a 1M-patient
+# run within 6 GB of resident memory in all; DuckDB spills what does not fit to the warehouse's tmp/ folder.
+DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_THREADS = 2
+
+
+def memory_limit() -> str:
+    return os.environ.get("BLINA_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+
+
+def threads() -> int:
+    return int(os.environ.get("BLINA_DUCKDB_THREADS") or DEFAULT_THREADS)
