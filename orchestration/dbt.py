@@ -5,7 +5,8 @@ asset `raw/patients` and the model `core.patients` is `core/patients`.
 """
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from dagster_dbt.asset_utils import (
 )
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration import dbt_runner, settings
+from orchestration import dbt_runner, settings, versions
 from orchestration.metadata import markdown_table
 from orchestration.resources import WarehouseResource
 
@@ -63,7 +64,7 @@ class DbtResource(dg.ConfigurableResource):
 
     project_dir: str
 
-    def build(self, context: dg.AssetExecutionContext, warehouse_path: str, target_path: Path,
+    def build(self, context: dg.AssetExecutionContext, warehouse: WarehouseResource, target_path: Path,
               args: Sequence[str] = ()) -> Iterator[Any]:
         """`dbt build` of what the step selected, with the extra dbt arguments `args`, as Dagster events
         (Outputs for models and seeds, check results for tests) converted by dagster-dbt as for its CLI;
@@ -80,7 +81,7 @@ class DbtResource(dg.ConfigurableResource):
         args = ["build", *selection, "--indirect-selection", indirect or "buildable", "--no-write-json",
                 "--no-populate-cache", *args]
         invocation = dbt_runner.invoke(Path(self.project_dir), Path(project.manifest_path), target_path, args,
-                                       env={"BLINA_WAREHOUSE_DIR": str(Path(warehouse_path).parent)})
+                                       env=warehouse.duckdb_env())
         for raw_event in invocation.events:
             message = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
             yield from message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
@@ -102,6 +103,11 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         schema = dbt_resource_props["schema"]
         return _GROUPS.get(schema, schema)
+
+
+# dbt part -> the per-center layer it builds (orchestration/versions.py); seeds are not per center.
+LAYERS = {"dbt_staging": "staging", "dbt_intermediate": "intermediate", "dbt_core": "core"}
+SEEDS_CODE = ("dbt_project/seeds", "dbt_project/dbt_project.yml")
 
 
 def build_dbt_assets(pool: str, centers: dg.StaticPartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -127,32 +133,83 @@ def _dbt_part(name: str, pool: str, select: str, exclude: str = "",
         # One target folder per warehouse and part, not dagster-dbt's new folder per run: concurrent test
         # warehouses never share one, and the last run's artifacts stay beside the warehouse.
         target = Path(warehouse.path).parent / "dbt_target" / name
-        args = _center_args(context, partitions_def) if partitions_def else []
+        with warehouse.connect() as con:
+            plan = _plan(con, name, context, partitions_def)
+        if plan.unchanged:
+            yield from _skipped(context, warehouse, plan)
+            return
+        events = list(dbt.build(context, warehouse, target, plan.args))
         # Row counts and previews join the models' outputs; dbt has released the file by then.
-        events = list(dbt.build(context, warehouse.path, target, args))
-        if any(isinstance(event, dg.Output) for event in events):
-            with warehouse.connect(read_only=True) as con:
-                events = [_with_table_metadata(context, con, event) for event in events]
+        with warehouse.connect() as con:
+            plan.record(con)
+            versions.record_checks(con, [(dg.AssetCheckKey(event.asset_key, event.check_name), event)
+                                         for event in events if isinstance(event, dg.AssetCheckResult)])
+            events = [_with_table_metadata(context, con, event, plan.data_version) for event in events]
         yield from events
 
     return dbt_part
 
 
-def _center_args(context: dg.AssetExecutionContext, centers: dg.PartitionsDefinition) -> list[str]:
-    """A run for some centers (a delivery) rebuilds only their staging rows (dbt_project/macros/centers.sql);
-    a run over every center, or over no partition at all, rebuilds the staging tables whole."""
-    if context.has_partition_key or context.has_partition_key_range:
-        keys = sorted(context.partition_keys)
-        if keys != sorted(centers.get_partition_keys()):
-            return ["--vars", json.dumps({"centers": keys})]
-    return ["--full-refresh"]
+@dataclass(frozen=True)
+class _PartPlan:
+    """What one dbt part does this run: nothing (`unchanged`), or dbt with `args`; and what to record."""
+
+    unchanged: bool
+    args: list[str]
+    data_version: str
+    reason: str
+    record: Callable[[Any], None]
 
 
-def _with_table_metadata(context: dg.AssetExecutionContext, con, event):
+def _plan(con, name: str, context: dg.AssetExecutionContext, partitions_def) -> _PartPlan:
+    """Seeds: rebuilt when their CSVs change. A per-center layer: only the centers whose inputs changed
+    (orchestration/versions.py): none, some (--vars centers, delete + insert), or every one (--full-refresh)."""
+    if name not in LAYERS:
+        asset = versions.plan_asset(con, name, SEEDS_CODE, after=None)
+        return _PartPlan(asset.unchanged, [], asset.version, "seed files unchanged",
+                         lambda con: versions.record_asset(con, asset))
+    run_centers = sorted(context.partition_keys) if partitions_def and (
+        context.has_partition_key or context.has_partition_key_range) else None
+    plan = versions.plan_centers(con, LAYERS[name], among=run_centers)
+    args = ["--full-refresh"] if plan.everything else ["--vars", json.dumps({"centers": list(plan.dirty)})]
+    reason = f"no center's inputs changed ({', '.join(plan.run_centers) or 'no center'})"
+    return _PartPlan(not plan.dirty, args, plan.version(con), reason,
+                     lambda con: versions.record(con, plan.layer, plan.versions))
+
+
+def _skipped(context: dg.AssetExecutionContext, warehouse: WarehouseResource, plan: _PartPlan) -> Iterator:
+    """A materialization per selected model or seed, in dependency order, and the tests' last outcomes: the
+    tables are as they were built, and dbt is not invoked at all."""
+    with warehouse.connect() as con:
+        for key in _in_dependency_order(context.selected_asset_keys, context.assets_def.asset_deps):
+            yield dg.MaterializeResult(asset_key=key, metadata={"skipped": plan.reason, **_table_metadata(con, *key.path)},
+                                       data_version=dg.DataVersion(plan.data_version))
+        yield from versions.carried_over_checks(con, context.selected_asset_check_keys, plan.reason)
+
+
+def _in_dependency_order(keys, deps: Mapping[dg.AssetKey, set[dg.AssetKey]]) -> list[dg.AssetKey]:
+    """`keys` with each after those of them it depends on (a multi-asset yields in that order)."""
+    ordered: list[dg.AssetKey] = []
+
+    def visit(key: dg.AssetKey) -> None:
+        if key not in ordered:
+            for dep in sorted(deps.get(key, set()) & set(keys), key=str):
+                visit(dep)
+            ordered.append(key)
+
+    for key in sorted(keys, key=str):
+        visit(key)
+    return ordered
+
+
+def _with_table_metadata(context: dg.AssetExecutionContext, con, event, data_version: str):
+    """dagster-dbt's Output of a model as a materialization with the table's row count, preview and the
+    layer's data version."""
     if not isinstance(event, dg.Output):
         return event
-    schema, table = context.asset_key_for_output(event.output_name).path
-    return event.with_metadata({**event.metadata, **_table_metadata(con, schema, table)})
+    key = context.asset_key_for_output(event.output_name)
+    return dg.MaterializeResult(asset_key=key, metadata={**event.metadata, **_table_metadata(con, *key.path)},
+                                data_version=dg.DataVersion(data_version))
 
 
 def _table_metadata(con, schema: str, table: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.comparisons import TABLE_COLUMNS, TABLE_SCHEMA, Factor, compare, continuous, describe, flag
 from assets.marts.first_cycle import first_cycles
+from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 MART = "cohort_characteristics"
@@ -151,6 +152,7 @@ def published_values(patients: pl.DataFrame, cycles: pl.DataFrame) -> pl.DataFra
     pool=POOL,
     description=DESCRIPTION,
 )
+@skip_when_unchanged("marts.cohort_characteristics", shared.MARTS_CODE)
 def cohort_characteristics_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)

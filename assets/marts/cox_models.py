@@ -23,6 +23,7 @@ from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.first_cycle import first_cycles
 from assets.marts.stats import CoxResult, StatResult, cox_ph
+from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 MART = "cox_models"
@@ -169,6 +170,7 @@ def cox_models(patients: pl.DataFrame, cycles: pl.DataFrame, events: pl.DataFram
     pool=POOL,
     description=DESCRIPTION,
 )
+@skip_when_unchanged("marts.cox_models", shared.MARTS_CODE)
 def cox_models_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)

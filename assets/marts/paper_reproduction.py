@@ -24,6 +24,7 @@ from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.stats import matches_published
 from orchestration.metadata import markdown_table
+from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 MART = "paper_reproduction"
@@ -157,6 +158,7 @@ def mart_assets() -> list[dg.AssetsDefinition]:
     check_specs=[dg.AssetCheckSpec(CHECK, asset=KEY, description="Every target number of the paper "
                                    "reproduces (WARN: real data will differ; the demo cohort must not).")],
 )
+@skip_when_unchanged("marts.paper_reproduction", shared.MARTS_CODE)
 def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         reference = shared.read_relation(con, "seeds.published_results")

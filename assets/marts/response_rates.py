@@ -16,6 +16,7 @@ from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.first_cycle import first_cycles
 from assets.marts.stats import fisher_exact_2x2, proportion_ci
+from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 MART = "response_rates"
@@ -212,6 +213,7 @@ def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, events: pl.Da
     pool=POOL,
     description=DESCRIPTION,
 )
+@skip_when_unchanged("marts.response_rates", shared.MARTS_CODE)
 def response_rates_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)

@@ -16,6 +16,7 @@ from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.comparisons import TABLE_COLUMNS, TABLE_SCHEMA, Factor, compare, continuous, describe, flag
 from assets.marts.first_cycle import first_cycles
+from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 MART = "risk_factors"
@@ -146,6 +147,7 @@ def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, labs: pl.Data
     pool=POOL,
     description=DESCRIPTION,
 )
+@skip_when_unchanged("marts.risk_factors", shared.MARTS_CODE)
 def risk_factors_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         core = shared.CoreFrames(con)

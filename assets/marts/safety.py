@@ -29,6 +29,7 @@ from assets.marts.safety_onset import onset_events, onset_summary
 from assets.marts.safety_plots import table3_figure
 from assets.marts.safety_table3 import BAND_COLUMNS, MART, band_counts, cycle_grades, table3_published, table3_tests
 from orchestration.metadata import png_markdown
+from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 # table -> (description, column descriptions)
@@ -104,6 +105,7 @@ CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("cycles", "adverse_event
                         description=TABLES[table][0]) for table, key in KEYS.items()],
     pool=POOL,
 )
+@skip_when_unchanged("marts.safety", shared.MARTS_CODE)
 def safety_assets(warehouse: WarehouseResource):
     with warehouse.connect() as con:
         marts = safety_marts(shared.CoreFrames(con))

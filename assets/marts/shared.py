@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import duckdb
 
 SCHEMA = "marts"
+# What the marts are computed by, besides core: their code and the seeds (the paper's published values).
+MARTS_CODE = ("assets/marts", "dbt_project/seeds")
 # The paper's cohort; the three-case series (study case_series) is not part of its tables.
 MULTICENTER = "multicenter"
 CORE_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events", "time_to_event")
@@ -191,13 +193,16 @@ def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> 
 
 
 def mart_asset(mart: str, description: str, core_tables: tuple[str, ...]):
-    """The decorator of a single-table mart asset: `marts.<mart>`, downstream of the core tables it reads."""
+    """The decorator of a single-table mart asset: `marts.<mart>`, downstream of the core tables it reads,
+    skipped while core and the marts' code are unchanged."""
     import dagster as dg
 
     from assets.landing.assets import POOL
+    from orchestration.incremental import skip_when_unchanged
 
-    return dg.asset(key=[SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool=POOL,
-                    deps=[dg.AssetKey(["core", table]) for table in core_tables], description=description)
+    asset = dg.asset(key=[SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool=POOL,
+                     deps=[dg.AssetKey(["core", table]) for table in core_tables], description=description)
+    return lambda compute: asset(skip_when_unchanged(f"{SCHEMA}.{mart}", MARTS_CODE)(compute))
 
 
 def save_figures(warehouse_path: str, pngs: Mapping[str, bytes]) -> Path:

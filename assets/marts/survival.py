@@ -18,7 +18,7 @@ import polars as pl
 
 from assets.landing.assets import POOL
 from assets.marts.first_cycle import first_cycles
-from assets.marts.shared import (CoreFrames, mart_metadata, replace_tests, save_figures, test_row, tests_frame,
+from assets.marts.shared import (MARTS_CODE, CoreFrames, mart_metadata, replace_tests, save_figures, test_row, tests_frame,
                                   write_mart)
 from assets.marts.stats import CURVE_SCHEMA, kaplan_meier, logrank_test, median_survival, survival_at
 from assets.marts.survival_columns import (
@@ -30,6 +30,7 @@ from assets.marts.survival_columns import (
 from assets.marts.survival_groupings import GROUPINGS, Grouping
 from assets.marts.survival_plots import figure_name, survival_figures
 from orchestration.metadata import markdown_table, png_markdown
+from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 MART = "survival"
@@ -227,6 +228,7 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
     ],
     pool=POOL,
 )
+@skip_when_unchanged("marts.survival", MARTS_CODE)
 def survival_assets(warehouse: WarehouseResource):
     with warehouse.connect() as con:
         core = CoreFrames(con)

@@ -7,11 +7,14 @@ import dagster as dg
 
 from assets.landing.assets import POOL
 from assets.snapshot.publish import SCHEMAS
-from orchestration import settings
+from orchestration import settings, versions
+from orchestration.incremental import skip_when_unchanged
 from orchestration.metadata import markdown_table
 from orchestration.resources import WarehouseResource
 
 KEY = dg.AssetKey(["snapshot", "analytics"])
+# What the snapshot's tables are computed by, besides core: every layer's code after landing.
+SNAPSHOT_CODE = ("dbt_project", "schemas", "assets/validation", "assets/marts", "assets/snapshot")
 CHECK = "every_column_described"
 
 
@@ -31,6 +34,7 @@ def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefiniti
         check_specs=[dg.AssetCheckSpec(CHECK, asset=KEY, description="Every snapshot table and column carries "
                                        "a description (COMMENT ON), the analysts' data dictionary.")],
     )
+    @skip_when_unchanged("snapshot.analytics", SNAPSHOT_CODE, extra=versions.landing_failures, missing=_missing)
     def analytics(warehouse: WarehouseResource) -> dg.MaterializeResult:
         from assets.snapshot.descriptions import dbt_docs, describe, warehouse_docs
         from assets.snapshot.publish import publish
@@ -57,3 +61,9 @@ def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefiniti
         )
 
     return analytics
+
+
+def _missing(con) -> bool:
+    """A deleted snapshot is published again, whatever changed."""
+    [(database,)] = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return not Path(database).with_name(settings.ANALYTICS_FILE).exists()

@@ -12,10 +12,14 @@ import dagster as dg
 from assets.landing.assets import POOL
 from assets.validation.gate import ORDER
 from assets.validation.store import candidate_table, quarantine_table, warnings_table
+from orchestration import versions
+from orchestration.incremental import skip_when_unchanged
 from orchestration.metadata import markdown_table
 from orchestration.resources import WarehouseResource
 
 GROUP = "validation"
+# What the gate and its checks are computed by, besides their inputs.
+VALIDATION_CODE = ("schemas", "assets/validation")
 EXAMPLES = 10  # failing rows shown in the UI per table
 
 
@@ -54,11 +58,16 @@ def validation_gate(warehouse: WarehouseResource):
     from assets.validation.store import read_frames, replace_table
 
     with warehouse.connect() as con:
+        plan = versions.plan_centers(con, "validation")
+        if not plan.dirty:
+            yield from _unchanged_findings(con, plan)
+            return
         candidates = read_frames(con, candidate_table)
         results = gate_all(candidates, _today())
         for table, result in results.items():
             replace_table(con, quarantine_table(table), result.quarantine)
             replace_table(con, warnings_table(table), result.warnings)
+        versions.record(con, "validation", plan.versions)
     for table, result in results.items():
         yield dg.MaterializeResult(asset_key=_key(quarantine_table(table)), metadata={
             "dagster/row_count": result.quarantine.height,
@@ -72,6 +81,16 @@ def validation_gate(warehouse: WarehouseResource):
         })
 
 
+def _unchanged_findings(con, plan: versions.CenterPlan):
+    """No center's candidates changed: the findings tables stay as they are."""
+    for table in ORDER:
+        for relation in (quarantine_table(table), warnings_table(table)):
+            [(rows,)] = con.execute(f"SELECT count(*) FROM {relation}").fetchall()
+            yield dg.MaterializeResult(asset_key=_key(relation), metadata={
+                "skipped": "no center's candidates changed", "dagster/row_count": rows},
+                data_version=dg.DataVersion(plan.version(con)))
+
+
 @dg.multi_asset_check(
     specs=[dg.AssetCheckSpec("clinical_checks", asset=CANDIDATE_KEYS[table],
                              additional_deps=[_key(quarantine_table(table)), _key(warnings_table(table))],
@@ -80,6 +99,7 @@ def validation_gate(warehouse: WarehouseResource):
                                          "examples. Warns; the gate acts.")
            for table in ORDER],
 )
+@skip_when_unchanged("clinical_checks", VALIDATION_CODE, after="validation")
 def clinical_checks(warehouse: WarehouseResource):
     # Read from the gate's tables: the gate is the one place the checks run.
     from assets.validation.store import read_frames
@@ -105,6 +125,7 @@ def clinical_checks(warehouse: WarehouseResource):
                              description=f"core.{table} passes the whole gate again: zero failures.")
            for table in ORDER],
 )
+@skip_when_unchanged("only_validated_rows", VALIDATION_CODE)
 def only_validated_rows(warehouse: WarehouseResource):
     from assets.validation.gate import gate_all
     from assets.validation.store import read_frames
@@ -127,6 +148,7 @@ def only_validated_rows(warehouse: WarehouseResource):
     pool=POOL,
     description="Per table and delivered file: rows delivered, loaded, passed, quarantined, superseded.",
 )
+@skip_when_unchanged("audit.row_accounting", VALIDATION_CODE, extra=versions.landing_failures)
 def row_accounting(warehouse: WarehouseResource) -> dg.MaterializeResult:
     from assets.validation.accounting import COLUMNS, build_row_accounting
 
@@ -144,6 +166,7 @@ def row_accounting(warehouse: WarehouseResource) -> dg.MaterializeResult:
     blocking=True,
     description="Nothing lost: delivered = passed + quarantined + superseded for every table and file.",
 )
+@skip_when_unchanged("delivered_rows_accounted", VALIDATION_CODE, extra=versions.landing_failures)
 def delivered_rows_accounted(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     from assets.validation.accounting import unbalanced
 

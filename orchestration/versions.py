@@ -1,0 +1,241 @@
+"""What changed since the warehouse was last built: the bookkeeping that lets an unchanged input cost nothing.
+
+From staging to core every row belongs to one center, so those layers are rebuilt per center. A center's
+*source version* fingerprints everything its rows are computed from: the current version of each file it
+delivered (raw.current_files), its YAML mappings as landed (raw.center_*), the code of the layers (dbt
+models, macros, seeds and project file, the validation gate's schemas/ and assets/validation/) and the
+pseudonym key (a fingerprint of it, never the key). Each per-center layer records in `audit.build_versions`
+the version it last built each center from, and rebuilds a center when that differs from what its upstream
+layer now holds: staging compares with the source version, intermediate with staging's record, and so on. A
+layer that fails records nothing, so the next run retries it.
+
+The assets after core (marts, accounting, snapshot) are built from every center at once: their input version
+is core's record of every center plus their own code, and an asset whose input version is the one it last
+recorded skips its work and says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from orchestration import settings
+
+if TYPE_CHECKING:
+    import duckdb
+
+TABLE = "audit.build_versions"
+CHECKS_TABLE = "audit.check_outcomes"
+WHOLE = ""  # center_id of the assets built from every center at once
+# The per-center layers, each with the layer it is built from (None: the sources themselves).
+UPSTREAM = {"staging": None, "intermediate": "staging", "validation": "intermediate", "core": "validation"}
+# The code a center's rows from staging to core are computed by: a change rebuilds every center.
+CENTER_CODE = ("dbt_project/dbt_project.yml", "dbt_project/macros", "dbt_project/models", "dbt_project/seeds",
+               "dbt_project/plugins", "dbt_project/tests", "schemas", "assets/validation")
+KEY_VARIABLE = "BLINA_PSEUDONYM_KEY"
+
+_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS audit;
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    layer VARCHAR NOT NULL,
+    center_id VARCHAR NOT NULL,
+    version VARCHAR NOT NULL,
+    built_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (layer, center_id)
+);
+CREATE TABLE IF NOT EXISTS {CHECKS_TABLE} (
+    asset_check VARCHAR PRIMARY KEY,
+    passed BOOLEAN NOT NULL,
+    severity VARCHAR NOT NULL,
+    evaluated_at TIMESTAMP NOT NULL
+);
+"""
+
+# Per center: its current files and its landed mappings, as one ordered text each.
+_SOURCES_SQL = """
+WITH centers AS (
+    SELECT center_id FROM raw.center_settings UNION SELECT center_id FROM raw.current_files
+),
+files AS (
+    SELECT center_id, string_agg(source_file || '=' || file_sha256, '|' ORDER BY source_file) AS files
+    FROM raw.current_files GROUP BY center_id
+),
+mappings AS (
+    SELECT center_id, string_agg(mapping, '|' ORDER BY mapping) AS mappings
+    FROM (
+        SELECT center_id, concat_ws(',', 'settings', table_name, center_name, study, date_format, decimal) AS mapping
+        FROM raw.center_settings
+        UNION ALL
+        SELECT center_id, concat_ws(',', 'code', table_name, field, source_code, code) FROM raw.center_code_maps
+        UNION ALL
+        SELECT center_id, concat_ws(',', 'unit', table_name, measure, unit) FROM raw.center_units
+        UNION ALL
+        SELECT center_id, concat_ws(',', 'lod', table_name, analyte, detection_limit) FROM raw.center_detection_limits
+    )
+    GROUP BY center_id
+)
+SELECT center_id, coalesce(files, ''), coalesce(mappings, '')
+FROM centers LEFT JOIN files USING (center_id) LEFT JOIN mappings USING (center_id)
+ORDER BY center_id
+"""
+
+
+def digest(*parts: str) -> str:
+    hashed = hashlib.sha256()
+    for part in parts:
+        hashed.update(part.encode())
+        hashed.update(b"\0")
+    return hashed.hexdigest()
+
+
+@cache
+def code_version(paths: tuple[str, ...]) -> str:
+    """Fingerprint of the files under `paths` (relative to the project root): their names and contents."""
+    hashed = hashlib.sha256()
+    for relative in paths:
+        root = settings.PROJECT_ROOT / relative
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for file in files:
+            if file.is_file() and "__pycache__" not in file.parts:
+                hashed.update(str(file.relative_to(settings.PROJECT_ROOT)).encode() + b"\0" + file.read_bytes())
+    return hashed.hexdigest()
+
+
+def key_fingerprint() -> str:
+    """Changes with the pseudonym key, reveals nothing of it (a key change must rebuild every subject_id)."""
+    return digest("pseudonym-key", os.environ.get(KEY_VARIABLE, ""))[:16]
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL)
+
+
+def source_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """center_id -> the version of everything its staging-to-core rows are computed from."""
+    code, key = code_version(CENTER_CODE), key_fingerprint()
+    return {center: digest(files, mappings, code, key) for center, files, mappings in con.execute(_SOURCES_SQL).fetchall()}
+
+
+def recorded(con: duckdb.DuckDBPyConnection, layer: str) -> dict[str, str]:
+    """center_id (WHOLE for whole-warehouse assets) -> the version `layer` was last built from."""
+    ensure_table(con)
+    return dict(con.execute(f"SELECT center_id, version FROM {TABLE} WHERE layer = ?", [layer]).fetchall())
+
+
+def record(con: duckdb.DuckDBPyConnection, layer: str, versions: Mapping[str, str]) -> None:
+    """`layer` now holds the rows built from `versions` (center_id -> version)."""
+    ensure_table(con)
+    if versions:
+        con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, current_timestamp::timestamp)",
+                        [(layer, center, version) for center, version in sorted(versions.items())])
+
+
+@dataclass(frozen=True)
+class CenterPlan:
+    """What a per-center layer has to rebuild: the `dirty` centers (with the versions to record once they
+    are built) among `run_centers`, the ones this run may touch, out of every center the upstream holds."""
+
+    layer: str
+    centers: tuple[str, ...]
+    run_centers: tuple[str, ...]
+    versions: Mapping[str, str]  # of the dirty centers
+
+    @property
+    def dirty(self) -> tuple[str, ...]:
+        return tuple(sorted(self.versions))
+
+    @property
+    def everything(self) -> bool:
+        """Every center is rebuilt: the layer's tables can be recreated whole."""
+        return bool(self.centers) and set(self.dirty) == set(self.centers)
+
+    def version(self, con: duckdb.DuckDBPyConnection) -> str:
+        """The layer's data version once the plan is carried out: what it is built from, center by center."""
+        built = {**recorded(con, self.layer), **self.versions}
+        return digest(*(f"{center}={built[center]}" for center in sorted(built)))
+
+
+def plan_centers(con: duckdb.DuckDBPyConnection, layer: str, among: Iterable[str] | None = None) -> CenterPlan:
+    """The centers of `among` (None: every center) whose rows in `layer` are not built from what the layer's
+    upstream holds now."""
+    upstream = UPSTREAM[layer]
+    every = source_versions(con) if upstream is None else recorded(con, upstream)
+    run = every if among is None else {center: every[center] for center in set(among) & set(every)}
+    built = recorded(con, layer)
+    dirty = {center: version for center, version in run.items() if built.get(center) != version}
+    return CenterPlan(layer, tuple(sorted(every)), tuple(sorted(run)), dirty)
+
+
+@dataclass(frozen=True)
+class AssetPlan:
+    """A whole-warehouse asset's input version and whether it is the one its outputs were built from."""
+
+    name: str
+    version: str
+    unchanged: bool
+
+    def skipped_metadata(self) -> dict[str, str]:
+        return {"skipped": "inputs unchanged since the last build", "input_version": self.version[:16]}
+
+
+def plan_asset(con: duckdb.DuckDBPyConnection, name: str, code: Sequence[str], *extra: str,
+               after: str | None = "core") -> AssetPlan:
+    """`name`'s input version: the per-center layer `after` (None: none) as built from every center, the
+    files under `code`, and `extra` facts."""
+    layer = recorded(con, after) if after else {}
+    version = digest(*(f"{center}={layer[center]}" for center in sorted(layer)), code_version(tuple(code)), *extra)
+    return AssetPlan(name, version, recorded(con, name).get(WHOLE) == version)
+
+
+def record_asset(con: duckdb.DuckDBPyConnection, plan: AssetPlan) -> None:
+    record(con, plan.name, {WHOLE: plan.version})
+
+
+def record_checks(con: duckdb.DuckDBPyConnection, outcomes: Iterable[tuple]) -> None:
+    """Keep each check's outcome, (AssetCheckKey, AssetCheckResult) pairs, to be carried over while its data
+    stays the same."""
+    ensure_table(con)
+    rows = [(key.asset_key.to_user_string() + ":" + key.name, result.passed, result.severity.value)
+            for key, result in outcomes]
+    if rows:
+        con.executemany(f"INSERT OR REPLACE INTO {CHECKS_TABLE} VALUES (?, ?, ?, current_timestamp::timestamp)", rows)
+
+
+def carried_over_checks(con: duckdb.DuckDBPyConnection, check_keys: Iterable, reason: str) -> list:
+    """AssetCheckResults repeating the last recorded outcome of each check (none for a check never recorded)."""
+    import dagster as dg
+
+    ensure_table(con)
+    outcomes = {name: (passed, severity, at) for name, passed, severity, at in con.execute(
+        f"SELECT asset_check, passed, severity, evaluated_at FROM {CHECKS_TABLE}").fetchall()}
+    results = []
+    for key in sorted(check_keys, key=str):
+        name = key.asset_key.to_user_string() + ":" + key.name
+        if name in outcomes:
+            passed, severity, at = outcomes[name]
+            results.append(dg.AssetCheckResult(
+                asset_key=key.asset_key, check_name=key.name, passed=passed, severity=dg.AssetCheckSeverity(severity),
+                metadata={"skipped": f"{reason}: the outcome of its evaluation of {at:%Y-%m-%d %H:%M} UTC"}))
+    return results
+
+
+def landing_failures(con: duckdb.DuckDBPyConnection) -> str:
+    """The files whose latest sighting failed, with why: shown by the accounting and the snapshot, though
+    a failed file changes no current version."""
+    if not _has_loads(con):
+        return ""
+    [(failures,)] = con.execute(
+        "SELECT coalesce(string_agg(concat_ws(',', center_id, source_file, message), '|' ORDER BY center_id, source_file), '') FROM ("
+        " SELECT center_id, source_file, message FROM audit.loads"
+        " QUALIFY row_number() OVER (PARTITION BY center_id, source_file ORDER BY load_id DESC) = 1"
+        " AND outcome = 'failed')").fetchall()
+    return failures
+
+
+def _has_loads(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'loads'"
+                       ).fetchall()[0][0] > 0
