@@ -134,3 +134,58 @@ def test_a_reader_holding_the_snapshot_open_across_refreshes(tmp_path):
     assert len(seen["fresh"]) > 1 and all(a == b for a, b in seen["fresh"]), "a reader saw half a refresh"
     with duckdb.connect(str(snapshot), read_only=True) as con:
         assert con.execute(VERSION_QUERY).fetchall() == [(4, 4)]
+
+
+def build_centers(path: Path, labs: dict[str, int], versions: dict[str, str], extra_column: bool = False) -> None:
+    """A warehouse with per-center rows (core.labs, quarantine.labs) and core's build version per center."""
+    with duckdb.connect(str(path)) as con:
+        for schema in ("core", "quarantine", "marts", "audit"):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        rows = " UNION ALL ".join(f"SELECT '{center}' AS center_id, range AS source_row, {value} AS value"
+                                  f"{', 1 AS added' if extra_column else ''} FROM range(1000)"
+                                  for center, value in labs.items())
+        con.execute(f"CREATE OR REPLACE TABLE core.labs AS {rows}")
+        con.execute(f"CREATE OR REPLACE TABLE quarantine.labs AS SELECT center_id, source_row FROM core.labs"
+                    " WHERE source_row < 3")
+        con.execute("CREATE OR REPLACE TABLE marts.summary AS SELECT center_id, sum(value) AS total"
+                    " FROM core.labs GROUP BY ALL")
+        con.execute("CREATE OR REPLACE TABLE audit.build_versions (layer VARCHAR, center_id VARCHAR, version VARCHAR)")
+        con.executemany("INSERT INTO audit.build_versions VALUES ('core', ?, ?)", list(versions.items()))
+
+
+def snapshot_content(path: Path) -> list:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return [con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+                for table in ("core.labs", "quarantine.labs", "marts.summary")]
+
+
+def published(warehouse: Path, snapshot: Path):
+    with duckdb.connect(str(warehouse)) as con:
+        return publish(con, snapshot, everything_described)
+
+
+def test_a_change_at_one_center_refreshes_only_its_rows_to_the_same_content(tmp_path):
+    warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
+    build_centers(warehouse, {"a": 1, "b": 2, "c": 3}, {"a": "v1", "b": "v1", "c": "v1"})
+    assert published(warehouse, snapshot).refreshed_centers is None  # the first snapshot: everything
+    build_centers(warehouse, {"a": 1, "b": 20}, {"a": "v1", "b": "v2"})  # b re-delivered, c withdrawn
+    refresh = published(warehouse, snapshot)
+    assert refresh.refreshed_centers == ["b", "c"]
+    assert refresh.rows["core.labs"] == 2000
+    incremental = snapshot_content(snapshot)
+    snapshot.unlink()
+    assert published(warehouse, snapshot).refreshed_centers is None
+    assert incremental == snapshot_content(snapshot)
+    assert ("b", 20000) in incremental[2] and not [row for row in incremental[0] if row[0] == "c"]
+
+
+def test_nothing_incremental_when_every_center_or_a_table_layout_changed(tmp_path):
+    warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
+    build_centers(warehouse, {"a": 1, "b": 2}, {"a": "v1", "b": "v1"})
+    published(warehouse, snapshot)
+    build_centers(warehouse, {"a": 5, "b": 6}, {"a": "v2", "b": "v2"})
+    assert published(warehouse, snapshot).refreshed_centers is None
+    build_centers(warehouse, {"a": 5, "b": 7}, {"a": "v2", "b": "v3"}, extra_column=True)
+    assert published(warehouse, snapshot).refreshed_centers is None
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT added FROM core.labs").fetchall() == [(1,)]

@@ -47,6 +47,8 @@ def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefiniti
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(target)),
+                "refreshed": "everything" if published.refreshed_centers is None
+                             else "the rows of " + (", ".join(published.refreshed_centers) or "no center"),
                 "tables": len(published.rows),
                 "dagster/row_count": sum(published.rows.values()),
                 "rows": dg.MetadataValue.md(markdown_table(["table", "rows"], sorted(published.rows.items()))),

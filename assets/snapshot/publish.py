@@ -4,11 +4,19 @@ document every table and column, then move it into place with one rename.
 The rename is atomic: an analyst holding the previous file open read-only keeps reading that file (its inode
 lives on until closed), never blocks the refresh, and never sees half of a new one. The copy runs on the
 warehouse's own connection, so it needs no second (refused) connection to a file the run holds for writing.
+
+A refresh after some centers changed starts from a byte copy of the previous snapshot and replaces only
+those centers' rows of the per-center tables (every table with a center_id column in core and quarantine,
+and the gate's warnings): at registry scale core.labs alone holds tens of millions of rows, most of them
+unchanged. Which centers changed is read from the two files' audit.build_versions (core's record per
+center). Everything else, small, is copied whole. A changed table layout, a missing or unreadable previous
+snapshot, or a change at every center publishes everything afresh.
 """
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assets.snapshot.descriptions import TableDoc
@@ -16,34 +24,45 @@ from assets.snapshot.descriptions import TableDoc
 # Pseudonymised and analyst-facing; raw, staging and intermediate (names, MRNs, birth dates) never leave.
 SCHEMAS = ("core", "marts", "audit", "quarantine", "seeds")
 ALIAS = "snapshot"
+PREVIOUS = "previous_snapshot"
+# Where a table's rows are per center (rebuilt center by center upstream) and can be refreshed so.
+PER_CENTER_SCHEMAS = ("core", "quarantine")
+PER_CENTER_SUFFIX = "_warnings"  # audit.<table>_warnings
+VERSIONS = "audit.build_versions"
 
 
 @dataclass(frozen=True)
 class Published:
-    rows: dict[str, int]  # schema.table -> rows copied
+    rows: dict[str, int]  # schema.table -> rows in the snapshot
     undocumented: list[str]  # schema.table or schema.table.column without a description
+    refreshed_centers: list[str] | None = field(default=None)  # None: everything copied afresh
 
 
 def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -> Published:
-    """Copy SCHEMAS from the database `con` holds into `target`, with `describe(relation, columns)` as COMMENTs."""
+    """Copy SCHEMAS from the database `con` holds into `target`, with `describe(relation, columns)` as COMMENTs:
+    only the changed centers' rows of per-center tables when the previous snapshot allows it."""
     temporary = target.with_name(target.name + ".tmp")
     for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a refresh that died half way
-    placeholders = ", ".join("?" * len(SCHEMAS))
-    columns: dict[str, list[str]] = {}  # schema.table -> its columns in order; tables only, not views
-    for relation, column in con.execute(
-            f"SELECT schema_name || '.' || table_name, column_name FROM duckdb_columns()"
-            f" WHERE database_name = current_database() AND schema_name IN ({placeholders})"
-            f" AND table_oid IN (SELECT table_oid FROM duckdb_tables()) ORDER BY 1, column_index",
-            list(SCHEMAS)).fetchall():
-        columns.setdefault(relation, []).append(column)
+    columns = _tables(con, "")
+    centers = _changed_centers(con, target, columns) if target.exists() else None
+    if centers is not None:
+        shutil.copyfile(target, temporary)
     con.execute(f"ATTACH {_quote(str(temporary))} AS {ALIAS}")
     try:
         # One transaction: every table copied from the same state of the warehouse.
         con.execute("BEGIN TRANSACTION")
-        published = Published({}, [])
+        published = Published({}, [], centers)
         for relation in sorted(columns):
-            _copy(con, relation, columns[relation], describe, published)
+            if centers is not None and _per_center(relation, columns[relation]):
+                _refresh_centers(con, relation, centers)
+            else:
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."{relation.split(".")[0]}";'
+                            f"CREATE OR REPLACE TABLE {_in_snapshot(relation)} AS SELECT * FROM {_in_warehouse(relation)}")
+            _describe(con, relation, columns[relation], describe, published)
+        for relation in _tables(con, ALIAS).keys() - columns.keys():  # dropped from the warehouse
+            con.execute(f"DROP TABLE {_in_snapshot(relation)}")
+        _count(con, columns, published)
         con.execute("COMMIT")
     finally:
         con.execute(f"DETACH {ALIAS}")
@@ -51,13 +70,67 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
     return published
 
 
-def _copy(con, relation: str, columns: list[str], describe: Callable[[str, list[str]], TableDoc],
-          published: Published) -> None:
+def _tables(con, database: str) -> dict[str, list[str]]:
+    """schema.table -> its columns in order, of the analyst schemas of `database` ('' for the warehouse);
+    tables only, not views."""
+    placeholders = ", ".join("?" * len(SCHEMAS))
+    which = f"database_name = '{database}'" if database else "database_name = current_database()"
+    columns: dict[str, list[str]] = {}
+    for relation, column in con.execute(
+            f"SELECT schema_name || '.' || table_name, column_name FROM duckdb_columns()"
+            f" WHERE {which} AND schema_name IN ({placeholders})"
+            f" AND table_oid IN (SELECT table_oid FROM duckdb_tables()) ORDER BY 1, column_index",
+            list(SCHEMAS)).fetchall():
+        columns.setdefault(relation, []).append(column)
+    return columns
+
+
+def _per_center(relation: str, columns: Sequence[str]) -> bool:
     schema, table = relation.split(".", 1)
-    copy = f'{ALIAS}."{schema}"."{table}"'
+    return "center_id" in columns and (schema in PER_CENTER_SCHEMAS or
+                                       (schema == "audit" and table.endswith(PER_CENTER_SUFFIX)))
+
+
+def _changed_centers(con, target: Path, columns: dict[str, list[str]]) -> list[str] | None:
+    """The centers whose core was rebuilt since the snapshot `target` was published, or None when everything
+    must be copied afresh: a per-center table's columns differ, the snapshot has no versions or cannot be
+    read, or every center changed."""
+    import duckdb
+
+    try:
+        con.execute(f"ATTACH {_quote(str(target))} AS {PREVIOUS} (READ_ONLY)")
+    except duckdb.Error:
+        return None
+    try:
+        previous = _tables(con, PREVIOUS)
+        if VERSIONS not in previous or any(previous.get(relation) != table_columns for relation, table_columns
+                                           in columns.items() if _per_center(relation, table_columns)):
+            return None
+        query = f"SELECT center_id, version FROM {{}}.{VERSIONS} WHERE layer = 'core'"
+        before = dict(con.execute(query.format(PREVIOUS)).fetchall())
+    finally:
+        con.execute(f"DETACH {PREVIOUS}")
+    now = dict(con.execute(query.format(f'"{con.execute("SELECT current_database()").fetchall()[0][0]}"')).fetchall())
+    changed = sorted(center for center in now.keys() | before.keys() if now.get(center) != before.get(center))
+    return None if now and set(changed) >= set(now) else changed
+
+
+def _refresh_centers(con, relation: str, centers: list[str]) -> None:
+    """Replace `centers`' rows of one per-center table (comments stay on the table)."""
+    if not centers:
+        return
+    placeholders = ", ".join("?" * len(centers))
+    con.execute(f"DELETE FROM {_in_snapshot(relation)} WHERE center_id IN ({placeholders})", centers)
+    con.execute(f"INSERT INTO {_in_snapshot(relation)} SELECT * FROM {_in_warehouse(relation)}"
+                f" WHERE center_id IN ({placeholders})", centers)
+
+
+def _describe(con, relation: str, columns: list[str], describe: Callable[[str, list[str]], TableDoc],
+              published: Published) -> None:
+    """The table's and its columns' COMMENTs (again on a refreshed table: the descriptions may have changed)."""
+    copy = _in_snapshot(relation)
     doc = describe(relation, columns)
-    statements = [f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."{schema}"',
-                  f'CREATE TABLE {copy} AS SELECT * FROM "{schema}"."{table}"']
+    statements = []
     if doc.description:
         statements.append(f"COMMENT ON TABLE {copy} IS {_quote(doc.description)}")
     else:
@@ -68,8 +141,24 @@ def _copy(con, relation: str, columns: list[str], describe: Callable[[str, list[
         else:
             published.undocumented.append(f"{relation}.{column}")
     # One call per table: a statement per column costs more in round trips than in work.
-    con.execute(";\n".join(statements))
-    published.rows[relation] = con.execute(f"SELECT count(*) FROM {copy}").fetchall()[0][0]
+    if statements:
+        con.execute(";\n".join(statements))
+
+
+def _count(con, columns: dict[str, list[str]], published: Published) -> None:
+    counts = " UNION ALL ".join(f"SELECT '{relation}', count(*) FROM {_in_snapshot(relation)}" for relation in columns)
+    if counts:
+        published.rows.update(dict(con.execute(counts).fetchall()))
+
+
+def _in_snapshot(relation: str) -> str:
+    schema, table = relation.split(".", 1)
+    return f'{ALIAS}."{schema}"."{table}"'
+
+
+def _in_warehouse(relation: str) -> str:
+    schema, table = relation.split(".", 1)
+    return f'"{schema}"."{table}"'
 
 
 def _quote(text: str) -> str:
