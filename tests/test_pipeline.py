@@ -111,29 +111,43 @@ def table_digests(database: Path, schemas: tuple[str, ...]) -> dict[str, str]:
 # The two tests below run the warehouse again on the fixture's warehouse: keep them last in this module.
 
 def test_the_nightly_job_twice_on_the_same_deliveries_changes_nothing(warehouse):
+    """Nothing is rebuilt: every asset after landing reports itself skipped, and no table changes."""
     database, _, _ = warehouse
     from orchestration.definitions import build_definitions
 
     before = table_digests(database, ("staging", "core", "quarantine", "marts"))
-    assert build_definitions().resolve_job_def("warehouse").execute_in_process().success
+    result = build_definitions().resolve_job_def("warehouse").execute_in_process()
+    assert result.success
     assert table_digests(database, ("staging", "core", "quarantine", "marts")) == before
+    rebuilt = [event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+               if event.asset_key.path[0] not in ("raw", "seeds") and "skipped" not in event.materialization.metadata]
+    assert rebuilt == []
 
 
-def test_a_center_partition_rebuilds_only_that_centers_staging_rows(warehouse):
-    """A delivery's run (the drop-zone sensor's center_delivery job, one center partition) replaces that
-    center's staging rows from raw and leaves the other centers' rows as they were: rows marked beforehand
-    stay marked at `ach` only. Then the pooled tables are rebuilt from staging."""
+def test_a_center_partition_rebuilds_only_that_centers_rows(warehouse, tmp_path, monkeypatch):
+    """A delivery's run (the drop-zone sensor's center_delivery job, one center partition) for a center whose
+    file changed replaces that center's rows from staging to core and leaves the other centers' rows as they
+    were: rows marked beforehand stay marked at `ach` only. Then the pooled marts and snapshot are rebuilt."""
     database, _, _ = warehouse
+    import shutil
+
     from orchestration.definitions import build_definitions
 
+    landing = tmp_path / "landing"
+    shutil.copytree(settings.landing_dir(), landing)
+    follow_up = landing / "sch" / "follow_up.csv"
+    follow_up.write_text(follow_up.read_text() + "\n")  # a trailing blank line: the same rows, a new file version
+    monkeypatch.setenv("BLINA_LANDING_DIR", str(landing))
     with duckdb.connect(str(database)) as con:
-        con.execute("UPDATE staging.stg_patients SET protocol = 'marked' WHERE center_id IN ('ach', 'sch')")
+        for table in ("staging.stg_patients", "core.patients"):
+            con.execute(f"UPDATE {table} SET protocol = 'marked' WHERE center_id IN ('ach', 'sch')")
     result = build_definitions().resolve_job_def("center_delivery").execute_in_process(partition_key="sch")
     assert result.success
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert {"raw/patients", "staging/stg_patients", "core/patients", "marts/paper_reproduction",
             "snapshot/analytics"} <= materialized
-    marked = dict(query(database, "SELECT center_id, count(*) FILTER (protocol = 'marked') FROM staging.stg_patients"
-                                  " WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
-    assert marked["sch"] == 0 and marked["ach"] == query(
-        database, "SELECT count(*) FROM staging.stg_patients WHERE center_id = 'ach'")[0][0] > 0
+    for table in ("staging.stg_patients", "core.patients"):
+        marked = dict(query(database, f"SELECT center_id, count(*) FILTER (protocol = 'marked') FROM {table}"
+                                      " WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
+        assert marked["sch"] == 0 and marked["ach"] == query(
+            database, f"SELECT count(*) FROM {table} WHERE center_id = 'ach'")[0][0] > 0, table

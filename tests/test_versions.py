@@ -1,0 +1,99 @@
+"""Change detection (orchestration/versions.py): what makes a center dirty for each per-center layer, and when
+a whole-warehouse asset may skip its work."""
+
+import duckdb
+import pytest
+
+from orchestration import versions
+
+
+@pytest.fixture
+def con():
+    """A warehouse with the landing's tables for two centers, a and b."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw; CREATE SCHEMA audit")
+    con.execute("CREATE TABLE raw.current_files AS SELECT * FROM (VALUES ('a', 'labs.csv', 'h1'),"
+                " ('a', 'patients.csv', 'h2'), ('b', 'labs.csv', 'h3')) AS t(center_id, source_file, file_sha256)")
+    con.execute("CREATE TABLE raw.center_settings AS SELECT * FROM (VALUES ('a', 'A', 'multicenter', 'labs',"
+                " '%Y-%m-%d', '.'), ('b', 'B', 'multicenter', 'labs', '%d/%m/%Y', '.'))"
+                " AS t(center_id, center_name, study, table_name, date_format, decimal)")
+    con.execute("CREATE TABLE raw.center_code_maps AS SELECT * FROM (VALUES ('a', 'patients', 'sex', '1', 'M'))"
+                " AS t(center_id, table_name, field, source_code, code)")
+    con.execute("CREATE TABLE raw.center_units (center_id VARCHAR, table_name VARCHAR, measure VARCHAR, unit VARCHAR)")
+    con.execute("CREATE TABLE raw.center_detection_limits (center_id VARCHAR, table_name VARCHAR, analyte VARCHAR,"
+                " detection_limit DOUBLE)")
+    yield con
+    con.close()
+
+
+def build_all_layers(con) -> None:
+    for layer in versions.UPSTREAM:
+        plan = versions.plan_centers(con, layer)
+        versions.record(con, layer, plan.versions)
+
+
+def test_a_new_warehouse_builds_every_center_whole(con):
+    plan = versions.plan_centers(con, "staging")
+    assert plan.dirty == ("a", "b") and plan.everything
+    # Downstream layers wait for their upstream's record: nothing to build before staging recorded it.
+    assert versions.plan_centers(con, "intermediate").dirty == ()
+
+
+def test_nothing_changed_nothing_to_build(con):
+    build_all_layers(con)
+    assert [versions.plan_centers(con, layer).dirty for layer in versions.UPSTREAM] == [()] * 4
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE raw.current_files SET file_sha256 = 'h9' WHERE center_id = 'b'",  # a re-delivered file
+    "INSERT INTO raw.current_files VALUES ('b', 'events.csv', 'h4')",  # a new file
+    "UPDATE raw.center_settings SET date_format = '%Y/%m/%d' WHERE center_id = 'b'",  # its YAML changed
+    "INSERT INTO raw.center_units VALUES ('b', 'labs', 'wbc', 'cells/uL')",
+])
+def test_a_change_at_one_center_rebuilds_that_center_in_every_layer_in_turn(con, change):
+    build_all_layers(con)
+    con.execute(change)
+    for layer in versions.UPSTREAM:
+        plan = versions.plan_centers(con, layer)
+        assert plan.dirty == ("b",) and not plan.everything, layer
+        versions.record(con, layer, plan.versions)
+        assert versions.plan_centers(con, layer).dirty == ()
+
+
+def test_a_run_for_one_center_leaves_the_others_dirty_for_later(con):
+    build_all_layers(con)
+    con.execute("UPDATE raw.current_files SET file_sha256 = file_sha256 || 'x'")
+    plan = versions.plan_centers(con, "staging", among=["a"])
+    assert plan.dirty == ("a",) and plan.run_centers == ("a",) and not plan.everything
+    versions.record(con, "staging", plan.versions)
+    assert versions.plan_centers(con, "staging").dirty == ("b",)
+
+
+def test_a_new_pseudonym_key_rebuilds_every_center(con, monkeypatch):
+    build_all_layers(con)
+    monkeypatch.setenv(versions.KEY_VARIABLE, "another key")
+    assert versions.plan_centers(con, "staging").everything
+    assert "another key" not in versions.key_fingerprint()
+
+
+def test_an_asset_skips_only_while_core_its_code_and_its_facts_are_unchanged(con):
+    build_all_layers(con)
+    plan = versions.plan_asset(con, "marts.x", ["orchestration/versions.py"], "fact")
+    assert not plan.unchanged
+    versions.record_asset(con, plan)
+    assert versions.plan_asset(con, "marts.x", ["orchestration/versions.py"], "fact").unchanged
+    assert not versions.plan_asset(con, "marts.x", ["orchestration/versions.py"], "other fact").unchanged
+    assert not versions.plan_asset(con, "marts.x", ["orchestration/incremental.py"], "fact").unchanged
+    versions.record(con, "core", {"a": "rebuilt"})
+    assert not versions.plan_asset(con, "marts.x", ["orchestration/versions.py"], "fact").unchanged
+
+
+def test_check_outcomes_are_carried_over_as_they_were(con):
+    import dagster as dg
+
+    key = dg.AssetCheckKey(dg.AssetKey(["core", "labs"]), "only_validated_rows")
+    versions.record_checks(con, [(key, dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN))])
+    [carried] = versions.carried_over_checks(con, [key, dg.AssetCheckKey(key.asset_key, "never_ran")], "unchanged")
+    assert (carried.passed, carried.severity, carried.check_name) == (False, dg.AssetCheckSeverity.WARN,
+                                                                      "only_validated_rows")
+    assert carried.metadata["skipped"].value.startswith("unchanged: the outcome of its evaluation of")
