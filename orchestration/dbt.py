@@ -87,8 +87,10 @@ class DbtResource(dg.ConfigurableResource):
             yield from message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
                                                        context=context, target_path=target_path, project=project)
         if not invocation.success:
-            raise dg.Failure(description=f"dbt {' '.join(args)} failed",
-                             metadata={"errors": "\n".join(invocation.errors()) or str(invocation.exception)})
+            errors = "\n".join(invocation.errors()) or str(invocation.exception)
+            description = (warehouse.out_of_memory(errors) if "Out of Memory Error" in errors
+                           else f"dbt {' '.join(args)} failed")
+            raise dg.Failure(description=description, metadata={"errors": errors})
 
 
 def dbt_resource() -> DbtResource:

@@ -36,10 +36,21 @@ class WarehouseResource(dg.ConfigurableResource):
             "memory_limit": self.memory_limit, "threads": self.threads,
             "temp_directory": str(self.temp_directory)})
         try:
+            con.execute("SET enable_progress_bar = false")  # a run's log, not a terminal
             yield con
+        except (duckdb.OutOfMemoryException, MemoryError) as error:
+            raise dg.Failure(description=self.out_of_memory(str(error))) from error
         finally:
             # Closed even on errors: dbt, the next writer, cannot open a file another connection holds.
             con.close()
+
+    def out_of_memory(self, error: str) -> str:
+        """What to do when a step does not fit (the step's own failure event says which step it was)."""
+        first_line = next(iter(error.splitlines()), "")
+        return (f"Out of memory: this step needs more than BLINA_DUCKDB_MEMORY_LIMIT={self.memory_limit} even "
+                f"with spilling to {self.temp_directory}. Raise BLINA_DUCKDB_MEMORY_LIMIT (or lower "
+                f"BLINA_DUCKDB_THREADS={self.threads}) and run again; the transaction was rolled back, so the "
+                f"warehouse and the analyst snapshot are as the last successful step left them. ({first_line})")
 
     def duckdb_env(self) -> dict[str, str]:
         """The variables profiles.yml reads, so that dbt's connection has this resource's file and caps."""
