@@ -1,7 +1,10 @@
-"""What the signed-rank and rank-sum tests share: ranking, and turning a null distribution into a P.
+"""What the signed-rank and rank-sum tests share: frequency tables, ranks from counts, and turning a null
+distribution into a P.
 
-Exact distributions are held on doubled midranks, which are integers even with ties, so a statistic
-indexes an array directly and "as or more extreme" is an exact comparison.
+Ranks need only how many values share each distinct value, so both tests work on frequency tables, which
+DuckDB computes (assets/marts/aggregates.py). Exact distributions are held on doubled midranks, which are
+integers even with ties, so a statistic indexes an array directly and "as or more extreme" is an exact
+comparison.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def rank_multiset(doubled_ranks: np.ndarray, ties: np.ndarray) -> tuple[int, ...
 
 
 def tie_correction(ties: np.ndarray) -> int:
-    """Sum of t^3 - t over the tie sizes, in exact integers (int64 would overflow past ~2 million values)."""
+    """Sum of t^3 - t over the tie sizes, in exact integers (int64 overflows once a tie passes ~2 million)."""
     return sum(t**3 - t for t in ties[ties > 1].tolist())
 
 
