@@ -1,7 +1,8 @@
 """Pure statistical functions for the marts, pinned to R's answers (docs/statistics.md).
 
-No Dagster and no DuckDB here: inputs are sequences, numpy arrays or polars frames. scipy and
-lifelines are imported inside the functions that need them (lifelines alone costs ~4.5 s).
+No Dagster and no DuckDB here: inputs are sequences, numpy arrays or polars frames. Kaplan-Meier, log-rank
+and the rank tests also take counts (`*_from_counts`), which assets/marts/aggregates.py computes in DuckDB.
+scipy and lifelines are imported inside the functions that need them (lifelines alone costs ~4.5 s).
 """
 
 from .contingency import chi_square, fisher_exact_2x2
@@ -9,15 +10,15 @@ from .cox import CoxResult, cox_ph
 from .cox_zph import cox_zph
 from .descriptive import MedianRange, median_range, round_half_up
 from .grading import CTCAE_V5_COUNT_DECREASED, ctcae_grade, grade_band
-from .kaplan_meier import CURVE_SCHEMA, SurvivalAt, kaplan_meier, survival_at
-from .logrank import logrank_test
+from .kaplan_meier import CURVE_SCHEMA, SurvivalAt, kaplan_meier, kaplan_meier_from_counts, survival_at
+from .logrank import logrank_from_counts, logrank_test
 from .median_survival import MedianSurvival, median_survival
 from .paired import Pairing, paired_frame
 from .proportions import ProportionCI, proportion_ci
 from .published import matches_published
-from .rank_sum import mann_whitney, mann_whitney_r
+from .rank_sum import mann_whitney, mann_whitney_from_counts, mann_whitney_r
 from .result import StatResult
-from .signed_rank import wilcoxon_paired, wilcoxon_paired_r
+from .signed_rank import wilcoxon_paired, wilcoxon_paired_from_counts, wilcoxon_paired_r
 
 __all__ = [
     "CTCAE_V5_COUNT_DECREASED",
@@ -36,8 +37,11 @@ __all__ = [
     "fisher_exact_2x2",
     "grade_band",
     "kaplan_meier",
+    "kaplan_meier_from_counts",
+    "logrank_from_counts",
     "logrank_test",
     "mann_whitney",
+    "mann_whitney_from_counts",
     "mann_whitney_r",
     "matches_published",
     "median_range",
@@ -47,5 +51,6 @@ __all__ = [
     "round_half_up",
     "survival_at",
     "wilcoxon_paired",
+    "wilcoxon_paired_from_counts",
     "wilcoxon_paired_r",
 ]

@@ -35,10 +35,37 @@ def survival_data(time: Sequence[float], event: Sequence[int | bool]) -> tuple[n
     return t, e.astype(np.int64)
 
 
-def kaplan_meier(
-    time: Sequence[float], event: Sequence[int | bool], confidence: float = 0.95
-) -> pl.DataFrame:
-    """The whole step function, one row per distinct observed time (event or censoring), R's layout.
+def event_counts(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Rows of `keys` and a 0/1 `event` as survival counts: keys, events, total (events + censored)."""
+    return frame.group_by(keys).agg(events=pl.col("event").sum(), total=pl.len())
+
+
+def checked_counts(counts: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Survival counts (keys, events, total; other columns dropped) sorted by the keys, refusing what
+    would silently distort a curve."""
+    columns = [*keys, "events", "total"]
+    absent = [column for column in columns if column not in counts.columns]
+    if absent:
+        raise ValueError(f"survival counts have no column {absent}")
+    frame = counts.select(columns)
+    if not (frame["events"].dtype.is_integer() and frame["total"].dtype.is_integer()):
+        raise ValueError("events and total must be integer counts")
+    frame = frame.with_columns(pl.col("time").cast(pl.Float64), pl.col("events", "total").cast(pl.Int64))
+    if frame.null_count().sum_horizontal().item() or frame["time"].is_nan().any():
+        raise ValueError("survival counts have missing values")
+    if (frame["time"] < 0).any():
+        raise ValueError("negative survival times")
+    if ((frame["events"] < 0) | (frame["events"] > frame["total"]) | (frame["total"] < 1)).any():
+        raise ValueError("every row needs 0 <= events <= total and total >= 1")
+    if frame.select(keys).is_duplicated().any():
+        raise ValueError(f"survival counts have more than one row per {keys}")
+    return frame.sort(keys)
+
+
+def kaplan_meier_from_counts(counts: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
+    """`kaplan_meier` from survival counts, one row per distinct time: `time` (float, >= 0), `events`
+    (int, events at that time) and `total` (int, events + censored at that time); other columns are
+    ignored. R's `survfit(Surv(time, event) ~ 1, conf.type = "log-log")` on the same subjects.
 
     `survival` is S(t) just after `time`; `std_err` its Greenwood standard error S * sqrt(sum d/(n(n-d)));
     `ci_lower` / `ci_upper` the log-log interval built, as R does, from the standard error of the
@@ -47,7 +74,6 @@ def kaplan_meier(
     """
     from scipy.stats import norm
 
-    t, e = survival_data(time, event)
     z = float(norm.ppf(0.5 + confidence / 2))
     d = pl.col("events").cast(pl.Float64)
     n = pl.col("n_at_risk").cast(pl.Float64)
@@ -56,11 +82,8 @@ def kaplan_meier(
     spread = z * pl.col("se_cumhaz") / log_s
     interior = (pl.col("survival") > 0) & (pl.col("survival") < 1)
     return (
-        pl.DataFrame({"time": t, "event": e})
-        .group_by("time")
-        .agg(events=pl.col("event").sum(), total=pl.len())
-        .sort("time")
-        .with_columns(n_at_risk=pl.col("total").cum_sum(reverse=True).cast(pl.Int64))
+        checked_counts(counts, ["time"])
+        .with_columns(n_at_risk=pl.col("total").cum_sum(reverse=True))
         .with_columns(
             censored=pl.col("total") - pl.col("events"),
             survival=(1 - d / n).cum_prod(),
@@ -73,6 +96,15 @@ def kaplan_meier(
         )
         .select([pl.col(c).cast(dtype) for c, dtype in CURVE_SCHEMA.items()])
     )
+
+
+def kaplan_meier(
+    time: Sequence[float], event: Sequence[int | bool], confidence: float = 0.95
+) -> pl.DataFrame:
+    """The whole step function, one row per distinct observed time (event or censoring), R's layout
+    (CURVE_SCHEMA): `kaplan_meier_from_counts` on the subjects' counts."""
+    t, e = survival_data(time, event)
+    return kaplan_meier_from_counts(event_counts(pl.DataFrame({"time": t, "event": e}), ["time"]), confidence)
 
 
 @dataclass(frozen=True)

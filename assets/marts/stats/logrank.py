@@ -5,43 +5,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import polars as pl
 
-from .kaplan_meier import survival_data
+from .kaplan_meier import checked_counts, event_counts, survival_data
 from .result import StatResult
 
 _RANK_TOLERANCE = 1e-10
 
 
-def logrank_test(
-    time: Sequence[float], event: Sequence[int | bool], group: Sequence[object]
-) -> StatResult:
-    """Two- or k-group log-rank chi-square on k - 1 degrees of freedom (fewer if a group cannot
-    contribute; with no event at all the statistic is 0 and P = 1).
+def logrank_from_counts(counts: pl.DataFrame) -> StatResult:
+    """`logrank_test` from survival counts, one row per group and distinct time: `group` (labels),
+    `time` (float), `events` (int) and `total` (int, events + censored); other columns are ignored.
+    R's `survdiff(Surv(time, event) ~ group)` on the same subjects.
 
-    Groups are ordered by sorted label (R's factor levels); `extras` gives each group's size,
-    observed and expected events, so a reader can see which group does worse.
+    Two- or k-group log-rank chi-square on k - 1 degrees of freedom (fewer if a group cannot
+    contribute; with no event at all the statistic is 0 and P = 1). Groups are ordered by sorted label
+    (R's factor levels); `extras` gives each group's size, observed and expected events, so a reader
+    can see which group does worse.
     """
     from scipy.stats import chi2
 
-    t, e = survival_data(time, event)
-    labels = np.asarray(group, dtype=object)
-    if labels.shape != t.shape:
-        raise ValueError("group differs in length from time")
-    levels = sorted(set(labels.tolist()))
+    counts = checked_counts(counts, ["group", "time"]).with_columns(
+        level=pl.col("group").rank("dense") - 1, step=pl.col("time").rank("dense") - 1
+    )
+    levels = counts["group"].unique().sort().to_list()
     if len(levels) < 2:
         raise ValueError(f"the log-rank test needs at least two groups, got {levels}")
-
-    event_times = np.unique(t[e == 1])
+    # totals[g, j] / events[g, j]: group g's subjects whose time is the j-th distinct time
+    cells = (counts["level"].to_numpy(), counts["step"].to_numpy())
+    totals = np.zeros((len(levels), counts["step"].max() + 1))
+    events = np.zeros_like(totals)
+    totals[cells], events[cells] = counts["total"].to_numpy(), counts["events"].to_numpy()
     # at_risk[g, j] / deaths[g, j]: group g at the j-th distinct event time
-    at_risk = np.empty((len(levels), event_times.size))
-    deaths = np.empty_like(at_risk)
-    for g, level in enumerate(levels):
-        times_g = np.sort(t[labels == level])
-        event_times_g = np.sort(t[(labels == level) & (e == 1)])
-        at_risk[g] = times_g.size - np.searchsorted(times_g, event_times, side="left")
-        deaths[g] = np.searchsorted(event_times_g, event_times, side="right") - np.searchsorted(
-            event_times_g, event_times, side="left"
-        )
+    at_event = events.sum(axis=0) > 0
+    at_risk = np.ascontiguousarray(totals[:, ::-1].cumsum(axis=1)[:, ::-1][:, at_event])
+    deaths = np.ascontiguousarray(events[:, at_event])
     n, d = at_risk.sum(axis=0), deaths.sum(axis=0)
     share = at_risk / n
     observed = deaths.sum(axis=1)
@@ -60,12 +58,24 @@ def logrank_test(
         method="log-rank test (survdiff, rho = 0)",
         statistic=statistic,
         p_value=float(chi2.sf(statistic, df)) if df else 1.0,
-        n=int(t.size),
+        n=int(totals.sum()),
         df=float(df),
         extras={
             "groups": [str(level) for level in levels],
-            "n": [int((labels == level).sum()) for level in levels],
+            "n": [int(size) for size in totals.sum(axis=1)],
             "observed": observed.tolist(),
             "expected": expected.tolist(),
         },
     )
+
+
+def logrank_test(
+    time: Sequence[float], event: Sequence[int | bool], group: Sequence[object]
+) -> StatResult:
+    """The log-rank test on subjects' times, 0/1 events and group labels (`logrank_from_counts`)."""
+    t, e = survival_data(time, event)
+    labels = list(group)
+    if len(labels) != t.size:
+        raise ValueError("group differs in length from time")
+    subjects = pl.DataFrame({"group": labels, "time": t, "event": e})
+    return logrank_from_counts(event_counts(subjects, ["group", "time"]))

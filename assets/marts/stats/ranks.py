@@ -1,7 +1,10 @@
-"""What the signed-rank and rank-sum tests share: ranking, and turning a null distribution into a P.
+"""What the signed-rank and rank-sum tests share: frequency tables, ranks from counts, and turning a null
+distribution into a P.
 
-Exact distributions are held on doubled midranks, which are integers even with ties, so a statistic
-indexes an array directly and "as or more extreme" is an exact comparison.
+Ranks need only how many values share each distinct value, so both tests work on frequency tables, which
+DuckDB computes (assets/marts/aggregates.py). Exact distributions are held on doubled midranks, which are
+integers even with ties, so a statistic indexes an array directly and "as or more extreme" is an exact
+comparison.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import math
 from typing import Literal
 
 import numpy as np
+import polars as pl
 
 Alternative = Literal["two-sided", "less", "greater"]
 ALTERNATIVES = ("two-sided", "less", "greater")
@@ -36,21 +40,43 @@ def settle(values: np.ndarray) -> np.ndarray:
     return np.round(values, SETTLE_DECIMALS)
 
 
-def doubled_midranks(values: np.ndarray) -> np.ndarray:
-    """2 x the average ranks (ties share the mean of their ranks), as integers."""
-    from scipy.stats import rankdata
+def tally(
+    table: pl.DataFrame, value: str, counts: tuple[str, str], settle_values: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A frequency table's distinct values (ascending, settled if asked) and its two count columns summed
+    per value: rows whose values are equal (after settling) are one row, so single observations are a
+    frequency table too."""
+    absent = [column for column in (value, *counts) if column not in table.columns]
+    if absent:
+        raise ValueError(f"the frequency table has no column {absent}")
+    values = as_values(table[value].to_numpy(), value)
+    distinct, index = np.unique(settle(values) if settle_values else values, return_inverse=True)
+    sums = []
+    for column in counts:
+        count = table[column]
+        if not count.dtype.is_integer() or count.null_count() or (count < 0).any():
+            raise ValueError(f"{column} must hold non-negative integer counts")
+        summed = np.zeros(distinct.size, dtype=np.int64)
+        np.add.at(summed, index, count.to_numpy().astype(np.int64))
+        sums.append(summed)
+    return distinct, sums[0], sums[1]
 
-    return np.rint(2 * rankdata(values, method="average")).astype(np.int64)
+
+def doubled_midranks(ties: np.ndarray) -> np.ndarray:
+    """2 x the average rank of each distinct value, given how many values share each (in ascending order):
+    2 x (values below) + ties + 1, an integer even with ties."""
+    return 2 * (np.cumsum(ties) - ties) + ties + 1
 
 
-def rank_multiset(doubled_ranks: np.ndarray) -> tuple[int, ...]:
-    """The ranks, sorted, as a hashable key: an exact null distribution depends on their multiset only, so
-    the distributions are cached by it (the same comparisons recur across marts)."""
-    return tuple(sorted(int(rank) for rank in doubled_ranks))
+def rank_multiset(doubled_ranks: np.ndarray, ties: np.ndarray) -> tuple[int, ...]:
+    """Every value's doubled rank, ascending, as a hashable key: an exact null distribution depends on this
+    multiset only, so the distributions are cached by it (the same comparisons recur across marts)."""
+    return tuple(np.repeat(doubled_ranks, ties).tolist())
 
 
-def tie_sizes(values: np.ndarray) -> np.ndarray:
-    return np.unique(values, return_counts=True)[1]
+def tie_correction(ties: np.ndarray) -> int:
+    """Sum of t^3 - t over the tie sizes, in exact integers (int64 overflows once a tie passes ~2 million)."""
+    return sum(t**3 - t for t in ties[ties > 1].tolist())
 
 
 def exact_p(

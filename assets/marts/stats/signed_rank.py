@@ -1,9 +1,11 @@
 """Wilcoxon signed-rank test for paired values (pre, post), statistic V as R reports it.
 
-V is the sum of the ranks of |post - pre| over the pairs where post > pre. Two functions:
-`wilcoxon_paired` applies the warehouse's rule (docs/statistics.md); `wilcoxon_paired_r` reproduces
-R's `wilcox.test(post, pre, paired = TRUE)` with its `exact` and `correct` arguments, so that the
-difference between the two is visible and tested.
+V is the sum of the ranks of |post - pre| over the pairs where post > pre. Ranks need only a frequency table
+of the non-zero |post - pre| (how many positive and how many negative differences have each) and the number
+of zero differences: `wilcoxon_paired_from_counts` applies the warehouse's rule (docs/statistics.md) to one,
+`wilcoxon_paired` to paired values, and `wilcoxon_paired_r` reproduces R's
+`wilcox.test(post, pre, paired = TRUE)` with its `exact` and `correct` arguments, so that the difference
+between the two is visible and tested.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import polars as pl
 
 from .ranks import (
     Alternative,
@@ -21,7 +24,8 @@ from .ranks import (
     normal_p,
     rank_multiset,
     settle,
-    tie_sizes,
+    tally,
+    tie_correction,
 )
 from .result import StatResult
 
@@ -29,13 +33,14 @@ from .result import StatResult
 EXACT_MAX_PAIRS = 199
 
 
-def signed_rank_distribution(doubled_ranks: np.ndarray) -> np.ndarray:
-    """Null distribution of 2V given the (doubled) ranks: each rank's sign is + or - with probability 1/2.
+def signed_rank_distribution(doubled_ranks: np.ndarray, ties: np.ndarray) -> np.ndarray:
+    """Null distribution of 2V given each distinct |difference|'s doubled midrank and tie count: each
+    rank's sign is + or - with probability 1/2.
 
     probs[k] = P(2V = k). Exact with ties, since the ranks are fixed and only the signs are permuted.
     Read-only: cached by rank_multiset.
     """
-    return _distribution(rank_multiset(doubled_ranks))
+    return _distribution(rank_multiset(doubled_ranks, ties))
 
 
 @lru_cache(maxsize=256)
@@ -52,37 +57,39 @@ def _distribution(doubled_ranks: tuple[int, ...]) -> np.ndarray:
 
 
 class _Pairs:
-    """Differences post - pre split into what the test uses (non-zero) and what it drops (zeros)."""
+    """The non-zero differences as counts per distinct |difference|, and the zeros the test drops."""
 
-    def __init__(self, pre, post, settle_ties: bool):
-        pre, post = as_values(pre, "pre"), as_values(post, "post")
-        if pre.shape != post.shape:
-            raise ValueError(f"pre and post differ in length: {pre.size} vs {post.size}")
-        diff = post - pre
-        if settle_ties:
-            diff = settle(diff)
-        self.n_pairs = int(diff.size)
-        self.nonzero = diff[diff != 0]
-        self.n = int(self.nonzero.size)
-        self.ranks = doubled_midranks(np.abs(self.nonzero))
-        self.v_doubled = int(self.ranks[self.nonzero > 0].sum())
+    def __init__(self, differences: pl.DataFrame, n_zero: int, settle_ties: bool):
+        sizes, positive, negative = tally(differences, "abs_diff", ("n_positive", "n_negative"), settle_ties)
+        if sizes.size and sizes[0] <= 0:
+            raise ValueError("abs_diff must be positive: zero differences are counted in n_zero")
+        if n_zero < 0:
+            raise ValueError(f"n_zero must be a count, got {n_zero}")
+        self.ties = positive + negative
+        self.n = int(self.ties.sum())
+        self.n_pairs = self.n + int(n_zero)
+        self.ranks = doubled_midranks(self.ties)
+        self.v_doubled = int((positive * self.ranks).sum())
         self.center = self.n * (self.n + 1) / 2  # E(2V)
-        self.has_ties = bool(np.unique(self.ranks).size < self.n)
+        self.has_ties = bool((self.ties > 1).any())
 
     @property
     def v(self) -> float:
         return self.v_doubled / 2
 
+    def beyond_exact_cap(self) -> str | None:
+        """Why the warehouse's rule does not enumerate (docs/statistics.md), or None when it does."""
+        return f"non-zero pairs {self.n:,} > {EXACT_MAX_PAIRS:,}" if self.n > EXACT_MAX_PAIRS else None
+
     def exact(self, alternative: Alternative, two_sided: str) -> float:
-        probs = signed_rank_distribution(self.ranks)
+        probs = signed_rank_distribution(self.ranks, self.ties)
         return exact_p(probs, self.v_doubled, self.center, alternative, two_sided)
 
     def normal(self, alternative: Alternative, correct: bool = True) -> float:
-        ties = tie_sizes(self.ranks)
-        sigma = np.sqrt(self.n * (self.n + 1) * (2 * self.n + 1) / 24 - (ties**3 - ties).sum() / 48)
+        sigma = np.sqrt(self.n * (self.n + 1) * (2 * self.n + 1) / 24 - tie_correction(self.ties) / 48)
         return normal_p(self.v - self.n * (self.n + 1) / 4, float(sigma), correct, alternative)
 
-    def result(self, p_value: float, method: str, exact: bool) -> StatResult:
+    def result(self, p_value: float, method: str, exact: bool, **why) -> StatResult:
         return StatResult(
             test="wilcoxon_signed_rank",
             method=method,
@@ -90,21 +97,53 @@ class _Pairs:
             p_value=p_value,
             n=self.n_pairs,
             extras={"n_nonzero": self.n, "n_zero_diff": self.n_pairs - self.n,
-                    "has_ties": self.has_ties, "exact": exact},
+                    "has_ties": self.has_ties, "exact": exact} | why,
         )
 
 
-def wilcoxon_paired(pre, post, alternative: Alternative = "two-sided") -> StatResult:
-    """The warehouse's rule: zero differences dropped, midranks for ties, then the exact conditional
-    permutation P when fewer than 200 non-zero pairs remain (Prism's behaviour, ties or not), else
-    R's normal approximation with tie and continuity corrections."""
+def difference_table(pre, post, settle_ties: bool = True) -> tuple[pl.DataFrame, int]:
+    """Paired values as a frequency table of single non-zero differences (abs_diff, n_positive,
+    n_negative) and the number of zero differences (after settling, when asked)."""
+    pre, post = as_values(pre, "pre"), as_values(post, "post")
+    if pre.shape != post.shape:
+        raise ValueError(f"pre and post differ in length: {pre.size} vs {post.size}")
+    diff = post - pre
+    if settle_ties:
+        diff = settle(diff)
+    nonzero = diff[diff != 0]
+    table = pl.DataFrame({
+        "abs_diff": np.abs(nonzero),
+        "n_positive": (nonzero > 0).astype(np.int64),
+        "n_negative": (nonzero < 0).astype(np.int64),
+    })
+    return table, int(diff.size - nonzero.size)
+
+
+def wilcoxon_paired_from_counts(
+    differences: pl.DataFrame, n_zero: int, alternative: Alternative = "two-sided"
+) -> StatResult:
+    """`wilcoxon_paired` on a frequency table: `abs_diff` (|post - pre| > 0, float) with how many
+    differences of that size are positive (`n_positive`) and negative (`n_negative`), one row per
+    distinct size (rows that settle to the same size are merged), and `n_zero` pairs with post = pre.
+
+    The warehouse's rule: zero differences dropped, midranks for ties, then the exact conditional
+    permutation P when fewer than 200 non-zero pairs remain (Prism's behaviour, ties or not), else R's
+    `wilcox.test(exact = FALSE, correct = TRUE)`, with `extras.exact_cap` saying so."""
     check_alternative(alternative)
-    pairs = _Pairs(pre, post, settle_ties=True)
-    if pairs.n <= EXACT_MAX_PAIRS:
+    pairs = _Pairs(differences, n_zero, settle_ties=True)
+    beyond = pairs.beyond_exact_cap()
+    if beyond is None:
         p = pairs.exact(alternative, "central")
         return pairs.result(p, "exact conditional signed-rank test (zeros dropped, midranks)", True)
     p = pairs.normal(alternative)
-    return pairs.result(p, "signed-rank normal approximation with tie and continuity correction", False)
+    return pairs.result(
+        p, "signed-rank normal approximation with tie and continuity correction", False, exact_cap=beyond
+    )
+
+
+def wilcoxon_paired(pre, post, alternative: Alternative = "two-sided") -> StatResult:
+    """The warehouse's rule on paired values (`wilcoxon_paired_from_counts`)."""
+    return wilcoxon_paired_from_counts(*difference_table(pre, post), alternative)
 
 
 def wilcoxon_paired_r(
@@ -116,7 +155,7 @@ def wilcoxon_paired_r(
     zero differences; otherwise the normal approximation, continuity-corrected when `correct`.
     """
     check_alternative(alternative)
-    pairs = _Pairs(pre, post, settle_ties=False)
+    pairs = _Pairs(*difference_table(pre, post, settle_ties=False), settle_ties=False)
     if pairs.n == 0:
         raise ValueError("R's wilcox.test is undefined without a non-zero difference")
     if exact is None:
