@@ -11,7 +11,7 @@ Patients are synthesised in chunks of at most `chunk_patients` (scale_frames.syn
 into the center's files by the demo writers (demo_cohort.writers.deliver_table/as_text) and appended to files
 held open, then freed: memory depends on the chunk size and WORKERS, not on N. Chunk k draws from the k-th
 child of SeedSequence(seed) and chunks are written in order, so a seed, N, M and chunk size give the same bytes
-every run. Measured by tests/benchmarks/bench_scale.py.
+every run. Measured by tests/benchmarks/bench_generator.py.
 
 XLSX centers (scmc) are not scaled: a worksheet holds at most 1,048,576 rows, fewer than one center's labs.
 """

@@ -1,6 +1,6 @@
-"""Benchmark of the scale generator: wall time and peak memory for N patients (default 1,000,000).
+"""`make bench-generator`: the scale generator's wall time and peak memory for N patients (default 1,000,000).
 
-    .venv/bin/python tests/benchmarks/bench_scale.py [--patients N] [--centers M] [--out DIR]
+    .venv/bin/python tests/benchmarks/bench_generator.py [--patients N] [--centers M] [--out DIR]
 
 Without --out the output goes to a temporary folder that is removed afterwards (1M patients: ~2.6 GB).
 
