@@ -117,6 +117,7 @@ class RunProfile:
     startup: float
     peak: int
     summary: list[str]  # the lines of make run's summary worth showing
+    failed: bool
 
     @property
     def beyond_startup(self) -> float:
@@ -160,10 +161,12 @@ def warehouse_run(scratch: Path, number: int) -> RunProfile:
                     measured.cpu - rows[0].cpu - in_steps[1], None))
     peak = max(max(s[3] for s in samples), 0 if profile["resets_peak"] else measured.peak)
     shown = ("files:", "  FAILED", "  CHECK FAILED", "  quarantine.", "patients:", "run succeeded", "RUN FAILED")
-    summary = [line for line in log.read_text(errors="replace").splitlines() if line.startswith(shown)]
-    if measured.code or not profile["success"]:
-        summary.append(f"(run {number} failed: see {log})")
-    return RunProfile(measured, rows, rows[0].wall, peak, summary)
+    summary = [line for line in log.read_text(errors="replace").splitlines()
+               if line.startswith(shown) or " - STEP_FAILURE - " in line]
+    failed = bool(measured.code or not profile["success"])
+    if failed:
+        summary.append(f"(run {number} failed: its log {log} stays with --keep)")
+    return RunProfile(measured, rows, rows[0].wall, peak, summary, failed)
 
 
 def print_run(title: str, run: RunProfile) -> None:
@@ -298,6 +301,7 @@ def report(args: argparse.Namespace, scratch: Path, load: float) -> int:
     budget = FLOOR_FACTOR * base.wall + FLOOR_ALLOWANCE_S
     peak_gb, size = peak_target(args.patients)
     share = [r.beyond_startup / full.beyond_startup for r in (unchanged, one_center)]
+    failed = ["full run"] * full.failed + ["nothing changed"] * unchanged.failed + ["one center"] * one_center.failed
     lines = [
         f"Scale benchmark, `make bench-scale N={args.patients}"
         f"{f' BAD={args.bad_rows:g}' if args.bad_rows else ''}` ({datetime.now():%Y-%m-%d}; {machine()}; "
@@ -320,8 +324,9 @@ def report(args: argparse.Namespace, scratch: Path, load: float) -> int:
         f"({one_center.beyond_startup:.1f} / {full.beyond_startup:.1f} s); < 25 %: "
         f"{verdict(share[1] < ONE_CENTER_TARGET)} |",
     ]
+    if failed:
+        lines += ["", f"RUN FAILED: {', '.join(failed)} (the figures are those of a run that stopped)."]
     print("\n--- summary (for the README) ---\n" + "\n".join(lines))
-    failed = [r for r in (full, unchanged, one_center) if r.measured.code]
     return 1 if failed else 0
 
 
