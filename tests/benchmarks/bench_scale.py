@@ -11,7 +11,8 @@ unless --keep), each in a child process of its own:
   4. the same again with nothing changed;
   5. the same again after one center re-delivered its largest file with one value corrected.
 Then one summary block to paste into the README. Wall time depends on what else shares the two cores, so
-CPU time and the load average are printed with it; quote medians of repeated runs. Never run by pytest.
+CPU time and the load average are printed with it; quote medians of repeated runs. A step's peak RSS is the
+process's while the step ran: memory an earlier step left allocated counts too. Never run by pytest.
 """
 
 from __future__ import annotations
