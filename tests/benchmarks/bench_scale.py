@@ -314,7 +314,8 @@ def report(args: argparse.Namespace, scratch: Path, load: float) -> int:
         f"| generator | {gen.wall:.1f} | {gen.cpu:.1f} | {gen.peak / GB:.2f} | |",
         f"| bare-DuckDB floor | {base.wall:.1f} | {base.cpu:.1f} | {base.peak / GB:.2f} | |",
         f"| full run (start-up {full.startup:.1f} s) | {full.measured.wall:.1f} | {full.measured.cpu:.1f} | "
-        f"{full.peak / GB:.2f} | {full.measured.wall / base.wall:.1f} x floor; <= 3 x floor + 20 s = {budget:.0f} s: "
+        f"{full.peak / GB:.2f} | {full.measured.wall / base.wall:.1f} x floor (CPU time: "
+        f"{full.measured.cpu / base.cpu:.1f} x); <= 3 x floor + 20 s = {budget:.0f} s: "
         f"{verdict(full.measured.wall <= budget)}; < {peak_gb:g} GB"
         f"{'' if size == args.patients else f' (the {size:,} target)'}: {verdict(full.peak / GB < peak_gb)} |",
         f"| nothing changed | {unchanged.measured.wall:.1f} | {unchanged.measured.cpu:.1f} | "
