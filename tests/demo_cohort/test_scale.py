@@ -188,8 +188,9 @@ def spoiled(tmp_path_factory) -> Path:
 
 
 def _bad_rows(clean: Path, spoiled: Path) -> dict[str, list[tuple]]:
-    """Table -> (kind, TableConfig, header, clean cell, spoiled cell) of every bad line of `spoiled`; "<table> delivered" holds
-    one None per delivered row (a bad line is a copy of the clean line before it, or has one changed cell)."""
+    """Table -> (kind, TableConfig, header, clean cell, spoiled cell) of every bad line of `spoiled`;
+    "<table> delivered" -> one None per delivered row. A bad line is a copy of the clean line before it, or has
+    one changed cell."""
     found: dict[str, list] = {}
     for number in range(1, CENTERS + 1):
         center = load_center(spoiled / "centers" / f"scale_{number:03d}.yaml")
