@@ -268,12 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.scratch:
         args.scratch.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="blina_bench_", dir=args.scratch))
-    load = os.getloadavg()
+    load, measured = os.getloadavg(), machine()  # the code measured: the commit as the benchmark starts
     print(f"bench-scale {datetime.now():%Y-%m-%d %H:%M}: {args.patients:,} patients across {args.centers} centers"
-          f"{f', {args.bad_rows:g} bad rows' if args.bad_rows else ''}; {machine()}; load average "
+          f"{f', {args.bad_rows:g} bad rows' if args.bad_rows else ''}; {measured}; load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start; scratch {scratch}")
     try:
-        return report(args, scratch, load[0])
+        return report(args, scratch, f"{measured}; load average {load[0]:.2f} at start")
     finally:
         if args.keep:
             print(f"kept {scratch}")
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def report(args: argparse.Namespace, scratch: Path, load: float) -> int:
+def report(args: argparse.Namespace, scratch: Path, setting: str) -> int:
     gen = generate(args, scratch)
     written = sum(f.stat().st_size for f in (scratch / "landing").rglob("*.csv"))
     print(f"\ngenerator: {gen.wall:.1f} s wall, {gen.cpu:.1f} s CPU, peak {gen.peak / GB:.2f} GB; "
@@ -305,8 +305,8 @@ def report(args: argparse.Namespace, scratch: Path, load: float) -> int:
     failed = ["full run"] * full.failed + ["nothing changed"] * unchanged.failed + ["one center"] * one_center.failed
     lines = [
         f"Scale benchmark, `make bench-scale N={args.patients}"
-        f"{f' BAD={args.bad_rows:g}' if args.bad_rows else ''}` ({datetime.now():%Y-%m-%d}; {machine()}; "
-        f"load average {load:.2f} at start). {args.patients:,} patients, {args.centers} centers, "
+        f"{f' BAD={args.bad_rows:g}' if args.bad_rows else ''}` ({datetime.now():%Y-%m-%d}; {setting}). "
+        f"{args.patients:,} patients, {args.centers} centers, "
         f"{rows / 1e6:.2f} M delivered rows ({written / 1e9:.2f} GB of CSV).",
         "",
         "| | wall s | CPU s | peak RSS GB | target |",
