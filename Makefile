@@ -13,7 +13,11 @@ unexport PYTHONDONTWRITEBYTECODE
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BLINA_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
 
-.PHONY: help run test ui sql docs demo-data bench
+.PHONY: help run test ui sql docs demo-data bench bench-scale bench-generator
+
+# make bench-scale N=1000000 BAD=0.01: patients and the fraction of bad delivered rows
+N ?= 100000
+BAD ?= 0
 
 help:
 	@echo "make run        land the demo extracts and build the whole warehouse (warehouse/warehouse.duckdb)"
@@ -23,6 +27,8 @@ help:
 	@echo "make docs       dbt docs on http://127.0.0.1:8080"
 	@echo "make demo-data  regenerate the demo extracts in data/landing/"
 	@echo "make bench      time 'make run' on the demo"
+	@echo "make bench-scale [N=100000] [BAD=0.01]  the whole warehouse on N generated patients vs the DuckDB floor"
+	@echo "make bench-generator  time the scale generator on 1,000,000 patients"
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -57,3 +63,9 @@ demo-data: $(SYNCED)
 
 bench: $(SYNCED)
 	$(PY) tests/benchmarks/bench_run.py
+
+bench-scale: $(SYNCED)
+	$(PY) tests/benchmarks/bench_scale.py --patients $(N) --bad-rows $(BAD)
+
+bench-generator: $(SYNCED)
+	$(PY) tests/benchmarks/bench_generator.py

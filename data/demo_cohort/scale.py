@@ -1,6 +1,6 @@
 """Scale mode: N synthetic patients across M centers, streamed to disk in bounded memory, for benchmarks.
 
-    python -m demo_cohort.scale --patients 1000000 --centers 8 [--out /tmp/blina_scale] [--seed 7]
+    python -m demo_cohort.scale --patients 1000000 --centers 8 [--out /tmp/blina_scale] [--seed 7] [--bad-rows 0.01]
     (or python -m demo_cohort --patients 1000000 --centers 8 --out /tmp/blina_scale)
 
 Writes <out>/centers/scale_001.yaml ... (copies of the CSV-style demo centers sch, ach and sph, in turn, under
@@ -11,7 +11,10 @@ Patients are synthesised in chunks of at most `chunk_patients` (scale_frames.syn
 into the center's files by the demo writers (demo_cohort.writers.deliver_table/as_text) and appended to files
 held open, then freed: memory depends on the chunk size and WORKERS, not on N. Chunk k draws from the k-th
 child of SeedSequence(seed) and chunks are written in order, so a seed, N, M and chunk size give the same bytes
-every run. Measured by tests/benchmarks/bench_scale.py.
+every run. Measured by tests/benchmarks/bench_generator.py.
+
+--bad-rows FRACTION makes about that fraction of every table's delivered rows bad, as hospitals get them wrong
+(demo_cohort.scale_bad), from a second series of child seeds: 0 (the default) leaves the bytes unchanged.
 
 XLSX centers (scmc) are not scaled: a worksheet holds at most 1,048,576 rows, fewer than one center's labs.
 """
@@ -37,6 +40,7 @@ import polars as pl
 import yaml
 
 from assets.landing.center_config import REPO_ROOT, CenterConfig, TableConfig, load_center
+from demo_cohort.scale_bad import spoil
 from demo_cohort.scale_frames import synth_chunk
 from demo_cohort.writers import as_text, deliver_table
 
@@ -80,21 +84,26 @@ def scaled_centers(centers: int, out: Path) -> list[CenterConfig]:
     return configs
 
 
-def csv_chunk(delivered: pl.DataFrame, table: TableConfig, header: bool) -> bytes:
-    """A delivered chunk as CSV bytes in the table's delimiter and encoding; header only for the first chunk.
+def csv_chunk(delivered: pl.DataFrame, table: TableConfig, header: bool, bad_rows: float = 0.0,
+              rng: np.random.Generator | None = None) -> bytes:
+    """A delivered chunk as CSV bytes in the table's delimiter and encoding; header only for the first chunk;
+    about `bad_rows` of its rows spoiled with `rng` (scale_bad.spoil).
 
     polars prints the text the writers' `as_text` renders (the csv module is ~20x slower at this size);
     GBK re-encoding is skipped when the chunk is ASCII, where GBK and UTF-8 bytes are the same.
     """
     buffer = io.BytesIO()
-    as_text(delivered, table).write_csv(buffer, separator=table.delimiter, include_header=header,
+    text = as_text(delivered, table)
+    if bad_rows:
+        text = spoil(text, table, bad_rows, rng)
+    text.write_csv(buffer, separator=table.delimiter, include_header=header,
                                         line_terminator="\n")
     data = buffer.getvalue()
     return data if table.encoding == "utf-8" or data.isascii() else data.decode("utf-8").encode(table.encoding)
 
 
 def generate(patients: int, centers: int, out: Path = DEFAULT_OUT, seed: int = 7,
-             chunk_patients: int = CHUNK_PATIENTS, progress: bool = True) -> list[Path]:
+             chunk_patients: int = CHUNK_PATIENTS, progress: bool = True, bad_rows: float = 0.0) -> list[Path]:
     """Write the scaled cohort under `out`; returns the delivered files.
 
     Two chunks are rendered at a time in threads (polars and numpy release the GIL) while this thread
@@ -104,14 +113,18 @@ def generate(patients: int, centers: int, out: Path = DEFAULT_OUT, seed: int = 7
 
     if not 0 < centers <= patients:
         raise ValueError(f"{patients} patients cannot fill {centers} centers")
+    if not 0 <= bad_rows < 1:
+        raise ValueError(f"the fraction of bad rows must be in [0, 1), not {bad_rows}")
     out = Path(out).resolve()
     if out.is_relative_to(REPO_ROOT):
         raise ValueError(f"scaled output is never committed: write it outside the repository, not to {out}")
     _clear_previous(out)
     configs = scaled_centers(centers, out)
     chunks = plan_chunks(patients, centers, chunk_patients)
-    seeds = np.random.SeedSequence(seed).spawn(len(chunks))
-    render = partial(_render_chunk, configs=configs, seeds=seeds)
+    root = np.random.SeedSequence(seed)
+    seeds = root.spawn(len(chunks))
+    bad_seeds = root.spawn(len(chunks))  # children len(chunks)...: the synthesis draws stay as they were
+    render = partial(_render_chunk, configs=configs, seeds=seeds, bad_seeds=bad_seeds, bad_rows=bad_rows)
     files: list[Path] = []
     with (ThreadPoolExecutor(WORKERS) as pool, ExitStack() as stack,
           tqdm(total=patients, unit="patient", unit_scale=True, file=sys.stderr, disable=not progress) as bar):
@@ -127,13 +140,14 @@ def generate(patients: int, centers: int, out: Path = DEFAULT_OUT, seed: int = 7
     return files
 
 
-def _render_chunk(chunk: Chunk, configs: list[CenterConfig],
-                  seeds: list[np.random.SeedSequence]) -> dict[str, bytes]:
+def _render_chunk(chunk: Chunk, configs: list[CenterConfig], seeds: list[np.random.SeedSequence],
+                  bad_seeds: list[np.random.SeedSequence], bad_rows: float) -> dict[str, bytes]:
     """The chunk's bytes for each of its center's tables (headers in a center's first chunk)."""
     config = configs[chunk.center]
     frames = synth_chunk(np.random.default_rng(seeds[chunk.index]), chunk.first_patient, chunk.patients,
                          _mrn_prefix(chunk.center), config.center_id, config.table("labs").detection_limits)
-    return {name: csv_chunk(deliver_table(frames[name], table), table, header=chunk.first_patient == 0)
+    bad_rng = np.random.default_rng(bad_seeds[chunk.index])
+    return {name: csv_chunk(deliver_table(frames[name], table), table, chunk.first_patient == 0, bad_rows, bad_rng)
             for name, table in config.tables.items()}
 
 
@@ -172,10 +186,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output root (default {DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--chunk", type=int, default=CHUNK_PATIENTS, help="patients per chunk (bounds memory)")
+    parser.add_argument("--bad-rows", type=float, default=0.0, metavar="FRACTION",
+                        help="fraction of every table's delivered rows made bad (default 0; e.g. 0.01)")
     args = parser.parse_args(argv)
-    if not 0 < args.centers <= args.patients or args.chunk < 1:
-        parser.error("need 0 < --centers <= --patients and a positive --chunk")
-    files = generate(args.patients, args.centers, args.out, args.seed, args.chunk)
+    if not 0 < args.centers <= args.patients or args.chunk < 1 or not 0 <= args.bad_rows < 1:
+        parser.error("need 0 < --centers <= --patients, a positive --chunk and 0 <= --bad-rows < 1")
+    files = generate(args.patients, args.centers, args.out, args.seed, args.chunk, bad_rows=args.bad_rows)
     print(f"{args.patients} patients across {args.centers} centers: {len(files)} files under {args.out}")
 
 

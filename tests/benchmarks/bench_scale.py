@@ -1,57 +1,336 @@
-"""Benchmark of the scale generator: wall time and peak memory for N patients (default 1,000,000).
+"""`make bench-scale [N=100000] [BAD=0]`: the whole warehouse on N generated patients, against the DuckDB floor.
 
-    .venv/bin/python tests/benchmarks/bench_scale.py [--patients N] [--centers M] [--out DIR]
+    python tests/benchmarks/bench_scale.py [--patients N] [--centers 8] [--bad-rows F] [--scratch DIR] [--keep]
 
-Without --out the output goes to a temporary folder that is removed afterwards (1M patients: ~2.6 GB).
-
-The generator runs as `python -m demo_cohort.scale` in a child process, so the wall time includes its start-up
-and the peak resident set (getrusage RUSAGE_CHILDREN ru_maxrss) is the whole generator process: imports,
-worker threads and chunks in flight. CPU time (user + system) is printed too: when other work shares the
-machine, the wall time grows but the CPU time does not. Targets: 1,000,000 patients in < 60 s and < 2 GB.
+The figures issue 13's targets are judged by. In a fresh scratch folder (under /tmp or DIR; removed afterwards
+unless --keep), each in a child process of its own:
+  1. the scale generator writes N patients across the centers (its own wall time is printed too);
+  2. the bare-DuckDB floor (landing_floor.py) loads the same files: wall time, CPU, peak RSS;
+  3. the `warehouse` job as `make run` runs it (profile_run.py), into an empty scratch warehouse:
+     start-up, every asset step and the whole process, each with wall s, CPU s and peak RSS;
+  4. the same again with nothing changed;
+  5. the same again after one center re-delivered its largest file with one value corrected.
+Then one summary block to paste into the README. Wall time depends on what else shares the two cores, so
+CPU time and the load average are printed with it; quote medians of repeated runs. A step's peak RSS is the
+process's while the step ran: memory an earlier step left allocated counts too. Never run by pytest.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
+import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
-TARGET_SECONDS, TARGET_GB = 60.0, 2.0
+HERE = Path(__file__).resolve().parent
+GB = 1024 ** 3
+# patients -> peak RSS target (GB); the time target is 3 x floor + 20 s at every size.
+PEAK_TARGET_GB = {100_000: 3.0, 1_000_000: 6.0}
+FLOOR_FACTOR, FLOOR_ALLOWANCE_S = 3.0, 20.0
+UNCHANGED_TARGET, ONE_CENTER_TARGET = 0.10, 0.25  # of the full run's time beyond start-up
 
 
-def run(patients: int, centers: int, out: Path) -> dict[str, float]:
-    """Wall seconds, CPU seconds, peak RSS (GB) and GB written by one generator run."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "data")])}
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "demo_cohort.scale", "--patients", str(patients),
-                    "--centers", str(centers), "--out", str(out)], check=True, env=env, cwd=REPO)
-    wall = time.perf_counter() - started
-    child = resource.getrusage(resource.RUSAGE_CHILDREN)  # the only child: the generator
-    return {"wall": wall, "cpu": child.ru_utime + child.ru_stime, "peak_gb": child.ru_maxrss / 1024 ** 2,  # KiB
-            "written_gb": sum(f.stat().st_size for f in (out / "landing").rglob("*") if f.is_file()) / 1e9}
+@dataclass
+class Measured:
+    """One child process: wall seconds, CPU seconds (user + system, its threads and children), peak RSS."""
+
+    wall: float
+    cpu: float
+    peak: int  # bytes
+    code: int
+    started: float  # epoch seconds, just before the spawn
 
 
-def main() -> None:
+@dataclass
+class Row:
+    label: str
+    wall: float
+    cpu: float
+    peak: int | None
+
+
+def measure(command: list[str], env: dict[str, str], log: Path) -> Measured:
+    """Run `command` (stdout and stderr to `log`); os.wait4 gives the child's own rusage."""
+    started, clock = time.time(), time.perf_counter()
+    with log.open("wb") as out:
+        child = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(time.perf_counter() - clock, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024,
+                    child.returncode, started)
+
+
+def child_env(scratch: Path) -> dict[str, str]:
+    """The environment `make` gives its commands, pointed at the scratch drop zone and warehouse."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "data")]),
+           "BLINA_CENTERS_DIR": str(scratch / "centers"), "BLINA_LANDING_DIR": str(scratch / "landing"),
+           "BLINA_WAREHOUSE_DIR": str(scratch / "warehouse")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as the Makefile: without bytecode caches start-up recompiles
+    return env
+
+
+def fail(what: str, log: Path) -> None:
+    tail = log.read_text(errors="replace")[-4000:]
+    sys.exit(f"{what} failed (log {log}):\n{tail}")
+
+
+# --- the generator and the floor ----------------------------------------------------------------------------
+
+def generate(args: argparse.Namespace, scratch: Path) -> Measured:
+    command = [sys.executable, "-m", "demo_cohort.scale", "--patients", str(args.patients), "--centers",
+               str(args.centers), "--out", str(scratch), "--seed", str(args.seed)]
+    if args.bad_rows:
+        command += ["--bad-rows", str(args.bad_rows)]
+    measured = measure(command, child_env(scratch), scratch / "generator.log")
+    if measured.code:
+        fail("the generator", scratch / "generator.log")
+    return measured
+
+
+def floor(scratch: Path) -> tuple[Measured, int]:
+    """The floor's measurement and the delivered rows it loaded."""
+    log = scratch / "floor.log"
+    measured = measure([sys.executable, str(HERE / "landing_floor.py"), str(scratch / "landing"),
+                        str(scratch / "floor.duckdb")], child_env(scratch), log)
+    if measured.code:
+        fail("the floor", log)
+    (scratch / "floor.duckdb").unlink(missing_ok=True)
+    return measured, int(log.read_text().split(",")[-1].split()[0])
+
+
+# --- a warehouse run ------------------------------------------------------------------------------------------
+
+@dataclass
+class RunProfile:
+    measured: Measured
+    rows: list[Row]  # start-up, the steps in order, the rest
+    startup: float
+    peak: int
+    summary: list[str]  # the lines of make run's summary worth showing
+    failed: bool
+
+    @property
+    def beyond_startup(self) -> float:
+        return self.measured.wall - self.startup
+
+
+def warehouse_run(scratch: Path, number: int) -> RunProfile:
+    log, profile_path = scratch / f"run{number}.log", scratch / f"run{number}.json"
+    measured = measure([sys.executable, str(HERE / "profile_run.py"), str(profile_path)], child_env(scratch), log)
+    if not profile_path.exists():
+        fail(f"warehouse run {number}", log)
+    profile = json.loads(profile_path.read_text())
+    samples = profile["samples"]
+    times, cpus = [s[0] for s in samples], [s[1] for s in samples]
+
+    def cpu_at(t: float) -> float:
+        """CPU seconds at time t, interpolated between samples."""
+        i = bisect.bisect_left(times, t)
+        if i == 0 or i == len(times):
+            return cpus[min(i, len(times) - 1)]
+        (t0, c0), (t1, c1) = (times[i - 1], cpus[i - 1]), (times[i], cpus[i])
+        return c0 + (c1 - c0) * (t - t0) / (t1 - t0) if t1 > t0 else c1
+
+    def peak_between(start: float, end: float) -> int:
+        """The highest VmHWM sampled from start to one sample after end (each covers the preceding interval)."""
+        inside = [s[3] for s in samples if start < s[0] <= end + profile["sample_s"]]
+        return max(inside, default=0)
+
+    ready_t, ready_cpu = profile["ready"][0], profile["ready"][1]
+    rows = [Row("start-up (imports, definitions)", ready_t - measured.started, ready_cpu,
+                max(s[3] for s in samples if s[0] <= ready_t))]
+    steps = sorted(profile["steps"].items(), key=lambda item: item[1].get("start", 0))
+    for key, step in steps:
+        start, end = step.get("start"), step.get("end")
+        if start is None or end is None:
+            continue
+        label = key if step.get("status") != "failed" else f"{key} (FAILED)"
+        rows.append(Row(label, end - start, cpu_at(end) - cpu_at(start), peak_between(start, end)))
+    in_steps = sum(r.wall for r in rows[1:]), sum(r.cpu for r in rows[1:])
+    rows.append(Row("outside steps (run set-up, summary, exit)", measured.wall - rows[0].wall - in_steps[0],
+                    measured.cpu - rows[0].cpu - in_steps[1], None))
+    peak = max(max(s[3] for s in samples), 0 if profile["resets_peak"] else measured.peak)
+    shown = ("files:", "  FAILED", "  CHECK FAILED", "  quarantine.", "patients:", "run succeeded", "RUN FAILED")
+    summary = [line for line in log.read_text(errors="replace").splitlines()
+               if line.startswith(shown) or " - STEP_FAILURE - " in line]
+    failed = bool(measured.code or not profile["success"])
+    if failed:
+        summary.append(f"(run {number} failed: its log {log} stays with --keep)")
+    return RunProfile(measured, rows, rows[0].wall, peak, summary, failed)
+
+
+def print_run(title: str, run: RunProfile) -> None:
+    print(f"\n{title}: load average {os.getloadavg()[0]:.2f} at the end")
+    width = max(len(r.label) for r in run.rows) + 2
+    print(f"  {'step':<{width}}{'wall s':>9}{'CPU s':>9}{'peak RSS GB':>13}")
+    for r in run.rows:
+        peak = f"{r.peak / GB:>13.2f}" if r.peak is not None else f"{'':>13}"
+        print(f"  {r.label:<{width}}{r.wall:>9.1f}{r.cpu:>9.1f}{peak}")
+    m = run.measured
+    print(f"  {'whole run':<{width}}{m.wall:>9.1f}{m.cpu:>9.1f}{run.peak / GB:>13.2f}")
+    for line in run.summary:
+        print(f"  | {line}")
+
+
+# --- one center re-delivers -----------------------------------------------------------------------------------
+
+def change_one_value(scratch: Path, center_id: str) -> str:
+    """Rewrite the center's largest file with one number of one row changed (a corrected re-delivery).
+
+    Streamed line by line, in the file's own encoding and delimiter, so that the rest stays byte-identical.
+    """
+    config = yaml.safe_load((scratch / "centers" / f"{center_id}.yaml").read_text(encoding="utf-8"))
+    folder = scratch / "landing" / center_id
+    path = max((p for p in folder.iterdir() if p.suffix == ".csv"), key=lambda p: p.stat().st_size)
+    defaults = config.get("defaults", {})
+    table = next(t for t in config["tables"].values() if t["file"] == path.name)
+    encoding = table.get("encoding", defaults.get("encoding", "utf-8"))
+    delimiter = table.get("delimiter", defaults.get("delimiter", ","))
+    measures = ([table["columns"]["value"]] if table.get("layout", "long") == "long"
+                else list(table.get("analytes", {}).values()))
+    temporary = path.with_suffix(".changing")
+    changed = ""
+    with path.open("rb") as source, temporary.open("wb") as target:
+        header = source.readline().decode(encoding).rstrip("\n").split(delimiter)
+        columns = [header.index(h) for h in measures if h in header]
+        target.write(delimiter.join(header).encode(encoding) + b"\n")
+        for number, line in enumerate(source, start=1):
+            if not changed:
+                cells = line.decode(encoding).rstrip("\n").split(delimiter)
+                for column in columns:
+                    if _is_number(cells[column]):
+                        old = cells[column]
+                        cells[column] = _corrected(old)
+                        changed = f"{path.name} row {number}, {header[column]!r}: {old} -> {cells[column]}"
+                        line = (delimiter.join(cells) + "\n").encode(encoding)
+                        break
+            target.write(line)
+    if not changed:
+        temporary.unlink()
+        sys.exit(f"no plain number to change in {path}")
+    os.replace(temporary, path)
+    return f"{center_id}/{changed}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
+def _corrected(text: str) -> str:
+    """The value 10 % higher, printed as the generator prints numbers (no trailing zeros)."""
+    return f"{float(text) * 1.1:.4f}".rstrip("0").rstrip(".")
+
+
+# --- report ---------------------------------------------------------------------------------------------------
+
+def peak_target(patients: int) -> tuple[float, int]:
+    """The peak RSS target of the nearest size the issue sets one for (GB, that size)."""
+    size = min(PEAK_TARGET_GB, key=lambda s: abs(s - patients))
+    return PEAK_TARGET_GB[size], size
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def machine() -> str:
+    total = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                 if line.startswith("MemTotal")) * 1024
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip() or "?"
+    return f"{os.cpu_count()} cores, {total / GB:.0f} GB, commit {commit}"
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--centers", type=int, default=8)
-    parser.add_argument("--out", type=Path, help="keep the output here (default: a removed temporary folder)")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="blina_scale_") as scratch:
-        args.out = args.out or Path(scratch)
-        r = run(args.patients, args.centers, args.out)
-    verdict = {True: "met", False: "MISSED"}
-    print(f"patients: {args.patients:,} across {args.centers} centers, {r['written_gb']:.2f} GB written to {args.out}")
-    print(f"wall time: {r['wall']:.1f} s (target < {TARGET_SECONDS:.0f} s: {verdict[r['wall'] < TARGET_SECONDS]}); "
-          f"CPU time {r['cpu']:.1f} s on {os.cpu_count()} cores")
-    print(f"peak memory: {r['peak_gb']:.2f} GB (target < {TARGET_GB:.0f} GB: {verdict[r['peak_gb'] < TARGET_GB]})")
+    parser.add_argument("--bad-rows", type=float, default=0.0, help="fraction of bad delivered rows (e.g. 0.01)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scratch", type=Path, help="make the scratch folder under DIR (default: the temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (deliveries, warehouse, logs)")
+    parser.add_argument("--change-center", default="scale_001", help="the center that re-delivers (run 3)")
+    args = parser.parse_args(argv)
+    if args.scratch:
+        args.scratch.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="blina_bench_", dir=args.scratch))
+    load, measured = os.getloadavg(), machine()  # the code measured: the commit as the benchmark starts
+    print(f"bench-scale {datetime.now():%Y-%m-%d %H:%M}: {args.patients:,} patients across {args.centers} centers"
+          f"{f', {args.bad_rows:g} bad rows' if args.bad_rows else ''}; {measured}; load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start; scratch {scratch}")
+    try:
+        return report(args, scratch, f"{measured}; load average {load[0]:.2f} at start")
+    finally:
+        if args.keep:
+            print(f"kept {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def report(args: argparse.Namespace, scratch: Path, setting: str) -> int:
+    gen = generate(args, scratch)
+    written = sum(f.stat().st_size for f in (scratch / "landing").rglob("*.csv"))
+    print(f"\ngenerator: {gen.wall:.1f} s wall, {gen.cpu:.1f} s CPU, peak {gen.peak / GB:.2f} GB; "
+          f"{written / 1e9:.2f} GB of CSV")
+    base, rows = floor(scratch)
+    print(f"floor (every CSV as text into DuckDB, one SELECT DISTINCT each): {rows / 1e6:.2f} M rows, "
+          f"{base.wall:.1f} s wall, {base.cpu:.1f} s CPU, peak {base.peak / GB:.2f} GB")
+
+    full = warehouse_run(scratch, 1)
+    print_run("run 1, every file new (empty warehouse)", full)
+    unchanged = warehouse_run(scratch, 2)
+    print_run("run 2, nothing changed", unchanged)
+    change = change_one_value(scratch, args.change_center)
+    print(f"\nchanged: {change}")
+    one_center = warehouse_run(scratch, 3)
+    print_run("run 3, one center's file changed", one_center)
+
+    budget = FLOOR_FACTOR * base.wall + FLOOR_ALLOWANCE_S
+    peak_gb, size = peak_target(args.patients)
+    share = [r.beyond_startup / full.beyond_startup for r in (unchanged, one_center)]
+    failed = ["full run"] * full.failed + ["nothing changed"] * unchanged.failed + ["one center"] * one_center.failed
+    lines = [
+        f"Scale benchmark, `make bench-scale N={args.patients}"
+        f"{f' BAD={args.bad_rows:g}' if args.bad_rows else ''}` ({datetime.now():%Y-%m-%d}; {setting}). "
+        f"{args.patients:,} patients, {args.centers} centers, "
+        f"{rows / 1e6:.2f} M delivered rows ({written / 1e9:.2f} GB of CSV).",
+        "",
+        "| | wall s | CPU s | peak RSS GB | target |",
+        "| --- | --- | --- | --- | --- |",
+        f"| generator | {gen.wall:.1f} | {gen.cpu:.1f} | {gen.peak / GB:.2f} | |",
+        f"| bare-DuckDB floor | {base.wall:.1f} | {base.cpu:.1f} | {base.peak / GB:.2f} | |",
+        f"| full run (start-up {full.startup:.1f} s) | {full.measured.wall:.1f} | {full.measured.cpu:.1f} | "
+        f"{full.peak / GB:.2f} | {full.measured.wall / base.wall:.1f} x floor (CPU time: "
+        f"{full.measured.cpu / base.cpu:.1f} x); <= 3 x floor + 20 s = {budget:.0f} s: "
+        f"{verdict(full.measured.wall <= budget)}; < {peak_gb:g} GB"
+        f"{'' if size == args.patients else f' (the {size:,} target)'}: {verdict(full.peak / GB < peak_gb)} |",
+        f"| nothing changed | {unchanged.measured.wall:.1f} | {unchanged.measured.cpu:.1f} | "
+        f"{unchanged.peak / GB:.2f} | {share[0]:.0%} of the full run beyond start-up ({unchanged.beyond_startup:.1f}"
+        f" / {full.beyond_startup:.1f} s); < 10 %: {verdict(share[0] < UNCHANGED_TARGET)} |",
+        f"| one center's file changed | {one_center.measured.wall:.1f} | {one_center.measured.cpu:.1f} | "
+        f"{one_center.peak / GB:.2f} | {share[1]:.0%} of the full run beyond start-up "
+        f"({one_center.beyond_startup:.1f} / {full.beyond_startup:.1f} s); < 25 %: "
+        f"{verdict(share[1] < ONE_CENTER_TARGET)} |",
+    ]
+    if failed:
+        lines += ["", f"RUN FAILED: {', '.join(failed)} (the figures are those of a run that stopped)."]
+    print("\n--- summary (for the README) ---\n" + "\n".join(lines))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

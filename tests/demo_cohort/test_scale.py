@@ -1,8 +1,10 @@
-"""The scale generator: files, consistent row counts, deterministic bytes, bounded chunks, readable output."""
+"""The scale generator: files, consistent row counts, deterministic bytes, bounded chunks, readable output, and
+bad rows (--bad-rows) of every kind, in the asked fraction."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,6 +13,7 @@ import polars as pl
 import pytest
 
 import demo_cohort.scale as scale
+import demo_cohort.scale_bad as scale_bad
 from demo_cohort.__main__ import main as demo_main
 from assets.landing.center_config import REPO_ROOT, load_center
 from assets.landing.contract import TABLE_FIELDS
@@ -19,6 +22,8 @@ from demo_cohort.cohort import LABS_SCHEMA
 from demo_cohort.design_cycles import TERMS
 from demo_cohort.scale_frames import synth_chunk
 from demo_cohort.writers import write_center
+from schemas.labs import HARD_MAX
+from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, WEIGHT_KG_MAX
 
 PATIENTS, CENTERS, CHUNK = 2_000, 3, 400
 
@@ -161,3 +166,122 @@ def test_demo_cli_scale_mode_and_never_into_the_repository(tmp_path):
     assert len(files) == 12 and all(f.is_relative_to(tmp_path / "landing") for f in files)
     with pytest.raises(ValueError, match="never committed"):
         scale.generate(30, 2, Path(__file__).parent / "scaled", progress=False)
+
+
+# --- bad rows (--bad-rows) ------------------------------------------------------------------------------------
+
+BAD = 0.05
+# table -> the kinds of bad row that fit it (scale_bad: patients and events have no number and no cycle)
+KINDS_BY_TABLE = {
+    "patients": {"date", "unknown_code", "duplicate"}, "events": {"date", "unknown_code", "duplicate"},
+    **{name: set(scale_bad.KINDS) for name in ("cycles", "assessments", "labs", "adverse_events")},
+}
+TODAY_DIGEST = "c4eed959187134241fb8e2493bb20c15b6bd51a5436f5479966f7eb943eb88c1"  # before --bad-rows existed
+
+
+@pytest.fixture(scope="module")
+def spoiled(tmp_path_factory) -> Path:
+    """The `scaled` cohort again, with BAD of its rows bad."""
+    out = tmp_path_factory.mktemp("spoiled")
+    scale.generate(PATIENTS, CENTERS, out, seed=11, chunk_patients=CHUNK, progress=False, bad_rows=BAD)
+    return out
+
+
+def _bad_rows(clean: Path, spoiled: Path) -> dict[str, list[tuple]]:
+    """Table -> (kind, TableConfig, header, clean cell, spoiled cell) of every bad line of `spoiled`;
+    "<table> delivered" -> one None per delivered row. A bad line is a copy of the clean line before it, or has
+    one changed cell."""
+    found: dict[str, list] = {}
+    for number in range(1, CENTERS + 1):
+        center = load_center(spoiled / "centers" / f"scale_{number:03d}.yaml")
+        for name, table in center.tables.items():
+            def lines(root: Path) -> list[list[str]]:
+                text = (root / "landing" / center.center_id / table.file).read_bytes().decode(table.encoding)
+                return [line.split(table.delimiter) for line in text.splitlines()]
+
+            good, bad = lines(clean), lines(spoiled)
+            header, rows, i, j, after_clean = bad[0], found.setdefault(name, []), 1, 1, False
+            while i < len(bad):
+                if j < len(good) and bad[i] == good[j]:
+                    i, j, after_clean = i + 1, j + 1, True
+                elif after_clean and bad[i] == bad[i - 1]:  # a duplicated row is never changed too
+                    rows.append(("duplicate", table, None, None, None))
+                    i, after_clean = i + 1, False
+                else:
+                    (column,) = [c for c, (g, b) in enumerate(zip(good[j], bad[i])) if g != b]
+                    rows.append((_kind(table, header[column], bad[i][column]), table, header[column],
+                                 good[j][column], bad[i][column]))
+                    i, j, after_clean = i + 1, j + 1, False
+            found.setdefault(f"{name} delivered", []).extend([None] * (len(bad) - 1))
+    return found
+
+
+def _kind(table, header: str, cell: str) -> str:
+    if cell in scale_bad.UNKNOWN_CODES.values():
+        return "unknown_code"
+    if cell in scale_bad.TEXTS:
+        return "text_in_number"
+    if header == table.columns.get("cycle_no"):
+        return "cycle_no"
+    if header == table.columns.get(scale_bad.DATE_FIELD[table.name]):
+        return "date"
+    return "out_of_range"
+
+
+@pytest.fixture(scope="module")
+def bad_rows(scaled, spoiled):
+    return _bad_rows(scaled, spoiled)
+
+
+def test_the_fraction_of_bad_rows_is_respected_in_every_table(bad_rows):
+    for name in KINDS_BY_TABLE:
+        delivered, bad = len(bad_rows[f"{name} delivered"]), len(bad_rows[name])
+        assert abs(bad - BAD * delivered) < 4 * (BAD * delivered) ** 0.5 + 2, (name, bad, delivered)
+
+
+def test_every_kind_of_bad_row_occurs_where_it_fits(bad_rows):
+    for name, kinds in KINDS_BY_TABLE.items():
+        assert {row[0] for row in bad_rows[name]} == kinds, name
+
+
+def test_bad_values_break_the_rules_they_stand_for(bad_rows):
+    """A bad date cannot be read or precedes EARLIEST_DATE; an out-of-range value passes a hard limit."""
+    ceilings = {"labs": HARD_MAX["platelets"], "cycles": WEIGHT_KG_MAX, "assessments": 100, "adverse_events": 5}
+    for name in KINDS_BY_TABLE:
+        for kind, table, header, clean, cell in bad_rows[name]:
+            if kind == "date":
+                assert _date(cell, table.date_format) < EARLIEST_DATE, cell  # 30 February, or before 1990
+            elif kind == "cycle_no":
+                assert not 1 <= int(cell) <= CYCLE_NO_MAX
+            elif kind == "out_of_range":  # platelets, weight, blasts, grade: the only slips made
+                assert float(cell) > ceilings[name] and float(cell) > 10 * float(clean), (name, header, cell)
+            elif kind == "unknown_code":
+                assert all(cell not in mapping for mapping in table.codes.values())
+
+
+def _date(text: str, date_format: str):
+    """The date, or date.min where it does not exist."""
+    try:
+        return datetime.strptime(text, date_format).date()
+    except ValueError:
+        return date.min
+
+
+def test_spoiled_files_still_load(spoiled):
+    for number in range(1, CENTERS + 1):
+        assert all(frame.height for frame in _read_center(spoiled, f"scale_{number:03d}").values())
+
+
+def test_bad_rows_are_the_same_for_a_seed(spoiled, tmp_path):
+    scale.generate(PATIENTS, CENTERS, tmp_path / "again", seed=11, chunk_patients=CHUNK, progress=False, bad_rows=BAD)
+    assert _digest(tmp_path / "again") == _digest(spoiled)
+
+
+def test_no_bad_rows_leaves_the_output_as_before(tmp_path):
+    scale.generate(300, 3, tmp_path, seed=5, chunk_patients=120, progress=False, bad_rows=0.0)
+    digest = hashlib.sha256()
+    for path in sorted((tmp_path / "landing").rglob("*.csv")):
+        digest.update(str(path.relative_to(tmp_path)).encode())
+        digest.update(path.read_bytes())
+    # If a polars upgrade changes how numbers print, this changes too: check the diff, then update the digest.
+    assert digest.hexdigest() == TODAY_DIGEST
