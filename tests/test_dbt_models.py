@@ -54,6 +54,9 @@ ROWS = {
                  "dose_start": "15"}),
         ("aaa", {"mrn": "A2", "cycle_no": "1", "start_date": "2021-03-01", "end_date": "2021-03-14",
                  "dose_start": "5", "bridging_chemo": "yes"}),
+        # Delivered twice: the gate refuses the copy; the patient's row must not double.
+        ("aaa", {"mrn": "A2", "cycle_no": "1", "start_date": "2021-03-01", "end_date": "2021-03-14",
+                 "dose_start": "5", "bridging_chemo": "yes"}),
         ("aaa", {"mrn": "A3", "cycle_no": "1", "start_date": "2021-05-01", "end_date": "2021-05-28",
                  "dose_start": "abc"}),
         ("bbb", {"mrn": "B1", "cycle_no": "1", "start_date": "15/01/2022", "end_date": "29/02/2022",
@@ -245,6 +248,13 @@ def test_indication_group_follows_the_paper(warehouse):
     assert patients[subject("A2")]["indication_group"] == "cr_mrdpos"  # chemo delay, MRD-positive at cycle 1
     assert patients[subject("A3")]["indication_group"] == "cr_mrdpos"  # mrd_positive indication
     assert patients[subject("B1", "bbb")]["indication_group"] == "cr_mrdneg"  # chemo delay, MRD 0.005 %
+
+
+def test_a_cycle_delivered_twice_leaves_one_candidate_row_per_delivered_patient_row(warehouse):
+    doubled = rows(warehouse, "SELECT center_id, source_file, source_row FROM intermediate.int_patients"
+                              " GROUP BY ALL HAVING count(*) > 1")
+    assert doubled == []
+    assert rows(warehouse, "SELECT count(*) AS n FROM intermediate.int_cycles") == [{"n": 6}]
 
 
 def test_cycle_dates_doses_and_regimen(warehouse):

@@ -15,10 +15,17 @@ with patient as (
 ),
 
 first_cycle as (
-    select cycle.center_id, stg.mrn, cycle.status_at_start, cycle.response
+    -- A cycle 1 delivered twice leaves the status unknown where the copies disagree (the gate quarantines
+    -- both); one row per patient, whatever was delivered.
+    select
+        cycle.center_id,
+        stg.mrn,
+        case when count(distinct cycle.status_at_start) <= 1 then any_value(cycle.status_at_start) end
+            as status_at_start
     from {{ ref('int_cycle_response') }} as cycle
     inner join {{ ref('stg_cycles') }} as stg using (center_id, source_file, source_row)
     where stg.cycle_no = 1
+    group by cycle.center_id, stg.mrn
 ),
 
 mrd_negativity as (
