@@ -112,14 +112,17 @@ def delivered_rows(con: "duckdb.DuckDBPyConnection", center: CenterConfig, table
             source = None
         else:
             source = stack.enter_context(_utf8_source(path, config.encoding, file, scratch))
-            header, cells = _csv_cells(con, source, path, config, file)
+            survey = _survey(source, config.delimiter)
+            if survey.mixed_line_ends:
+                source = stack.enter_context(_copy(scratch, f"{path.stem}.lf", _line_ends_made_lf(source)))
+            header, cells = _csv_cells(con, source, path, config, file, survey)
         try:
             yield _mapped(con, cells, header, config, file)
         except duckdb.Error as error:
             if source is None or "CSV" not in str(error):
                 raise
             _scan_records(source, path, config, file)  # raises the DeliveryError naming the row
-            raise _refused(source, file, error) from error
+            raise _refused(file, error) from error
 
 
 def read_table(center: CenterConfig, table: str, path: Path) -> pl.DataFrame:
@@ -267,15 +270,14 @@ def _header_names(cells, file: str) -> list[str]:
 
 # --- CSV -------------------------------------------------------------------------------------------------------------
 
-def _csv_cells(con: "duckdb.DuckDBPyConnection", source: Path, path: Path, config: TableConfig,
-               file: str) -> tuple[list[str], str]:
+def _csv_cells(con: "duckdb.DuckDBPyConnection", source: Path, path: Path, config: TableConfig, file: str,
+               survey: _Survey) -> tuple[list[str], str]:
     """(stripped headers, cells query) of a CSV file, `source` being its UTF-8 text (the file itself or a copy)."""
     with _text(source, path, config.encoding, file) as text:
         header = _header_names(next(_records(text, config.delimiter, file), ()), file)
     # DuckDB's reader skips blank lines without counting them and, strict as it is, takes a record with extra
     # empty fields at its end (a trailing delimiter) for a whole one: where the survey cannot rule either out,
     # the exact pass numbers the blank lines and checks every record.
-    survey = _survey(source, config.delimiter)
     exact = survey.blank or survey.delimiters != (len(header) - 1) * survey.records
     blanks = _scan_records(source, path, config, file) if exact else []
     # DuckDB's serial reader drops a quoted field left open at the end of the file without a word; its parallel
@@ -318,20 +320,40 @@ def _utf8_source(path: Path, encoding: str, file: str, scratch: Path) -> Iterato
     if encoding in NATIVE_ENCODINGS:
         yield path
         return
+    chunks = (text.encode("utf-8") for text in _decoded_chunks(path, encoding, file))
+    with _copy(scratch, f"{path.stem}.utf-8", chunks) as copy:
+        yield copy
+
+
+@contextmanager
+def _copy(scratch: Path, name: str, chunks: Iterator[bytes]) -> Iterator[Path]:
+    """A temporary file in `scratch` written from `chunks`, deleted on leaving (or when writing it fails)."""
     scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=scratch, prefix=f"{path.stem}.", suffix=".utf-8.csv", delete=False) as copy:
-        target = Path(copy.name)
-        try:
-            for chunk in _decoded_chunks(path, encoding, file):
-                copy.write(chunk.encode("utf-8"))
-        except BaseException:
-            copy.close()
-            target.unlink()
-            raise
+    with tempfile.NamedTemporaryFile(dir=scratch, prefix=f"{name}.", suffix=".csv", delete=False) as created:
+        target = Path(created.name)
     try:
+        with target.open("wb") as copy:
+            for chunk in chunks:
+                copy.write(chunk)
         yield target
     finally:
         target.unlink(missing_ok=True)
+
+
+def _line_ends_made_lf(source: Path) -> Iterator[bytes]:
+    """The file with every \\r\\n outside quotes made \\n, CHUNK bytes at a time: DuckDB's reader refuses a
+    file that mixes the two. Quotes are counted to tell outside from inside (a quoted \\r\\n is a value)."""
+    inside, carry = False, b""
+    with source.open("rb") as text:
+        while chunk := text.read(CHUNK):
+            chunk, carry = carry + chunk, b""
+            if chunk.endswith(b"\r"):  # its \n may begin the next chunk
+                chunk, carry = chunk[:-1], b"\r"
+            parts = chunk.split(b'"')  # part k is inside quotes when `inside` differs from k being odd
+            yield b'"'.join(part.replace(b"\r\n", b"\n") if (index % 2 == 1) == inside else part
+                            for index, part in enumerate(parts))
+            inside ^= len(parts) % 2 == 0
+    yield carry
 
 
 def _decoded_chunks(path: Path, encoding: str, file: str) -> Iterator[str]:
@@ -385,6 +407,7 @@ class _Survey:
     delimiters: int  # every delimiter byte, quoted or not
     blank: bool  # two line breaks follow each other somewhere: a blank line, or a quoted pair of line breaks
     quoted: bool  # the file has a quote character
+    mixed_line_ends: bool  # "\n" without "\r" before it in a file of "\r\n" (or quoted in one)
 
 
 def _survey(source: Path, delimiter: str) -> _Survey:
@@ -393,8 +416,8 @@ def _survey(source: Path, delimiter: str) -> _Survey:
     Without quoted delimiters or line breaks, every record has the header's width if and only if the file has
     (width - 1) delimiters per record, given that DuckDB refuses any record with too few fields.
     """
-    records = delimiters = 0
-    blank = quoted = False
+    records = delimiters = crlf = 0
+    blank = quoted = carriage_returns = False
     tail = b""
     separator = delimiter.encode("utf-8")
     with source.open("rb") as text:
@@ -404,23 +427,17 @@ def _survey(source: Path, delimiter: str) -> _Survey:
             quoted = quoted or b'"' in chunk
             pattern = BLANK_LINE if b"\n" in chunk else BLANK_LINE_CR
             blank = blank or bool(pattern.search(tail + chunk[:2]) or pattern.search(chunk))
+            if carriage_returns or b"\r" in chunk:  # counted only in files that have them
+                carriage_returns = True
+                crlf += chunk.count(b"\r\n") + (tail[-1:] == b"\r" and chunk[:1] == b"\n")
             tail = chunk[-2:]
     if not records and tail:  # old Mac line breaks: no count, the exact pass decides
-        return _Survey(0, delimiters, True, quoted)
-    return _Survey(records + (tail[-1:] not in (b"", b"\n")), delimiters, blank, quoted)
+        return _Survey(0, delimiters, True, quoted, False)
+    return _Survey(records + (tail[-1:] not in (b"", b"\n")), delimiters, blank, quoted, 0 < crlf < records)
 
 
-def _refused(source: Path, file: str, error: Exception) -> DeliveryError:
+def _refused(file: str, error: Exception) -> DeliveryError:
     """The DeliveryError of a file DuckDB's reader refuses although every record is whole (the exact pass)."""
-    crlf = lf = 0
-    with source.open("rb") as text:
-        tail = b""
-        while chunk := text.read(CHUNK):
-            crlf += (tail + chunk[:1]).count(b"\r\n") + chunk.count(b"\r\n")
-            lf += chunk.count(b"\n")
-            tail = chunk[-1:]
-    if 0 < crlf < lf:
-        return DeliveryError(file, "the file mixes line ends (\\r\\n and \\n), which DuckDB's CSV reader refuses")
     return DeliveryError(file, f"DuckDB's CSV reader refuses the file ({str(error).splitlines()[0]})")
 
 

@@ -266,10 +266,14 @@ def test_a_file_without_data_rows_is_refused_for_that_before_its_header_is_check
         read_table(center, "labs", gbk_file(tmp_path, "住院号;疗程;时间点;标本;备注\n" + body, "labs.csv"))
 
 
-def test_mixed_line_ends_are_refused_with_a_clear_message(center, tmp_path):
-    # Python's csv module read them; DuckDB's reader refuses them (a known difference).
-    with pytest.raises(DeliveryError, match=r"mixes line ends"):
-        read_table(center, "patients", gbk_file(tmp_path, f"{HEADER}\r\nP1;;1;a\r\nP2;;1;b\n"))
+@pytest.mark.parametrize("chunk", [3, 4, 5, 1 << 20])
+def test_mixed_line_ends_are_read_as_line_ends_and_quoted_ones_as_values(center, tmp_path, monkeypatch, chunk):
+    # DuckDB's reader refuses a file mixing \r\n and \n: it reads a copy whose line ends are all \n.
+    monkeypatch.setattr(readers, "CHUNK", chunk)
+    text = f'{HEADER}\r\nP1;"x\r\ny";1;a\r\n\r\nP3;"""\r\n";1;b\nP4;;1;"c\nd"\n'
+    frame = read_table(center, "patients", gbk_file(tmp_path, text))
+    assert frame.select("birth_date", "indication", "source_row").rows() == [
+        ("x\r\ny", "a", 1), ('"\r\n', "b", 3), (None, "c\nd", 4)]
 
 
 @pytest.mark.parametrize("text", [f"{HEADER}\nP1;;1;a\nP2;;1;b\n", f"{HEADER}\nP1;;1;a\nP2;;1;b",
@@ -280,3 +284,14 @@ def test_a_well_formed_file_is_read_without_the_exact_pass(center, tmp_path, mon
 
     monkeypatch.setattr(readers, "_scan_records", exact_pass)
     assert read_table(center, "patients", gbk_file(tmp_path, text))["mrn"].to_list()[0] == "P1"
+
+
+@pytest.mark.parametrize("chunk", [5, 6, 7, 8])
+def test_a_file_of_crlf_line_ends_alone_is_read_without_a_copy(center, tmp_path, monkeypatch, chunk):
+    def copy(*args):
+        raise AssertionError("a copy with \\n line ends was made")
+
+    monkeypatch.setattr(readers, "CHUNK", chunk)  # some chunk boundary falls between a \r and its \n
+    monkeypatch.setattr(readers, "_line_ends_made_lf", copy)
+    text = f"{HEADER}\r\nP1;;1;a\r\nP2;;1;b\r\n"
+    assert read_table(center, "patients", gbk_file(tmp_path, text))["mrn"].to_list() == ["P1", "P2"]
