@@ -231,6 +231,11 @@ def _temp_table(con: "duckdb.DuckDBPyConnection", name: str, frame: pl.DataFrame
         con.unregister(f"{name}_stream")
 
 
+def _not_a_glob(path: Path) -> str:
+    """The path for read_csv, which takes * ? [ as a glob (labs[1].csv would read labs1.csv): each in brackets."""
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -286,7 +291,7 @@ def _csv_cells(con: "duckdb.DuckDBPyConnection", source: Path, path: Path, confi
     # (~0.7 s per 570,000 rows) than its parsing saves.
     parallel = "true" if survey.quoted and not exact else "false"
     columns = ", ".join(f"c{index}: 'VARCHAR'" for index in range(len(header)))
-    read = (f"read_csv({_literal(str(source))}, header = false, auto_detect = false, all_varchar = true, "
+    read = (f"read_csv({_literal(_not_a_glob(source))}, header = false, auto_detect = false, all_varchar = true, "
             f"columns = {{{columns}}}, delim = {_literal(config.delimiter)}, quote = '\"', escape = '\"', "
             "strict_mode = true, null_padding = false, allow_quoted_nulls = false, encoding = 'utf-8', "
             f"parallel = {parallel})")

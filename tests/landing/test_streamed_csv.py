@@ -295,3 +295,13 @@ def test_a_file_of_crlf_line_ends_alone_is_read_without_a_copy(center, tmp_path,
     monkeypatch.setattr(readers, "_line_ends_made_lf", copy)
     text = f"{HEADER}\r\nP1;;1;a\r\nP2;;1;b\r\n"
     assert read_table(center, "patients", gbk_file(tmp_path, text))["mrn"].to_list() == ["P1", "P2"]
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8"])  # read from a copy named after the file, or the file
+@pytest.mark.parametrize("name", ["labs[1].csv", "labs*.csv", "labs?.csv"])
+def test_a_file_name_with_glob_characters_is_read_as_itself(yaml_center, tmp_path, name, encoding):
+    center = yaml_center(CENTER_YAML.replace("file: patients.csv", f"file: '{name}'\n    encoding: {encoding}"))
+    (tmp_path / "labs1.csv").write_bytes(f"{HEADER}\nP9;;1;decoy\n".encode(encoding))  # the name as a glob
+    path = tmp_path / name
+    path.write_bytes(f"{HEADER}\nP1;;1;a\n".encode(encoding))
+    assert read_table(center, "patients", path)["mrn"].to_list() == ["P1"]
