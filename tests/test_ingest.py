@@ -214,3 +214,15 @@ def test_xlsx_sheets_are_files_of_their_own(tmp_path, con):
         ("export.xlsx#患者", 1, "A1"), ("export.xlsx#患者", 2, "A2")]
     assert con.execute("SELECT source_file FROM raw.current_files ORDER BY ALL").fetchall() == [
         ("export.xlsx#患者",), ("export.xlsx#随访",)]
+
+
+def test_a_gbk_file_is_transcoded_beside_the_warehouse_and_the_drop_zone_left_as_delivered(tmp_path, con, delivery):
+    centers = Path(delivery.centers_dir)
+    (centers / "alpha.yaml").write_text(center_yaml("alpha").replace("format: csv,", "format: csv, encoding: gbk,"))
+    deliver(delivery, "alpha", "MRN,DOB,Sex,Why\nA1,01/02/2015,男,复发\n".encode("gbk"))
+    delivered = {path: path.read_bytes() for path in Path(delivery.landing_dir).rglob("*") if path.is_file()}
+    assert land(con, delivery)["alpha"].outcome == "loaded"
+    assert con.execute("SELECT sex, indication FROM raw.patients WHERE center_id = 'alpha'").fetchall() == [
+        ("男", "复发")]
+    assert list((tmp_path / "tmp").iterdir()) == []  # the UTF-8 copy was made there, then deleted
+    assert {path: path.read_bytes() for path in Path(delivery.landing_dir).rglob("*") if path.is_file()} == delivered

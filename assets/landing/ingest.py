@@ -1,8 +1,13 @@
-"""Land one contract table from every center's drop-zone folder: hash, skip known versions, read, append."""
+"""Land one contract table from every center's drop-zone folder: hash, skip known versions, read, append.
+
+A file is read where it lies and appended by one INSERT in DuckDB (readers.delivered_rows, store.land_rows).
+"""
 
 import hashlib
+import tempfile
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +17,6 @@ from assets.landing.store import FAILED, LOADED, UNCHANGED, FileLoad
 
 if TYPE_CHECKING:
     import duckdb
-    import polars as pl
 
 
 def file_sha256(path: Path) -> str:
@@ -29,15 +33,25 @@ def land_table(
     """Land `table` from every center whose YAML lists it; one audit row per file, whatever its outcome."""
     store.ensure_warehouse(con)
     store.ensure_raw_table(con, table, TABLE_FIELDS[table])
+    scratch = scratch_dir(con)
     loads = []
     for center in centers:
         if table in center.tables:
-            loads.append(_land_file(con, center, table, landing_dir / center.center_id, loaded_at))
+            loads.append(_land_file(con, center, table, landing_dir / center.center_id, loaded_at, scratch))
     return loads
 
 
-def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Path, loaded_at: datetime) -> FileLoad:
-    from assets.landing.readers import DeliveryError, read_table
+def scratch_dir(con: "duckdb.DuckDBPyConnection") -> Path:
+    """tmp/ beside the warehouse file, for transcoded copies of delivered files (the system's temporary folder
+    for an in-memory database): never the drop zone, whose files stay as delivered."""
+    (database,) = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return Path(database).parent / "tmp" if database else Path(tempfile.gettempdir())
+
+
+def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Path, loaded_at: datetime,
+               scratch: Path) -> FileLoad:
+    from assets.landing.readers import DeliveryError, delivered_rows
 
     config = center.tables[table]
     path = folder / config.file
@@ -49,13 +63,12 @@ def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Pat
     if store.already_loaded(con, load.center_id, load.source_file, load.file_sha256):
         return _record(con, replace(load, outcome=UNCHANGED, rows=0), loaded_at)
     try:
-        frame = read_table(center, table, path)
+        with delivered_rows(con, center, table, path, scratch) as delivered:
+            loaded = replace(load, outcome=LOADED, message=_extra_columns_message(delivered.unknown))
+            return store.land_rows(con, delivered.sql, loaded, loaded_at, partial(delivered.check_rows, con))
     except DeliveryError as error:
         # Only this file fails: the center's earlier version stays current, the other centers still load.
         return _record(con, replace(load, message=str(error)), loaded_at)
-    load = replace(load, outcome=LOADED, rows=frame.height, message=_extra_columns_message(frame))
-    store.land_rows(con, frame, load, loaded_at)
-    return load
 
 
 def _record(con: "duckdb.DuckDBPyConnection", load: FileLoad, seen_at: datetime) -> FileLoad:
@@ -67,8 +80,5 @@ def _source_file(config) -> str:
     return f"{config.file}#{config.sheet}" if config.sheet else config.file
 
 
-def _extra_columns_message(frame: "pl.DataFrame") -> str | None:
-    from assets.landing.readers import unknown_columns
-
-    headers = unknown_columns(frame)
+def _extra_columns_message(headers: tuple[str, ...]) -> str | None:
     return "unknown extra columns, kept in raw `extra`: " + ", ".join(headers) if headers else None

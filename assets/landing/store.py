@@ -4,14 +4,13 @@ raw.<table> keeps every delivered version of every file, as text; audit.loads re
 in order; raw.current_files, a view over audit.loads, names the version of each file staging reads.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import duckdb
-    import polars as pl
 
 SCHEMAS = ("raw", "staging", "core", "quarantine", "marts", "audit")
 
@@ -102,26 +101,29 @@ def already_loaded(con: "duckdb.DuckDBPyConnection", center_id: str, source_file
     ).fetchall()[0][0] > 0
 
 
-def land_rows(
-    con: "duckdb.DuckDBPyConnection", frame: "pl.DataFrame", load: FileLoad, loaded_at: datetime
-) -> None:
-    """Append one file version's rows to raw.<table> and record the load, atomically."""
-    # Through the Arrow C stream: duckdb cannot scan a polars frame directly without pyarrow.
-    con.register("delivered", con.from_arrow(frame.__arrow_c_stream__()))
+def land_rows(con: "duckdb.DuckDBPyConnection", rows: str, load: FileLoad, loaded_at: datetime,
+              check: Callable[[int], None]) -> FileLoad:
+    """Append one file version's rows to raw.<table> and record the load, atomically; returns the load recorded.
+
+    `rows` is a query of the file's rows in the contract's shape (readers.Delivered.sql), run by one INSERT where
+    the data is; `check` sees the number of rows it inserted and may refuse the file (raising) before the commit.
+    """
+    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            f"INSERT INTO raw.{load.table_name} BY NAME"
-            " SELECT *, ? AS center_id, ? AS source_file, ? AS file_sha256, ? AS loaded_at FROM delivered",
-            [load.center_id, load.source_file, load.file_sha256, loaded_at],
-        )
+        (count,) = con.execute(
+            f"INSERT INTO raw.{load.table_name} BY NAME SELECT *, $center_id AS center_id,"
+            f" $source_file AS source_file, $file_sha256 AS file_sha256, $loaded_at AS loaded_at FROM ({rows})",
+            {"center_id": load.center_id, "source_file": load.source_file, "file_sha256": load.file_sha256,
+             "loaded_at": loaded_at},
+        ).fetchone()
+        check(count)
+        load = replace(load, rows=count)
         record_load(con, load, loaded_at)
         con.execute("COMMIT")
-    except Exception:
+    except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.unregister("delivered")
+    return load
 
 
 def record_load(con: "duckdb.DuckDBPyConnection", load: FileLoad, seen_at: datetime) -> None:

@@ -38,10 +38,8 @@ PATIENTS_HEADER = "住院号;出生日期;性别;指征;方案"
 
 
 @pytest.fixture
-def center(tmp_path: Path):
-    path = tmp_path / "demo.yaml"
-    path.write_text(CENTER_YAML, encoding="utf-8")
-    return load_center(path)
+def center(yaml_center):
+    return yaml_center(CENTER_YAML)
 
 
 def write(path: Path, text: str, encoding: str = "gbk") -> Path:
