@@ -68,7 +68,9 @@ def con(tmp_path: Path):
 
 
 def land(con, delivery: DeliveryResource, table: str = "patients") -> dict[str, store.FileLoad]:
-    loads = land_table(con, table, delivery.centers(), Path(delivery.landing_dir), datetime(2025, 1, 1))
+    scratch = Path(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                               ).fetchall()[0][0]).parent / "tmp"
+    loads = land_table(con, table, delivery.centers(), Path(delivery.landing_dir), datetime(2025, 1, 1), scratch)
     return {load.center_id: load for load in loads}
 
 

@@ -50,7 +50,8 @@ def raw_table_asset(table: str, centers: dg.StaticPartitionsDefinition) -> dg.As
 
         with warehouse.connect() as con:
             centers = centers_to_land(context, delivery.centers())
-            loads = land_table(con, table, centers, Path(delivery.landing_dir), store.utc_now())
+            loads = land_table(con, table, centers, Path(delivery.landing_dir), store.utc_now(),
+                               warehouse.temp_directory)
             all_versions, current = store.count_rows(con, table)
         for load in loads:
             if load.outcome == store.FAILED:

@@ -4,7 +4,6 @@ A file is read where it lies and appended by one INSERT in DuckDB (readers.deliv
 """
 
 import hashlib
-import tempfile
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -28,25 +27,19 @@ def file_sha256(path: Path) -> str:
 
 
 def land_table(
-    con: "duckdb.DuckDBPyConnection", table: str, centers: list, landing_dir: Path, loaded_at: datetime
+    con: "duckdb.DuckDBPyConnection", table: str, centers: list, landing_dir: Path, loaded_at: datetime,
+    scratch: Path,
 ) -> list[FileLoad]:
-    """Land `table` from every center whose YAML lists it; one audit row per file, whatever its outcome."""
+    """Land `table` from every center whose YAML lists it; one audit row per file, whatever its outcome.
+    `scratch` holds transcoded copies of delivered files while they load (never the drop zone, whose files
+    stay as delivered)."""
     store.ensure_warehouse(con)
     store.ensure_raw_table(con, table, TABLE_FIELDS[table])
-    scratch = scratch_dir(con)
     loads = []
     for center in centers:
         if table in center.tables:
             loads.append(_land_file(con, center, table, landing_dir / center.center_id, loaded_at, scratch))
     return loads
-
-
-def scratch_dir(con: "duckdb.DuckDBPyConnection") -> Path:
-    """tmp/ beside the warehouse file, for transcoded copies of delivered files (the system's temporary folder
-    for an in-memory database): never the drop zone, whose files stay as delivered."""
-    (database,) = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    return Path(database).parent / "tmp" if database else Path(tempfile.gettempdir())
 
 
 def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Path, loaded_at: datetime,
