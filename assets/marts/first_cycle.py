@@ -68,24 +68,8 @@ def sex_label_sql(sex: str) -> str:
     return f"CASE {sex} {cases} END"
 
 
-def first_cycles(patients: pl.DataFrame, cycles: pl.DataFrame) -> pl.DataFrame:
-    """core.patients joined to their cycle 1 (core.cycles): PATIENT_COLUMNS, `status` (status at cycle 1),
-    `table1_group` (rr_mrdpos / mrdneg, NULL when the status is unknown), `poor_cytogenetics` and the cycle's
-    CYCLE_COLUMNS. A patient without a cycle 1 keeps a row with NULL cycle facts."""
-    cycle1 = cycles.filter(pl.col("cycle_no") == 1).select("subject_id", *CYCLE_COLUMNS)
-    return (
-        patients.select(*PATIENT_COLUMNS, status="status_at_first_cycle")
-        .join(cycle1, on="subject_id", how="left")
-        .with_columns(
-            table1_group=table1_group(pl.col("status")),
-            poor_cytogenetics=pl.when(pl.col("cytogenetic_risk").is_not_null())
-            .then(pl.col("cytogenetic_risk") == "poor"),
-        )
-        .sort("subject_id")
-    )
-
-
 def table1_group(status: pl.Expr) -> pl.Expr:
-    """`rr_mrdpos` or `mrdneg` from a status at cycle 1; NULL when the status is unknown."""
+    """`rr_mrdpos` or `mrdneg` from a status at cycle 1; NULL when the status is unknown (the immune marts'
+    frames)."""
     groups = {status_: group for group, statuses in TABLE1_GROUPS.items() for status_ in statuses}
     return status.replace_strict(groups, default=None, return_dtype=pl.Utf8)

@@ -73,9 +73,10 @@ def test_sources_read_the_marts_through_the_connection():
 
 
 def test_every_mart_module_with_published_values_is_a_source():
-    assert {"cohort_characteristics", "response_rates", "risk_factors"} <= set(pr.published_sources())
+    assert {"cohort_characteristics", "response_rates", "risk_factors", "survival"} <= set(pr.published_sources())
     keys = {key.to_user_string() for key in pr.paper_reproduction_asset.dependency_keys}
-    assert {"seeds/published_results", "marts/cox_models", "marts/risk_factors", "marts/cohort_counts"} <= keys
+    assert {"seeds/published_results", "marts/cox_models", "marts/risk_factors", "marts/cohort_counts",
+            "marts/survival_summary", "marts/survival_events"} <= keys
 
 
 def test_the_check_warns_and_lists_the_failures():
