@@ -274,7 +274,7 @@ def survival_assets(warehouse: WarehouseResource):
     paper = [figure_name(endpoint, grouping.name) for grouping in GROUPINGS if grouping.paper
              for endpoint in ENDPOINT_NAMES]
     yield dg.MaterializeResult(asset_key=CURVES_KEY, metadata=mart_metadata(
-        marts.curves, figures_dir=str(folder),
+        marts.curves, preview_rows=5, figures_dir=str(folder),
         figures=dg.MetadataValue.md(png_markdown({name: figures[name] for name in paper if name in figures})),
     ))
     yield dg.MaterializeResult(asset_key=SUMMARY_KEY, metadata=mart_metadata(
