@@ -2,17 +2,23 @@
 
 A categorical factor gives counts and percentages per group and Fisher's exact test on its 2x2 table; a
 continuous one gives median (range) per group and the Mann-Whitney U test (docs/statistics.md). Missing
-values are counted per group (`n_missing`), never used.
+values are counted per group (`n_missing`), never used. Counts, medians and rank frequencies are computed
+in DuckDB (assets/marts/aggregates.py) over a relation of one row per patient; Python sees only those.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from assets.marts.stats import StatResult, fisher_exact_2x2, mann_whitney, median_range
+from assets.marts.aggregates import Source, group_counts, group_summaries, two_group_frequencies
+from assets.marts.stats import StatResult, fisher_exact_2x2, mann_whitney_from_counts
+
+if TYPE_CHECKING:
+    import duckdb
 
 TABLE_SCHEMA: dict[str, pl.DataType] = {
     "factor": pl.Utf8, "level": pl.Utf8, "group": pl.Utf8, "n": pl.Int64, "k": pl.Int64, "pct": pl.Float64,
@@ -34,7 +40,7 @@ TABLE_COLUMNS = {
 
 @dataclass(frozen=True)
 class Factor:
-    """`column` of the patient frame. Categorical: `levels` are the values counted (booleans count True
+    """`column` of the patient relation. Categorical: `levels` are the values counted (booleans count True
     as `positive`); two levels, or one flag, make a 2x2 table. Continuous: `levels` is empty."""
 
     name: str
@@ -52,51 +58,75 @@ def continuous(name: str, column: str | None = None, compared: bool = True) -> F
     return Factor(name, column or name, continuous=True, compared=compared)
 
 
-def _levelled(frame: pl.DataFrame, factor: Factor) -> pl.Series:
-    """The factor's values as level labels (booleans as positive / negative)."""
-    values = frame[factor.column]
-    if values.dtype == pl.Boolean:
-        return values.replace_strict({True: "positive", False: "negative"}, return_dtype=pl.Utf8)
-    return values.cast(pl.Utf8)
+LEVELS = {True: "positive", False: "negative"}
 
 
-def describe(frame: pl.DataFrame, group_col: str, groups: Sequence[str], factors: Sequence[Factor]) -> pl.DataFrame:
-    """TABLE_SCHEMA rows for each factor and group, in the order given. Group "all" (when listed and not a
-    value of `group_col`) describes every row of the frame."""
+def _level(value: object) -> str | None:
+    """A factor's value as its level label (booleans as positive / negative)."""
+    return LEVELS[value] if isinstance(value, bool) else None if value is None else str(value)
+
+
+def _level_counts(con: duckdb.DuckDBPyConnection, source: Source, group_col: str, factor: Factor) -> pl.DataFrame:
+    """Patients per group and level: group, level (NULL: unknown), n."""
+    counts = group_counts(con, source, [group_col, factor.column])
+    return pl.DataFrame({
+        "group": counts[group_col].cast(pl.Utf8),
+        "level": pl.Series([_level(value) for value in counts[factor.column].to_list()], dtype=pl.Utf8),
+        "n": counts["n"],
+    })
+
+
+def describe(con: duckdb.DuckDBPyConnection, source: Source, group_col: str, groups: Sequence[str],
+             factors: Sequence[Factor]) -> pl.DataFrame:
+    """TABLE_SCHEMA rows for each factor and group, in the order given, from the patients of `source` (one row
+    per patient). Group "all" (when listed and not a value of `group_col`) describes every patient."""
     rows = []
     for factor in factors:
-        for group in groups:
-            part = frame if group == "all" else frame.filter(pl.col(group_col) == group)
-            rows.extend(_describe_one(part, factor, group))
+        if factor.continuous:
+            summaries = {row["group"]: row for row in group_summaries(con, source, factor.column, group_col)
+                         .with_columns(pl.col("group").cast(pl.Utf8)).iter_rows(named=True)}
+            if "all" in groups:
+                summaries["all"] = group_summaries(con, source, factor.column).row(0, named=True)
+            rows.extend(_summary_row(factor, group, summaries.get(group)) for group in groups)
+        else:
+            counts = _level_counts(con, source, group_col, factor)
+            rows.extend(row for group in groups for row in _count_rows(factor, group, counts))
     return pl.DataFrame(rows, schema=TABLE_SCHEMA)
 
 
-def _describe_one(part: pl.DataFrame, factor: Factor, group: str) -> list[dict]:
-    if factor.continuous:
-        summary = median_range(part[factor.column].cast(pl.Float64).to_list())
-        return [{"factor": factor.name, "group": group, "n": summary.n, "median": summary.median,
-                 "min": summary.min, "max": summary.max, "n_missing": summary.n_missing}]
-    values = _levelled(part, factor)
-    known = values.drop_nulls()
-    return [{"factor": factor.name, "level": level, "group": group, "n": known.len(),
-             "k": int((known == level).sum()),
-             "pct": 100 * int((known == level).sum()) / known.len() if known.len() else None,
-             "n_missing": values.null_count()} for level in factor.levels]
+def _summary_row(factor: Factor, group: str, summary: dict | None) -> dict:
+    summary = summary or {"n": 0, "n_missing": 0}
+    return {"factor": factor.name, "group": group, "n": summary["n"], "median": summary.get("median"),
+            "min": summary.get("min"), "max": summary.get("max"), "n_missing": summary["n_missing"]}
 
 
-def compare(frame: pl.DataFrame, group_col: str, groups: tuple[str, str], factor: Factor) -> StatResult | None:
-    """Fisher's exact test (categorical) or Mann-Whitney U (continuous) of `groups[0]` vs `groups[1]`;
-    None when there is nothing to compare: a group without a known value, or a level nobody (or everybody)
-    has."""
-    parts = [frame.filter(pl.col(group_col) == group) for group in groups]
+def _count_rows(factor: Factor, group: str, counts: pl.DataFrame) -> list[dict]:
+    part = counts if group == "all" else counts.filter(pl.col("group") == group)
+    known = part.filter(pl.col("level").is_not_null())
+    n = int(known["n"].sum())
+    rows = []
+    for level in factor.levels:
+        k = int(known.filter(pl.col("level") == level)["n"].sum())
+        rows.append({"factor": factor.name, "level": level, "group": group, "n": n, "k": k,
+                     "pct": 100 * k / n if n else None, "n_missing": int(part["n"].sum()) - n})
+    return rows
+
+
+def compare(con: duckdb.DuckDBPyConnection, source: Source, group_col: str, groups: tuple[str, str],
+            factor: Factor) -> StatResult | None:
+    """Fisher's exact test (categorical) or Mann-Whitney U (continuous) of `groups[0]` vs `groups[1]`, from
+    counts; None when there is nothing to compare: a group without a known value, or a level nobody (or
+    everybody) has."""
     if factor.continuous:
-        values = [part[factor.column].drop_nulls().cast(pl.Float64).to_list() for part in parts]
-        return mann_whitney(*values) if all(values) else None
+        table = two_group_frequencies(con, source, factor.column, group_col, *groups)
+        return mann_whitney_from_counts(table) if table["n_x"].sum() and table["n_y"].sum() else None
+    counts = _level_counts(con, source, group_col, factor).filter(pl.col("level").is_not_null())
     table = []
-    for part in parts:
-        known = _levelled(part, factor).drop_nulls()
-        first = int((known == factor.levels[0]).sum())
-        second = int((known == factor.levels[1]).sum()) if len(factor.levels) > 1 else known.len() - first
+    for group in groups:
+        known = counts.filter(pl.col("group") == group)
+        first = int(known.filter(pl.col("level") == factor.levels[0])["n"].sum())
+        second = (int(known.filter(pl.col("level") == factor.levels[1])["n"].sum()) if len(factor.levels) > 1
+                  else int(known["n"].sum()) - first)
         table.append([first, second])
     margins = [*map(sum, table), *map(sum, zip(*table))]
     return fisher_exact_2x2(table) if all(margins) else None

@@ -10,21 +10,25 @@ choice, documented in docs/marts.md, Cox models).
   contact), from the origin its dbt vars set.
 
 Covariates: `mrd_level` = log10 of the flow MRD % before cycle 1 (hazard ratio per tenfold MRD), `bcr_abl1`
-and `poor_cytogenetics` (0/1). Patients missing any value are left out and counted (`n_excluded`).
+and `poor_cytogenetics` (0/1). Patients missing any value are left out and counted (`n_excluded`). DuckDB
+derives the times and covariates; Python receives only a model's columns (model_data) to fit it.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from assets.landing.assets import POOL
 from assets.marts import shared
-from assets.marts.first_cycle import first_cycles
+from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
 from assets.marts.stats import CoxResult, StatResult, cox_ph
-from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
+
+if TYPE_CHECKING:
+    import duckdb
 
 MART = "cox_models"
 COVARIATES = ("mrd_level", "bcr_abl1", "poor_cytogenetics")
@@ -72,40 +76,49 @@ COLUMNS = {
 }
 
 
-def covariates(patients: pl.DataFrame, cycles: pl.DataFrame) -> pl.DataFrame:
-    """The 51 (R/R or CR-MRDpos at cycle 1) with cycle 1's facts and the COVARIATES as floats (NULL when
-    unknown; an MRD of 0 has no log and is unknown here)."""
-    return first_cycles(patients, cycles).filter(pl.col("table1_group") == "rr_mrdpos").with_columns(
-        mrd_level=pl.when(pl.col("pre_mrd_pct") > 0).then(pl.col("pre_mrd_pct").log10()),
-        bcr_abl1=pl.col("bcr_abl1").cast(pl.Float64),
-        poor_cytogenetics=pl.col("poor_cytogenetics").cast(pl.Float64),
-    )
+# The 51 (R/R or CR-MRDpos at cycle 1) of first_cycle's relation: subject_id and the COVARIATES as doubles
+# (NULL when unknown; an MRD of 0 has no log and is unknown here).
+COVARIATES_SQL = f"""
+    SELECT subject_id,
+           CASE WHEN pre_mrd_pct > 0 THEN log10(pre_mrd_pct) END AS mrd_level,
+           CAST(bcr_abl1 AS DOUBLE) AS bcr_abl1,
+           CAST(poor_cytogenetics AS DOUBLE) AS poor_cytogenetics
+    FROM {FIRST_CYCLES}
+    WHERE table1_group = 'rr_mrdpos'
+"""
+# model -> subject_id, time_days, event of its patients. Treatment failure: NR to cycle 1 at its assessment
+# (event 1), else censored at the last contact (event 0); NULL time when the date needed is unknown.
+TIMES_SQL = {
+    "treatment_failure": f"""
+        WITH last_contact AS (
+            SELECT subject_id, max(event_date) AS last_contact
+            FROM core.events WHERE event_type = 'last_contact' GROUP BY subject_id
+        )
+        SELECT subject_id,
+               date_diff('day', first_infusion_date,
+                         CASE WHEN response = 'nr' THEN coalesce(response_date, end_date) ELSE last_contact END)
+                   AS time_days,
+               CASE WHEN response IS NOT NULL THEN CAST(response = 'nr' AS INTEGER) END AS event
+        FROM {FIRST_CYCLES} LEFT JOIN last_contact USING (subject_id)
+        WHERE table1_group = 'rr_mrdpos'
+    """,
+    "efs": "SELECT subject_id, time_days, event FROM core.time_to_event WHERE endpoint = 'efs'",
+}
 
 
-def treatment_failure_times(population: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """subject_id, time_days, event: NR to cycle 1 at its assessment (event 1), else censored at the last
-    contact (event 0). NULL time when the date needed is unknown."""
-    last_contact = events.filter(pl.col("event_type") == "last_contact").group_by("subject_id").agg(
-        last_contact=pl.col("event_date").max()
-    )
-    failed = pl.col("response") == "nr"
-    return population.join(last_contact, on="subject_id", how="left", maintain_order="left").select(
-        "subject_id",
-        time_days=(pl.when(failed).then(pl.coalesce("response_date", "end_date")).otherwise("last_contact")
-                   - pl.col("first_infusion_date")).dt.total_days(),
-        event=pl.when(pl.col("response").is_not_null()).then(failed.cast(pl.Int64)),
-    )
+def model_data(con: duckdb.DuckDBPyConnection, model: str) -> pl.DataFrame:
+    """The columns `model` uses, time_days, event and the COVARIATES, one row per patient of the 51 in
+    subject_id order: all Python sees of the patients."""
+    return pl.DataFrame(con.sql(f"""
+        SELECT CAST(time_days AS DOUBLE) AS time_days, event, {", ".join(COVARIATES)}
+        FROM ({COVARIATES_SQL}) LEFT JOIN ({TIMES_SQL[model]}) USING (subject_id)
+        ORDER BY subject_id
+    """))
 
 
-def efs_times(time_to_event: pl.DataFrame) -> pl.DataFrame:
-    return time_to_event.filter(pl.col("endpoint") == "efs").select("subject_id", "time_days", "event")
-
-
-def fit_model(model: str, population: pl.DataFrame, times: pl.DataFrame) -> tuple[pl.DataFrame, list[dict]]:
-    """One model: its SCHEMA rows and its marts.statistical_tests rows (Wald per covariate, likelihood
-    ratio, global proportional hazards)."""
-    data = population.select("subject_id", *COVARIATES).join(times, on="subject_id", how="left",
-                                                                maintain_order="left")
+def fit_model(model: str, data: pl.DataFrame) -> tuple[pl.DataFrame, list[dict]]:
+    """One model on model_data's columns: its SCHEMA rows and its marts.statistical_tests rows (Wald per
+    covariate, likelihood ratio, global proportional hazards). Rows missing a value are left out, counted."""
     complete = data.drop_nulls(["time_days", "event", *COVARIATES])
     try:
         fit = cox_ph(complete, "time_days", "event", COVARIATES)
@@ -153,28 +166,17 @@ def _tests(model: str, fit: CoxResult, rows: list[dict]) -> list[dict]:
     ]
 
 
-def cox_models(patients: pl.DataFrame, cycles: pl.DataFrame, events: pl.DataFrame,
-               time_to_event: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Both MODELS: the mart (SCHEMA) and their marts.statistical_tests rows."""
-    population = covariates(patients, cycles)
-    times = {"treatment_failure": treatment_failure_times(population, events), "efs": efs_times(time_to_event)}
-    fitted = [fit_model(model, population, times[model]) for model in MODELS]
+def cox_models(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Both MODELS on first_cycle's relation: the mart (SCHEMA) and their marts.statistical_tests rows."""
+    fitted = [fit_model(model, model_data(con, model)) for model in MODELS]
     return pl.concat([table for table, _ in fitted]), shared.tests_frame(row for _, rows in fitted for row in rows)
 
 
-@dg.asset(
-    key=[shared.SCHEMA, MART],
-    group_name="marts",
-    deps=[dg.AssetKey(["core", table]) for table in ("patients", "cycles", "events", "time_to_event")],
-    kinds={"duckdb", "polars"},
-    pool=POOL,
-    description=DESCRIPTION,
-)
-@skip_when_unchanged("marts.cox_models", shared.MARTS_CODE)
+@shared.mart_asset(MART, DESCRIPTION, ("patients", "cycles", "events", "time_to_event"))
 def cox_models_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        core = shared.CoreFrames(con)
-        table, tests = cox_models(core["patients"], core["cycles"], core["events"], core["time_to_event"])
+        create_first_cycles(con)
+        table, tests = cox_models(con)
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
         shared.replace_tests(con, MART, tests)
     return dg.MaterializeResult(metadata=shared.mart_metadata(table, tests=tests.height))

@@ -1,12 +1,13 @@
 """marts.paper_reproduction: every number of the paper's reference file beside the warehouse's, and whether it
 reproduces (docs/published-results.md, match rules in stats.matches_published).
 
-Computed values come from two places: P-values from marts.statistical_tests (test_id = the reference id),
-every other number from the `published_values` function of each mart module in this package. Such a function
-takes core frames named by its parameters (`published_values(patients, cycles)`) and returns
-(id, group, statistic, computed_value) rows (shared.PUBLISHED_SCHEMA); a new mart module with one is picked
-up without wiring. Reported as an asset check of WARN severity: real data will differ from the paper, the
-demo cohort must not.
+Computed values come from the mart tables, as an analyst would read them, so that a mart that drifts fails
+the reproduction: P-values from marts.statistical_tests (test_id = the reference id), every other number from
+the `published_values(con)` function of each mart module in this package, which reads that module's own
+marts.<table>s and returns (id, group, statistic, computed_value) rows (shared.PUBLISHED_SCHEMA); a new mart
+module with one is picked up without wiring. A module whose published_values still names core tables as its
+parameters (`published_values(labs, cycles)`) gets those core frames. Reported as an asset check of WARN
+severity: real data will differ from the paper, the demo cohort must not.
 """
 
 import importlib
@@ -15,8 +16,10 @@ import pkgutil
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import ModuleType
+from typing import Any
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 import assets.marts
@@ -69,16 +72,16 @@ def published_sources() -> dict[str, Callable[..., pl.DataFrame]]:
 
 
 def computed_values(
-    core: Mapping[str, pl.DataFrame], sources: Mapping[str, Callable[..., pl.DataFrame]]
+    con: duckdb.DuckDBPyConnection, sources: Mapping[str, Callable[..., pl.DataFrame]]
 ) -> tuple[pl.DataFrame, dict[str, str]]:
-    """The union of every source's rows, each called with the core frames its parameters name, with `mart`;
-    and the error of each source that raised. One mart's failure must not hide the others' reproduction:
-    its rows stay uncomputed (and fail the check), the error is reported beside them."""
+    """The union of every source's rows, with `mart`, and the error of each source that raised. One mart's
+    failure must not hide the others' reproduction: its rows stay uncomputed (and fail the check), the error
+    is reported beside them."""
+    core = shared.CoreFrames(con)
     parts, errors = [], {}
     for mart, function in sorted(sources.items()):
-        frames = {name: core[name] for name in inspect.signature(function).parameters}
         try:
-            rows = function(**frames)
+            rows = function(**_arguments(function, con, core))
         except Exception as error:  # noqa: BLE001 (reported in the asset's metadata and log)
             errors[mart] = f"{type(error).__name__}: {error}"
             continue
@@ -86,6 +89,13 @@ def computed_values(
                      .with_columns(mart=pl.lit(mart)))
     empty = pl.DataFrame(schema={**shared.PUBLISHED_SCHEMA, "mart": pl.Utf8})
     return pl.concat([empty, *parts]), errors
+
+
+def _arguments(function: Callable[..., pl.DataFrame], con: duckdb.DuckDBPyConnection,
+               core: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
+    """published_values(con) gets the connection; one naming core tables gets those frames."""
+    names = list(inspect.signature(function).parameters)
+    return {"con": con} if names == ["con"] else {name: core[name] for name in names}
 
 
 def reproduction(reference: pl.DataFrame, computed: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
@@ -163,7 +173,7 @@ def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: Wareh
     with warehouse.connect() as con:
         reference = shared.read_relation(con, "seeds.published_results")
         tests = shared.read_relation(con, shared.TESTS_TABLE)
-        computed, errors = computed_values(shared.CoreFrames(con), published_sources())
+        computed, errors = computed_values(con, published_sources())
         table = reproduction(reference, computed, tests)
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
     for mart, error in errors.items():

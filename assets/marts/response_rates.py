@@ -4,20 +4,25 @@ Response is cycle 1's (core.cycles.response, derived from its end-of-cycle marro
 from R/R, an MRD CR from CR-MRDpos, MRD staying negative from CR-MRDneg; `mrd_negative` is the end-of-cycle
 MRD < 0.01 %. Rates by status at cycle 1, overall for the 51 R/R + CR-MRDpos, by cycle 1's regimen, by
 bridging and by cyclophosphamide among the 30 R/R by indication; the cycles given in MRD negativity that
-stayed negative; and what became of the non-responders.
+stayed negative; and what became of the non-responders. Counted in DuckDB over first_cycle's relation;
+intervals and tests from the counts.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 import polars as pl
 
-from assets.landing.assets import POOL
 from assets.marts import shared
-from assets.marts.first_cycle import first_cycles
+from assets.marts.aggregates import group_counts
+from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
 from assets.marts.stats import fisher_exact_2x2, proportion_ci
-from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
+
+if TYPE_CHECKING:
+    import duckdb
 
 MART = "response_rates"
 CI_METHOD = "wilson"
@@ -49,14 +54,25 @@ COLUMNS = {
 NR_COURSE = ("second_blina_cycle", "hsct", "died", "continued_chemo")
 
 
-def response_frame(patients: pl.DataFrame, cycles: pl.DataFrame) -> pl.DataFrame:
-    """first_cycles with `responded` (cycle 1 response is cr; NULL when unknown)."""
-    return first_cycles(patients, cycles).with_columns(responded=pl.col("response") == "cr")
+# (population, group, condition over first_cycle's relation) of every rate of cycle-1 response.
+SUBGROUPS = (
+    *(("status_at_cycle1", status, f"status = '{status}'") for status in ("rr", "cr_mrdpos", "cr_mrdneg")),
+    ("rr_mrdpos", "all", "table1_group = 'rr_mrdpos'"),
+    *(("rr_mrdpos", f"regimen_{regimen}", f"table1_group = 'rr_mrdpos' AND regimen = '{regimen}'")
+      for regimen in ("14d", "21_28d")),
+    ("rr_indication", "bridged", "indication_group = 'rr' AND bridging_chemo"),
+    ("rr_indication", "unbridged", "indication_group = 'rr' AND NOT bridging_chemo"),
+    ("rr_indication", "cyclophosphamide", "indication_group = 'rr' AND cyclophosphamide"),
+    # The paper's comparison group: everyone without cyclophosphamide, bridged or not.
+    ("rr_indication", "no_cyclophosphamide", "indication_group = 'rr' AND NOT coalesce(cyclophosphamide, false)"),
+)
+# measure -> its outcome over first_cycle's relation (NULL: unknown, not counted)
+OUTCOMES = {"cr": "response = 'cr'", "mrd_negative": "mrd_negative_after"}
 
 
-def _rate(measure: str, population: str, group: str, outcome: pl.Series) -> dict:
-    known = outcome.drop_nulls()
-    ci = proportion_ci(int(known.sum()), known.len(), CI_METHOD)
+def _rate(measure: str, population: str, group: str, k: int, n: int) -> dict:
+    ci = proportion_ci(k, n, CI_METHOD)
+
     def percent(value: float | None) -> float | None:
         return None if value is None else 100 * value
 
@@ -65,82 +81,68 @@ def _rate(measure: str, population: str, group: str, outcome: pl.Series) -> dict
             "ci_method": CI_METHOD}
 
 
-def _subgroups(frame: pl.DataFrame) -> list[tuple[str, str, pl.DataFrame]]:
-    """(population, group, patients) of every rate of cycle-1 response."""
-    rr_mrdpos = frame.filter(pl.col("table1_group") == "rr_mrdpos")
-    rr = frame.filter(pl.col("indication_group") == "rr")
-    return [
-        *(("status_at_cycle1", status, frame.filter(pl.col("status") == status))
-          for status in ("rr", "cr_mrdpos", "cr_mrdneg")),
-        ("rr_mrdpos", "all", rr_mrdpos),
-        *(("rr_mrdpos", f"regimen_{regimen}", rr_mrdpos.filter(pl.col("regimen") == regimen))
-          for regimen in ("14d", "21_28d")),
-        ("rr_indication", "bridged", rr.filter(pl.col("bridging_chemo"))),
-        ("rr_indication", "unbridged", rr.filter(~pl.col("bridging_chemo"))),
-        ("rr_indication", "cyclophosphamide", rr.filter(pl.col("cyclophosphamide"))),
-        # The paper's comparison group: everyone without cyclophosphamide, bridged or not.
-        ("rr_indication", "no_cyclophosphamide", rr.filter(~pl.col("cyclophosphamide").fill_null(False))),
-    ]
+def _subgroup_rates(con: duckdb.DuckDBPyConnection, population: str, group: str, condition: str) -> list[dict]:
+    """A subgroup's rate of each of OUTCOMES, from the counts of its patients' outcome combinations."""
+    outcomes = ", ".join(f"{outcome} AS {measure}" for measure, outcome in OUTCOMES.items())
+    counts = group_counts(con, f"SELECT {outcomes} FROM {FIRST_CYCLES} WHERE {condition}", list(OUTCOMES))
+    rows = []
+    for measure in OUTCOMES:
+        known = counts.filter(pl.col(measure).is_not_null())
+        rows.append(_rate(measure, population, group, int(known.filter(pl.col(measure))["n"].sum()),
+                          int(known["n"].sum())))
+    return rows
 
 
-def remained_negative(cycles: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """The cycles of Table 3's mrdneg column (core.cycles.table3_group) with `remained`: no relapse of the
-    patient on or after the cycle's start. The paper: "of the 74 MRD-negative cycles, 73 remained MRD
-    negative until the follow-up day; one CNS relapse 14 months later"."""
-    relapses = events.filter(pl.col("event_type") == "relapse").select("subject_id", relapse_date="event_date")
-    mrdneg = cycles.filter(pl.col("table3_group") == "mrdneg").select("subject_id", "cycle_no", "start_date")
-    relapsed_after = (
-        mrdneg.join(relapses, on="subject_id", how="inner")
-        .filter(pl.col("relapse_date") >= pl.col("start_date"))
-        .select("subject_id", "cycle_no").unique()
-        .with_columns(relapsed=pl.lit(True))
-    )
-    return (
-        mrdneg.join(relapsed_after, on=["subject_id", "cycle_no"], how="left")
-        .with_columns(remained=~pl.col("relapsed").fill_null(False))
-        .drop("relapsed")
-        .sort("subject_id", "cycle_no")
-    )
+def remained_negative(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """The cycles of first_cycle's patients in Table 3's mrdneg column (core.cycles.table3_group):
+    subject_id, cycle_no, `remained` (no relapse of the patient on or after the cycle's start). The paper:
+    "of the 74 MRD-negative cycles, 73 remained MRD negative until the follow-up day; one CNS relapse 14
+    months later"."""
+    return con.sql(f"""
+        SELECT cycle.subject_id, cycle.cycle_no,
+               NOT EXISTS (SELECT 1 FROM core.events AS relapse
+                           WHERE relapse.subject_id = cycle.subject_id AND relapse.event_type = 'relapse'
+                             AND relapse.event_date >= cycle.start_date) AS remained
+        FROM core.cycles AS cycle
+        WHERE cycle.table3_group = 'mrdneg' AND cycle.subject_id IN (SELECT subject_id FROM {FIRST_CYCLES})
+    """)
 
 
-def nr_course(frame: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+def nr_course(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """Each cycle-1 non-responder with `course`, the first of NR_COURSE that applies: a second
     blinatumomab cycle; else HSCT after the first infusion; else death; else continued chemotherapy."""
-    after = (
-        events.join(frame.select("subject_id", "first_infusion_date"), on="subject_id")
-        .filter(pl.col("event_date") >= pl.col("first_infusion_date"))
-    )
 
-    def had(event_type: str) -> pl.Expr:
-        return pl.col("subject_id").is_in(after.filter(pl.col("event_type") == event_type)["subject_id"].implode())
+    def had(event_type: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM core.events AS event WHERE event.subject_id = patient.subject_id "
+                f"AND event.event_type = '{event_type}' AND event.event_date >= patient.first_infusion_date)")
 
-    return frame.filter(pl.col("response") == "nr").select(
-        "subject_id",
-        course=pl.when(pl.col("n_cycles") >= 2).then(pl.lit("second_blina_cycle"))
-        .when(had("hsct")).then(pl.lit("hsct"))
-        .when(had("death")).then(pl.lit("died"))
-        .otherwise(pl.lit("continued_chemo")),
-    )
+    return con.sql(f"""
+        SELECT subject_id,
+               CASE WHEN n_cycles >= 2 THEN 'second_blina_cycle'
+                    WHEN {had("hsct")} THEN 'hsct'
+                    WHEN {had("death")} THEN 'died'
+                    ELSE 'continued_chemo' END AS course
+        FROM {FIRST_CYCLES} AS patient
+        WHERE response = 'nr'
+    """)
 
 
-def response_rates(frame: pl.DataFrame, cycles: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """The mart (SCHEMA), `frame` being response_frame's output."""
-    rows = []
-    for population, group, part in _subgroups(frame):
-        rows.append(_rate("cr", population, group, part["responded"]))
-        rows.append(_rate("mrd_negative", population, group, part["mrd_negative_after"]))
-    stayed = remained_negative(cycles, events)
-    rows.append(_rate("remained_mrd_negative", "mrdneg_cycles", "all", stayed["remained"]))
-    courses = nr_course(frame, events)
+def response_rates(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The mart (SCHEMA), from first_cycle's relation, core.cycles and core.events."""
+    rows = [row for subgroup in SUBGROUPS for row in _subgroup_rates(con, *subgroup)]
+    stayed = group_counts(con, remained_negative(con), ["remained"])
+    rows.append(_rate("remained_mrd_negative", "mrdneg_cycles", "all",
+                      int(stayed.filter(pl.col("remained"))["n"].sum()), int(stayed["n"].sum())))
+    courses = dict(group_counts(con, nr_course(con), ["course"]).iter_rows())
     rows.extend(
-        {"measure": "nr_course", "population": "nr_cycle1", "group": course,
-         "k": courses.filter(pl.col("course") == course).height, "n": courses.height}
+        {"measure": "nr_course", "population": "nr_cycle1", "group": course, "k": courses.get(course, 0),
+         "n": sum(courses.values())}
         for course in NR_COURSE
     )
     return pl.DataFrame(rows, schema=SCHEMA)
 
 
-# (test_id, description, the two groups of `_subgroups` compared: (population, group) each).
+# (test_id, description, the two subgroups of SUBGROUPS compared: (population, group) each).
 COMPARISONS = (
     ("response.rr_vs_mrdpos", "CR after cycle 1: R/R vs CR-MRDpos at cycle 1",
      ("status_at_cycle1", "rr"), ("status_at_cycle1", "cr_mrdpos")),
@@ -184,10 +186,10 @@ PUBLISHED_RATES = {
 }
 
 
-def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """The reference rows this mart covers (response.*, except the P-values)."""
+def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The reference rows this mart covers (response.*, except the P-values), read from marts.response_rates."""
     rates = {(rate["measure"], rate["population"], rate["group"]): rate
-             for rate in response_rates(response_frame(patients, cycles), cycles, events).iter_rows(named=True)}
+             for rate in shared.read_relation(con, f"{shared.SCHEMA}.{MART}").iter_rows(named=True)}
     rows = [
         row
         for key, (reference_id, group) in PUBLISHED_RATES.items()
@@ -205,19 +207,11 @@ def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, events: pl.Da
     return shared.published_frame(rows).sort("id", "group", "statistic")
 
 
-@dg.asset(
-    key=[shared.SCHEMA, MART],
-    group_name="marts",
-    deps=[dg.AssetKey(["core", table]) for table in ("patients", "cycles", "events")],
-    kinds={"duckdb", "polars"},
-    pool=POOL,
-    description=DESCRIPTION,
-)
-@skip_when_unchanged("marts.response_rates", shared.MARTS_CODE)
+@shared.mart_asset(MART, DESCRIPTION, ("patients", "cycles", "events"))
 def response_rates_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        core = shared.CoreFrames(con)
-        rates = response_rates(response_frame(core["patients"], core["cycles"]), core["cycles"], core["events"])
+        create_first_cycles(con)
+        rates = response_rates(con)
         tests = response_tests(rates)
         shared.write_mart(con, MART, rates, DESCRIPTION, COLUMNS)
         shared.replace_tests(con, MART, tests)

@@ -4,22 +4,27 @@ Two analyses, one table: `table2` compares responders (CR) with non-responders (
 paper's Table 2); `s3.mrd_negativity` compares patients MRD-negative at the end of cycle 1 with those still
 MRD-positive (Supplementary Table S3). Categorical factors: Fisher's exact test; continuous ones: Mann-Whitney
 U. Lymphocyte subsets are cycle 1's baseline blood values (core.labs, timepoint baseline; the last sample when
-several were delivered; `ND` counts as 0).
+several were delivered; `ND` counts as 0). Counts, medians and rank frequencies come from DuckDB.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 import polars as pl
 
-from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.comparisons import TABLE_COLUMNS, TABLE_SCHEMA, Factor, compare, continuous, describe, flag
-from assets.marts.first_cycle import first_cycles
-from orchestration.incremental import skip_when_unchanged
+from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
 from orchestration.resources import WarehouseResource
 
+if TYPE_CHECKING:
+    import duckdb
+
 MART = "risk_factors"
+# The TEMP table of the 51 the analyses compare (create_risk_patients).
+RISK_PATIENTS = "risk_patients"
 # factor name (the reference id's) -> core.labs analyte
 BASELINE_LABS = {
     "lymphocytes_abs": "lymphocytes", "cd3_abs": "cd3_abs", "cd3_pct": "cd3_pct", "cd4_abs": "cd4_abs",
@@ -36,7 +41,7 @@ FACTORS = (
     flag("bcr_abl1"),
     *(continuous(name) for name in BASELINE_LABS),
 )
-# analysis -> (outcome column of risk_frame, its two groups)
+# analysis -> (outcome column of RISK_PATIENTS, its two groups)
 ANALYSES = {"table2": ("response", ("cr", "nr")), "s3.mrd_negativity": ("mrd_group", ("mrd_negative", "mrd_positive"))}
 
 SCHEMA = {"analysis": pl.Utf8, **TABLE_SCHEMA, "p_value": pl.Float64, "test_id": pl.Utf8}
@@ -48,7 +53,7 @@ DESCRIPTION = (
 COLUMNS = {
     "analysis": "table2 (groups cr / nr) or s3.mrd_negativity (groups mrd_negative / mrd_positive).",
     **TABLE_COLUMNS,
-    "factor": "sex, age_months, bm_blasts_pct and mrd_pct (before cycle 1), poor_cytogenetics (KMT2Ar, "
+    "factor": "patients (the group's size), sex, age_months, bm_blasts_pct and mrd_pct (before cycle 1), poor_cytogenetics (KMT2Ar, "
               "BCR-ABL1, TCF3-HLF, hypodiploidy), a lesion, or a baseline blood lymphocyte count (x10^9/L) "
               "or percentage of lymphocytes.",
     "p_value": "P-value of the comparison of the analysis' two groups (test in marts.statistical_tests).",
@@ -56,57 +61,74 @@ COLUMNS = {
 }
 
 
-def baseline_labs(labs: pl.DataFrame) -> pl.DataFrame:
-    """One row per patient: subject_id and one column per BASELINE_LABS factor, cycle 1's baseline blood
-    value (the last sample by date, then delivered row, when several were delivered)."""
-    analyte_factor = {analyte: factor for factor, analyte in BASELINE_LABS.items()}
-    latest = (
-        labs.filter(
-            (pl.col("cycle_no") == 1) & (pl.col("timepoint") == "baseline") & (pl.col("specimen") == "blood")
-            & pl.col("analyte").is_in(list(analyte_factor))
+def _baseline_labs_sql() -> str:
+    analytes = ", ".join(shared.sql_text(analyte) for analyte in BASELINE_LABS.values())
+    pivoted = ", ".join(f"any_value(value) FILTER (analyte = {shared.sql_text(analyte)}) AS {factor}"
+                        for factor, analyte in BASELINE_LABS.items())
+    return f"""
+        WITH draws AS (
+            SELECT subject_id, analyte, {shared.MEASURED_VALUE_SQL} AS value, sample_date, source_file, source_row
+            FROM core.labs
+            WHERE cycle_no = 1 AND timepoint = 'baseline' AND specimen = 'blood' AND analyte IN ({analytes})
+        ),
+        latest AS (
+            SELECT subject_id, analyte,
+                   last(value ORDER BY sample_date NULLS FIRST, source_file NULLS FIRST, source_row NULLS FIRST)
+                       AS value
+            FROM draws
+            WHERE value IS NOT NULL
+            GROUP BY ALL
         )
-        .with_columns(factor=pl.col("analyte").replace_strict(analyte_factor), value=shared.measured_value())
-        .sort("sample_date", "source_file", "source_row", nulls_last=False)
-        .group_by("subject_id", "factor")
-        .agg(pl.col("value").drop_nulls().last())
-    )
-    wide = latest.pivot("factor", index="subject_id", values="value") if latest.height else latest.select("subject_id")
-    return wide.select("subject_id", *(
-        (pl.col(factor) if factor in wide.columns else pl.lit(None)).cast(pl.Float64).alias(factor)
-        for factor in BASELINE_LABS
-    ))
+        SELECT subject_id, {pivoted}
+        FROM latest
+        GROUP BY subject_id
+    """
 
 
-def risk_frame(patients: pl.DataFrame, cycles: pl.DataFrame, labs: pl.DataFrame) -> pl.DataFrame:
-    """The 51 (R/R or CR-MRDpos at cycle 1): first_cycles, `sex_label`, `mrd_group` and the baseline labs."""
-    return (
-        first_cycles(patients, cycles)
-        .filter(pl.col("table1_group") == "rr_mrdpos")
-        .join(baseline_labs(labs), on="subject_id", how="left", maintain_order="left")
-        .with_columns(
-            sex_label=pl.col("sex").replace_strict({"M": "male", "F": "female"}, default=None, return_dtype=pl.Utf8),
-            mrd_group=pl.when(pl.col("mrd_negative_after")).then(pl.lit("mrd_negative"))
-            .when(~pl.col("mrd_negative_after")).then(pl.lit("mrd_positive")),
-        )
-    )
+# One row per patient with a baseline lab: subject_id and one column per BASELINE_LABS factor, cycle 1's
+# baseline blood value (the last sample by date, then delivered row, with a known value). One pass over
+# core.labs.
+BASELINE_LABS_SQL = _baseline_labs_sql()
 
 
-def risk_tests(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every factor compared between each analysis' two groups, as marts.statistical_tests rows."""
+def create_risk_patients(con: duckdb.DuckDBPyConnection) -> str:
+    """TEMP table RISK_PATIENTS, the 51 (R/R or CR-MRDpos at cycle 1): first_cycle's relation (created
+    first), `mrd_group` and the baseline labs. Returns its name."""
+    create_first_cycles(con)
+    factors = ", ".join(f"labs.{factor}" for factor in BASELINE_LABS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {RISK_PATIENTS} AS
+        SELECT patient.*,
+               CASE WHEN patient.mrd_negative_after THEN 'mrd_negative'
+                    WHEN NOT patient.mrd_negative_after THEN 'mrd_positive' END AS mrd_group,
+               {factors}
+        FROM {FIRST_CYCLES} AS patient
+        LEFT JOIN ({BASELINE_LABS_SQL}) AS labs USING (subject_id)
+        WHERE patient.table1_group = 'rr_mrdpos'
+    """)
+    return RISK_PATIENTS
+
+
+def risk_tests(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every factor compared between each analysis' two groups (over RISK_PATIENTS), as
+    marts.statistical_tests rows."""
     rows = []
     for analysis, (outcome, groups) in ANALYSES.items():
         for factor in FACTORS:
-            result = compare(frame, outcome, groups, factor)
+            result = compare(con, con.table(RISK_PATIENTS), outcome, groups, factor)
             if result is not None:
                 rows.append(shared.test_row(f"{analysis}.{factor.name}", MART,
                                             f"{analysis}: {factor.name} by {outcome}", groups, result))
     return shared.tests_frame(rows)
 
 
-def risk_factors(frame: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
-    """The mart (SCHEMA): each analysis' factors by group, with the comparison's P-value."""
+def risk_factors(con: duckdb.DuckDBPyConnection, tests: pl.DataFrame) -> pl.DataFrame:
+    """The mart (SCHEMA): each analysis' patients and factors by group (over RISK_PATIENTS), with the
+    comparison's P-value."""
     parts = [
-        describe(frame, outcome, groups, FACTORS).select(pl.lit(analysis).alias("analysis"), pl.all())
+        pl.concat([_group_sizes(con, outcome, groups), describe(con, con.table(RISK_PATIENTS), outcome, groups,
+                                                                FACTORS)])
+        .select(pl.lit(analysis).alias("analysis"), pl.all())
         for analysis, (outcome, groups) in ANALYSES.items()
     ]
     return (
@@ -118,42 +140,41 @@ def risk_factors(frame: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, labs: pl.DataFrame) -> pl.DataFrame:
-    """Table 2's non-P-value rows (table2.*): group sizes, sex and lesion counts, medians and ranges."""
-    frame = risk_frame(patients, cycles, labs)
-    table = risk_factors(frame, risk_tests(frame)).filter(pl.col("analysis") == "table2")
-    sizes = shared.published_frame([
-        *(("table2.n", group, "n", frame.filter(pl.col("response") == group).height) for group in ("cr", "nr")),
-        # The reference's info row: Table 2 counts 15 poor-risk patients among the 51.
-        ("table2.poor_cytogenetics", None, "note", frame["poor_cytogenetics"].sum()),
-    ])
+def _group_sizes(con: duckdb.DuckDBPyConnection, outcome: str, groups: tuple[str, str]) -> pl.DataFrame:
+    """Factor `patients`: the patients of each group (TABLE_SCHEMA rows)."""
+    sizes = dict(con.execute(f"SELECT {outcome}, count(*) FROM {RISK_PATIENTS} GROUP BY ALL").fetchall())
+    return pl.DataFrame([{"factor": "patients", "group": group, "n": sizes.get(group, 0)} for group in groups],
+                        schema=TABLE_SCHEMA)
+
+
+def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Table 2's non-P-value rows (table2.*), read from marts.risk_factors: group sizes, sex and lesion
+    counts, medians and ranges."""
+    table = shared.read_relation(con, f"{shared.SCHEMA}.{MART}", "analysis = 'table2'")
+    sizes = table.filter(pl.col("factor") == "patients").select(
+        id=pl.lit("table2.n"), group="group", statistic=pl.lit("n"), computed_value=pl.col("n").cast(pl.Float64))
+    # The reference's info row: Table 2 counts 15 poor-risk patients among the 51 (its CR and NR columns).
+    poor = table.filter(pl.col("factor") == "poor_cytogenetics").select(
+        id=pl.lit("table2.poor_cytogenetics"), group=pl.lit(None, pl.Utf8), statistic=pl.lit("note"),
+        computed_value=pl.col("k").sum().cast(pl.Float64))
     counts = table.filter(pl.col("k").is_not_null()).select(
         id=pl.format("table2.{}", "factor"),
         group="group",
         statistic=pl.when(pl.col("factor") == "sex").then("level").otherwise(pl.lit("n")),
         computed_value=pl.col("k").cast(pl.Float64),
     )
-    summaries = table.filter(pl.col("k").is_null()).unpivot(
+    summaries = table.filter(pl.col("median").is_not_null()).unpivot(
         ["median", "min", "max"], index=["factor", "group"], variable_name="statistic", value_name="computed_value"
     ).select(id=pl.format("table2.{}", "factor"), group="group", statistic="statistic", computed_value="computed_value")
-    return pl.concat([sizes, counts, summaries]).sort("id", "group", "statistic")
+    return pl.concat([sizes, poor, counts, summaries]).sort("id", "group", "statistic")
 
 
-@dg.asset(
-    key=[shared.SCHEMA, MART],
-    group_name="marts",
-    deps=[dg.AssetKey(["core", table]) for table in ("patients", "cycles", "labs")],
-    kinds={"duckdb", "polars"},
-    pool=POOL,
-    description=DESCRIPTION,
-)
-@skip_when_unchanged("marts.risk_factors", shared.MARTS_CODE)
+@shared.mart_asset(MART, DESCRIPTION, ("patients", "cycles", "labs"))
 def risk_factors_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        core = shared.CoreFrames(con)
-        frame = risk_frame(core["patients"], core["cycles"], core["labs"])
-        tests = risk_tests(frame)
-        table = risk_factors(frame, tests)
+        create_risk_patients(con)
+        tests = risk_tests(con)
+        table = risk_factors(con, tests)
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
         shared.replace_tests(con, MART, tests)
     return dg.MaterializeResult(metadata=shared.mart_metadata(table, tests=tests.height))

@@ -10,6 +10,7 @@ Mann-Whitney U (docs/statistics.md).
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 
 from assets.marts import shared
@@ -86,7 +87,11 @@ def icans_cycles(cycles: pl.DataFrame, grades: pl.DataFrame, labs: pl.DataFrame)
 
 def icans_comparison(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The mart (SCHEMA) and its Mann-Whitney tests (rows of marts.statistical_tests), from icans_cycles."""
-    described = describe(frame, "icans_group", GROUPS, FACTORS)
+    # comparisons aggregates in DuckDB: the cycles as a table of an in-memory database
+    con = duckdb.connect()
+    con.register("frame", con.from_arrow(frame.__arrow_c_stream__()))
+    con.execute("CREATE TABLE icans_cycles AS SELECT * FROM frame")
+    described = describe(con, con.table("icans_cycles"), "icans_group", GROUPS, FACTORS)
     patients = [
         {"factor": factor.name, "group": group,
          "patients": frame.filter((pl.col("icans_group") == group) & pl.col(factor.column).is_not_null())
@@ -96,7 +101,7 @@ def icans_comparison(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     tests, p_values = [], []
     for factor in FACTORS:
         test_id = TEST_IDS.get(factor.name, f"safety.icans.{factor.name}")
-        result = compare(frame, "icans_group", GROUPS, factor)
+        result = compare(con, con.table("icans_cycles"), "icans_group", GROUPS, factor)
         if result is not None:
             description = f"{factor.name} by cycle: cycles with ICANS vs without"
             tests.append(shared.test_row(test_id, MART, description, GROUPS, result))

@@ -108,9 +108,9 @@ def write_mart(
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     with _frame_in_transaction(con, "mart_frame", frame):
         con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM mart_frame")
-        con.execute(f"COMMENT ON TABLE {relation} IS {_quote(description)}")
+        con.execute(f"COMMENT ON TABLE {relation} IS {sql_text(description)}")
         for name in frame.columns:
-            con.execute(f'COMMENT ON COLUMN {relation}."{name}" IS {_quote(columns[name])}')
+            con.execute(f'COMMENT ON COLUMN {relation}."{name}" IS {sql_text(columns[name])}')
 
 
 @contextmanager
@@ -130,7 +130,8 @@ def _frame_in_transaction(con: duckdb.DuckDBPyConnection, name: str, frame: pl.D
         con.unregister(name)
 
 
-def _quote(text: str) -> str:
+def sql_text(text: str) -> str:
+    """`text` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -167,6 +168,10 @@ def replace_tests(con: duckdb.DuckDBPyConnection, mart: str, tests: pl.DataFrame
 def published_frame(rows: Iterable[tuple[str, str | None, str, float | None]]) -> pl.DataFrame:
     """A mart's published_values rows (id, group, statistic, computed_value); group None is the CSV's empty."""
     return pl.DataFrame(list(rows), schema=PUBLISHED_SCHEMA, orient="row")
+
+
+# SQL over core.labs: measured_value's rule.
+MEASURED_VALUE_SQL = "CASE WHEN value IS NULL AND below_lod THEN 0.0 ELSE value END"
 
 
 def measured_value() -> pl.Expr:

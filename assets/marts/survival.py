@@ -1,37 +1,45 @@
 """Survival marts: Kaplan-Meier curves and summaries of EFS and OS per grouping, and their log-rank tests.
 
-Pure functions over core.time_to_event (one row per patient and endpoint) and core.patients. What an event
-is, and where time starts, is decided upstream by core.time_to_event's dbt vars (docs/marts.md, Survival):
-by default time runs from the first blinatumomab infusion, EFS events are relapse, second cancer, failure
-to respond to cycle 1 and death, and HSCT / CAR-T do not censor. The groupings are configuration
-(survival_groupings.py). The frames are the multicenter study's (shared.CoreFrames): the case series is
-three patients and no part of the paper's figures.
+Over core.time_to_event (one row per patient and endpoint) and first_cycle's relation. What an event is,
+and where time starts, is decided upstream by core.time_to_event's dbt vars (docs/marts.md, Survival): by
+default time runs from the first blinatumomab infusion, EFS events are relapse, second cancer, failure to
+respond to cycle 1 and death, and HSCT / CAR-T do not censor. The groupings are configuration
+(survival_groupings.py). DuckDB counts events and subjects per group and distinct time
+(aggregates.survival_counts); the curves, summaries and tests are computed from those counts. The patients
+are the multicenter study's: the case series is three patients and no part of the paper's figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import polars as pl
 
 from assets.landing.assets import POOL
-from assets.marts.first_cycle import first_cycles
-from assets.marts.shared import (MARTS_CODE, CoreFrames, mart_metadata, replace_tests, save_figures, test_row, tests_frame,
-                                  write_mart)
-from assets.marts.stats import CURVE_SCHEMA, kaplan_meier, logrank_test, median_survival, survival_at
+from assets.marts.aggregates import quoted, survival_counts
+from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
+from assets.marts.shared import (MARTS_CODE, SCHEMA, mart_metadata, read_relation, replace_tests, save_figures,
+                                  sql_text, test_row, tests_frame, write_mart)
+from assets.marts.stats import CURVE_SCHEMA, kaplan_meier_from_counts, logrank_from_counts, median_survival, survival_at
 from assets.marts.survival_columns import (
     CURVES_COLUMNS,
     CURVES_DESCRIPTION,
+    EVENTS_COLUMNS,
+    EVENTS_DESCRIPTION,
     SUMMARY_COLUMNS,
     SUMMARY_DESCRIPTION,
 )
 from assets.marts.survival_groupings import GROUPINGS, Grouping
 from assets.marts.survival_plots import figure_name, survival_figures
-from orchestration.metadata import markdown_table, png_markdown
 from orchestration.incremental import skip_when_unchanged
+from orchestration.metadata import markdown_table, png_markdown
 from orchestration.resources import WarehouseResource
+
+if TYPE_CHECKING:
+    import duckdb
 
 MART = "survival"
 ONE_YEAR_DAYS = 365.25
@@ -45,79 +53,94 @@ SUMMARY_SCHEMA = {
     "surv_1y": pl.Float64, "se_1y": pl.Float64, "ci_lower_1y": pl.Float64, "ci_upper_1y": pl.Float64,
     "at_risk_1y": pl.Int64,
 }
+EVENTS_SCHEMA = {"event_type": pl.Utf8, "events": pl.Int64, "patients": pl.Int64}
 
 
-def patient_groups(patients: pl.DataFrame, groupings: Sequence[Grouping] = GROUPINGS) -> pl.DataFrame:
-    """One row per patient and grouping the patient belongs to: subject_id, grouping, group.
-    `patients` is first_cycles' frame (core.patients with their cycle 1)."""
-    return pl.concat(
-        [
-            patients.select(
-                "subject_id", grouping=pl.lit(grouping.name), group=grouping.group.cast(pl.Utf8)
-            ).drop_nulls("group")
-            for grouping in groupings
-        ]
-    )
+# The TEMP table create_survival_times writes.
+SURVIVAL_TIMES = "survival_times"
+COUNTS_SCHEMA = {"endpoint": pl.Utf8, "grouping": pl.Utf8, "group": pl.Utf8, "time": pl.Float64,
+                 "events": pl.Int64, "total": pl.Int64}
 
 
-def grouped_times(time_to_event: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
-    """Each grouped patient's time and event per endpoint. A patient whose time is unknown (no origin
-    date, e.g. no diagnosis date under the diagnosis origin) or negative keeps a row with a null time,
-    so that the summary can count them instead of losing them silently."""
-    usable = pl.col("time_days").is_not_null() & (pl.col("time_days") >= 0)
-    return (
-        groups.join(
-            time_to_event.select("subject_id", "endpoint", "origin", "time_days", "event"),
-            on="subject_id",
-            how="inner",
-        )
-        .with_columns(
-            time_days=pl.when(usable).then(pl.col("time_days").cast(pl.Float64)),
-            event=pl.when(usable).then(pl.col("event")),
-        )
-        .sort([*KEYS, "subject_id"])
-    )
+def create_survival_times(con: duckdb.DuckDBPyConnection, groupings: Sequence[Grouping] = GROUPINGS,
+                          patients: str = FIRST_CYCLES) -> str:
+    """TEMP table SURVIVAL_TIMES: one row per patient of `patients` (a relation of one row per patient) and
+    endpoint of core.time_to_event: subject_id, endpoint, origin, time_days and event, and one column per
+    grouping holding the patient's group (NULL outside it). A time that is unknown (no origin date, e.g. no
+    diagnosis date under the diagnosis origin) or negative is NULL, with its event, so that the summary
+    counts the patient instead of losing them silently. Returns its name."""
+    groups = ", ".join(f"CAST({grouping.group} AS VARCHAR) AS {quoted(grouping.name)}" for grouping in groupings)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {SURVIVAL_TIMES} AS
+        SELECT times.subject_id, times.endpoint, times.origin,
+               CASE WHEN times.time_days >= 0 THEN CAST(times.time_days AS DOUBLE) END AS time_days,
+               CASE WHEN times.time_days >= 0 THEN times.event END AS event,
+               groups.* EXCLUDE (subject_id)
+        FROM (SELECT subject_id, {groups} FROM {patients}) AS groups
+        JOIN core.time_to_event AS times USING (subject_id)
+    """)
+    return SURVIVAL_TIMES
 
 
-def _by_group(times: pl.DataFrame) -> Iterator[tuple[dict[str, str], pl.DataFrame]]:
-    """Each (endpoint, grouping, group) with its rows, in sorted order (deterministic output)."""
-    for key, part in sorted(times.partition_by(KEYS, as_dict=True).items()):
+def _endpoints(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [endpoint for (endpoint,) in con.execute(
+        f"SELECT DISTINCT endpoint FROM {SURVIVAL_TIMES} ORDER BY endpoint").fetchall()]
+
+
+def grouped_counts(con: duckdb.DuckDBPyConnection, groupings: Sequence[Grouping] = GROUPINGS) -> pl.DataFrame:
+    """Survival counts (COUNTS_SCHEMA) of SURVIVAL_TIMES' patients with a known time: events and total per
+    endpoint, grouping, group and distinct time, computed in DuckDB."""
+    parts = [pl.DataFrame(schema=COUNTS_SCHEMA)]
+    for endpoint in _endpoints(con):
+        for grouping in groupings:
+            column = quoted(grouping.name)
+            counts = survival_counts(con, f"""
+                SELECT * FROM {SURVIVAL_TIMES}
+                WHERE endpoint = {sql_text(endpoint)} AND {column} IS NOT NULL AND time_days IS NOT NULL
+            """, "time_days", "event", grouping.name)
+            parts.append(counts.select(endpoint=pl.lit(endpoint), grouping=pl.lit(grouping.name),
+                                       group=pl.col("group").cast(pl.Utf8), time="time", events="events",
+                                       total="total"))
+    return pl.concat(parts)
+
+
+def _by_group(counts: pl.DataFrame):
+    """Each (endpoint, grouping, group) with its counts, in sorted order (deterministic output)."""
+    for key, part in sorted(counts.partition_by(KEYS, as_dict=True).items()):
         yield dict(zip(KEYS, key)), part
 
 
-def _curve(part: pl.DataFrame) -> pl.DataFrame:
-    usable = part.drop_nulls("time_days")
-    return kaplan_meier(usable["time_days"].to_list(), usable["event"].to_list())
-
-
-def survival_curves(times: pl.DataFrame) -> pl.DataFrame:
-    """The whole Kaplan-Meier step function per endpoint, grouping and group: R's survfit layout
-    (time in days, n_at_risk, events, censored, survival, std_err, log-log ci_lower / ci_upper); S = 1
-    before the first time."""
+def survival_curves(counts: pl.DataFrame) -> pl.DataFrame:
+    """The whole Kaplan-Meier step function per endpoint, grouping and group, from grouped_counts: R's
+    survfit layout (time in days, n_at_risk, events, censored, survival, std_err, log-log ci_lower /
+    ci_upper); S = 1 before the first time."""
     empty = pl.DataFrame(schema={key: pl.Utf8 for key in KEYS} | CURVE_SCHEMA)
     curves = [
-        _curve(part).select(*[pl.lit(value).alias(name) for name, value in key.items()], pl.all())
-        for key, part in _by_group(times)
+        kaplan_meier_from_counts(part).select(*[pl.lit(value).alias(name) for name, value in key.items()], pl.all())
+        for key, part in _by_group(counts)
     ]
     return pl.concat([empty, *curves]).sort([*KEYS, "time"])
 
 
-def survival_summary(times: pl.DataFrame, horizon_days: float = ONE_YEAR_DAYS) -> pl.DataFrame:
-    """Per endpoint, grouping and group: n, events, median survival with its CI (null where not
-    reached), and the estimate at `horizon_days` with its Greenwood SE and log-log CI (proportions).
+def survival_summary(con: duckdb.DuckDBPyConnection, curves: pl.DataFrame, groupings: Sequence[Grouping] = GROUPINGS,
+                     horizon_days: float = ONE_YEAR_DAYS) -> pl.DataFrame:
+    """Per endpoint, grouping and group of SURVIVAL_TIMES: n, events, median survival with its CI (null
+    where not reached), and the estimate at `horizon_days` with its Greenwood SE and log-log CI
+    (proportions), read off the group's curve.
 
     The SE is 0 where the estimate is 0: Greenwood's formula is undefined once everyone has had the
     event (R prints NA), and the paper prints 0, as GraphPad Prism does.
     """
-    rows = []
-    for key, part in _by_group(times):
-        counts = {
-            "origin": part["origin"][0],
-            "n": part["time_days"].count(),
-            "events": int(part["event"].sum()),
-            "n_without_time": part["time_days"].null_count(),
-        }
-        rows.append({**key, **counts, **(_estimates(_curve(part), horizon_days) if counts["n"] else {})})
+    sizes = pl.DataFrame(con.sql(" UNION ALL ".join(f"""
+        SELECT endpoint, {sql_text(grouping.name)} AS grouping, {quoted(grouping.name)} AS "group",
+               first(origin ORDER BY subject_id) AS origin, count(time_days) AS n,
+               coalesce(sum(event), 0) AS events, count(*) - count(time_days) AS n_without_time
+        FROM {SURVIVAL_TIMES} WHERE {quoted(grouping.name)} IS NOT NULL
+        GROUP BY ALL""" for grouping in groupings)))
+    by_group = {tuple(key.values()): part for key, part in _by_group(curves)}
+    rows = [{**size, **(_estimates(by_group[key], horizon_days) if size["n"] else {})}
+            for size in sizes.sort(KEYS).iter_rows(named=True)
+            for key in [(size["endpoint"], size["grouping"], size["group"])]]
     return pl.DataFrame(rows, schema=SUMMARY_SCHEMA)
 
 
@@ -136,20 +159,32 @@ def _estimates(curve: pl.DataFrame, horizon_days: float) -> dict[str, float | in
     }
 
 
-def logrank_tests(times: pl.DataFrame, groupings: Sequence[Grouping] = GROUPINGS) -> pl.DataFrame:
-    """One log-rank test per endpoint and grouping with at least two groups, as rows of
-    marts.statistical_tests; test_id `survival.<endpoint>.<grouping>` (the published P-value's id)."""
+def logrank_tests(counts: pl.DataFrame, groupings: Sequence[Grouping] = GROUPINGS) -> pl.DataFrame:
+    """One log-rank test per endpoint and grouping with at least two groups, from grouped_counts, as rows
+    of marts.statistical_tests; test_id `survival.<endpoint>.<grouping>` (the published P-value's id)."""
     titles = {grouping.name: grouping.title for grouping in groupings}
     rows = []
-    for (endpoint, grouping), part in sorted(times.drop_nulls("time_days").partition_by(
-            ["endpoint", "grouping"], as_dict=True).items()):
+    for (endpoint, grouping), part in sorted(counts.partition_by(["endpoint", "grouping"], as_dict=True).items()):
         labels = sorted(part["group"].unique().to_list())
         if grouping not in titles or len(labels) < 2:
             continue
-        result = logrank_test(part["time_days"].to_list(), part["event"].to_list(), part["group"].to_list())
+        result = logrank_from_counts(part)
         description = f"{ENDPOINT_NAMES.get(endpoint, endpoint)}: {titles[grouping]}"
         rows.append(test_row(f"{MART}.{endpoint}.{grouping}", MART, description, labels, result))
     return tests_frame(rows)
+
+
+def survival_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """marts.survival_events: per event type of core.events (last contacts aside), the events of
+    first_cycle's patients on or after their first infusion (the relapse that led to blinatumomab is not an
+    outcome) and the patients who had one."""
+    return pl.DataFrame(con.sql(f"""
+        SELECT event.event_type, count(*) AS events, count(DISTINCT event.subject_id) AS patients
+        FROM core.events AS event JOIN {FIRST_CYCLES} AS patient USING (subject_id)
+        WHERE event.event_type <> 'last_contact' AND event.event_date >= patient.first_infusion_date
+        GROUP BY ALL
+        ORDER BY ALL
+    """), schema=EVENTS_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -157,36 +192,32 @@ class SurvivalMarts:
     curves: pl.DataFrame
     summary: pl.DataFrame
     tests: pl.DataFrame
+    events: pl.DataFrame
 
 
-def survival_marts(
-    patients: pl.DataFrame, cycles: pl.DataFrame, time_to_event: pl.DataFrame,
-    groupings: Sequence[Grouping] = GROUPINGS,
-) -> SurvivalMarts:
-    """Everything the survival asset writes, from core.patients, core.cycles and core.time_to_event."""
-    groups = patient_groups(first_cycles(patients, cycles), groupings)
-    times = grouped_times(time_to_event, groups)
-    return SurvivalMarts(survival_curves(times), survival_summary(times), logrank_tests(times, groupings))
+def survival_marts(con: duckdb.DuckDBPyConnection, groupings: Sequence[Grouping] = GROUPINGS) -> SurvivalMarts:
+    """Everything the survival asset writes, from first_cycle's relation (created here), core.time_to_event
+    and core.events."""
+    create_first_cycles(con)
+    create_survival_times(con, groupings)
+    counts = grouped_counts(con, groupings)
+    curves = survival_curves(counts)
+    return SurvivalMarts(curves, survival_summary(con, curves, groupings), logrank_tests(counts, groupings),
+                         survival_events(con))
 
 
-def published_values(patients: pl.DataFrame, cycles: pl.DataFrame, time_to_event: pl.DataFrame,
-                     events: pl.DataFrame) -> pl.DataFrame:
-    """The reference rows this mart covers: the 1-year estimates (see published_estimates) and the numbers
-    of relapses and deaths after blinatumomab (the paper's text reports one death where its OS figures imply
-    three: `survival.deaths_reported` is an inconsistent row, computed so that the contradiction shows)."""
+def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The reference rows this mart covers, read from marts.survival_summary (the 1-year estimates, see
+    published_estimates) and marts.survival_events: the relapses and deaths after blinatumomab (the paper's
+    text reports one death where its OS figures imply three: `survival.deaths_reported` is an inconsistent
+    row, computed so that the contradiction shows)."""
+    estimates = published_estimates(read_relation(con, f"{SCHEMA}.survival_summary"))
+    events = dict(con.execute(f"SELECT event_type, events FROM {SCHEMA}.survival_events").fetchall())
     counts = pl.DataFrame(
         {"id": [f"{MART}.relapses", f"{MART}.deaths_reported"], "group": [None, None], "statistic": ["n", "n"],
-         "computed_value": [float(outcome_count(patients, events, kind)) for kind in ("relapse", "death")]},
+         "computed_value": [float(events.get(kind, 0)) for kind in ("relapse", "death")]},
         schema={"id": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "computed_value": pl.Float64})
-    estimates = published_estimates(survival_marts(patients, cycles, time_to_event).summary)
     return pl.concat([estimates, counts.select(estimates.columns).cast(estimates.schema)])
-
-
-def outcome_count(patients: pl.DataFrame, events: pl.DataFrame, event_type: str) -> int:
-    """Events of a type on or after the first infusion: the relapse that led to blinatumomab is not an outcome."""
-    first = patients.select("subject_id", "first_infusion_date")
-    outcomes = events.filter(pl.col("event_type") == event_type).join(first, on="subject_id")
-    return outcomes.filter(pl.col("event_date") >= pl.col("first_infusion_date")).height
 
 
 def published_estimates(summary: pl.DataFrame, groupings: Sequence[Grouping] = GROUPINGS) -> pl.DataFrame:
@@ -209,10 +240,11 @@ def published_estimates(summary: pl.DataFrame, groupings: Sequence[Grouping] = G
     ).sort("id", "group", "statistic")
 
 
-# Dagster: the asset only moves the core frames in and the marts, tests and figures out.
+# Dagster: the asset writes the marts, tests and figures the functions above compute in its connection.
 CURVES_KEY = dg.AssetKey(["marts", "survival_curves"])
 SUMMARY_KEY = dg.AssetKey(["marts", "survival_summary"])
-CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("patients", "cycles", "time_to_event")]
+EVENTS_KEY = dg.AssetKey(["marts", "survival_events"])
+CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("patients", "cycles", "events", "time_to_event")]
 
 
 def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
@@ -225,29 +257,31 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
         _spec(CURVES_KEY, "Kaplan-Meier step functions of EFS and OS per grouping; KM plots in figures/."),
         _spec(SUMMARY_KEY, "n, events, median and 1-year EFS / OS per grouping; log-rank tests in "
                            "marts.statistical_tests."),
+        _spec(EVENTS_KEY, "Relapses, deaths and transplants after the first infusion."),
     ],
     pool=POOL,
 )
 @skip_when_unchanged("marts.survival", MARTS_CODE)
 def survival_assets(warehouse: WarehouseResource):
     with warehouse.connect() as con:
-        core = CoreFrames(con)
-        marts = survival_marts(core["patients"], core["cycles"], core["time_to_event"])
+        marts = survival_marts(con)
         write_mart(con, "survival_curves", marts.curves, CURVES_DESCRIPTION, CURVES_COLUMNS)
         write_mart(con, "survival_summary", marts.summary, SUMMARY_DESCRIPTION, SUMMARY_COLUMNS)
+        write_mart(con, "survival_events", marts.events, EVENTS_DESCRIPTION, EVENTS_COLUMNS)
         replace_tests(con, MART, marts.tests)
     figures = survival_figures(marts.curves, GROUPINGS)
     folder = save_figures(warehouse.path, figures)
     paper = [figure_name(endpoint, grouping.name) for grouping in GROUPINGS if grouping.paper
              for endpoint in ENDPOINT_NAMES]
     yield dg.MaterializeResult(asset_key=CURVES_KEY, metadata=mart_metadata(
-        marts.curves, figures_dir=str(folder),
+        marts.curves, preview_rows=5, figures_dir=str(folder),
         figures=dg.MetadataValue.md(png_markdown({name: figures[name] for name in paper if name in figures})),
     ))
     yield dg.MaterializeResult(asset_key=SUMMARY_KEY, metadata=mart_metadata(
         marts.summary, preview_rows=marts.summary.height,
         logrank=dg.MetadataValue.md(_logrank_table(marts.tests)),
     ))
+    yield dg.MaterializeResult(asset_key=EVENTS_KEY, metadata=mart_metadata(marts.events))
 
 
 def _logrank_table(tests: pl.DataFrame) -> str:

@@ -43,3 +43,14 @@ SUMMARY_COLUMNS = {
     "ci_upper_1y": "Upper 95 % log-log limit of surv_1y; NULL where it is 1 or 0.",
     "at_risk_1y": "Patients still followed at one year.",
 }
+
+EVENTS_DESCRIPTION = (
+    "Outcome events of the multicenter patients on or after their first blinatumomab infusion, per event type "
+    "of core.events (relapse, death, hsct, ...; last contacts aside). The relapse that led to blinatumomab is "
+    "not an outcome."
+)
+EVENTS_COLUMNS = {
+    "event_type": "core.events.event_type.",
+    "events": "Events of this type on or after the patient's first infusion.",
+    "patients": "Patients with at least one of them.",
+}

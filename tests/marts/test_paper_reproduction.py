@@ -6,6 +6,7 @@ import pytest
 
 from assets.marts import paper_reproduction as pr
 from assets.marts import shared
+from tests.marts.core_db import core_database
 
 REFERENCE = pl.DataFrame(
     [("cohort.patients", None, "n", "105", "exact", None),
@@ -50,28 +51,32 @@ def test_two_marts_computing_the_same_row_is_an_error():
         pr.reproduction(REFERENCE, twice, published_tests())
 
 
-def test_sources_are_called_with_the_core_frames_they_name():
-    seen = {}
+def test_sources_read_the_marts_through_the_connection():
+    con = core_database(patients=pl.DataFrame({"subject_id": ["a", "b"], "study": ["multicenter"] * 2}))
+    shared.write_mart(con, "counts", pl.DataFrame({"patients": [105]}), "A mart.", {"patients": "Patients."})
 
-    def published_values(patients, events):
-        seen.update(patients=patients.height, events=events.height)
-        return shared.published_frame([("cohort.patients", None, "n", patients.height)])
+    def published_values(con):
+        [(patients,)] = con.execute("SELECT patients FROM marts.counts").fetchall()
+        return shared.published_frame([("cohort.patients", None, "n", patients)])
 
-    def broken(patients):
+    def not_yet_reading_its_marts(patients):
+        return shared.published_frame([("cohort.centers", None, "n", patients.height)])
+
+    def broken(con):
         raise ZeroDivisionError("division by zero")
 
-    core = {"patients": pl.DataFrame({"subject_id": ["a", "b"]}), "events": pl.DataFrame({"subject_id": ["a"]}),
-            "labs": None}
-    values, errors = pr.computed_values(core, {"cohort": published_values, "immune": broken})
-    assert seen == {"patients": 2, "events": 1}
-    assert values.rows() == [("cohort.patients", None, "n", 2.0, "cohort")]
+    values, errors = pr.computed_values(con, {"cohort": published_values, "counts": not_yet_reading_its_marts,
+                                              "immune": broken})
+    assert values.rows() == [("cohort.patients", None, "n", 105.0, "cohort"),
+                             ("cohort.centers", None, "n", 2.0, "counts")]
     assert errors == {"immune": "ZeroDivisionError: division by zero"}
 
 
 def test_every_mart_module_with_published_values_is_a_source():
-    assert {"cohort_characteristics", "response_rates", "risk_factors"} <= set(pr.published_sources())
+    assert {"cohort_characteristics", "response_rates", "risk_factors", "survival"} <= set(pr.published_sources())
     keys = {key.to_user_string() for key in pr.paper_reproduction_asset.dependency_keys}
-    assert {"seeds/published_results", "marts/cox_models", "marts/risk_factors"} <= keys
+    assert {"seeds/published_results", "marts/cox_models", "marts/risk_factors", "marts/cohort_counts",
+            "marts/survival_summary", "marts/survival_events"} <= keys
 
 
 def test_the_check_warns_and_lists_the_failures():

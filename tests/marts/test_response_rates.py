@@ -1,4 +1,5 @@
-"""Response rates, their intervals and comparisons, on cohorts built from the paper's counts."""
+"""Response rates, their intervals and comparisons, on cohorts built from the paper's counts, computed by the
+marts' SQL on an in-memory DuckDB."""
 
 import math
 
@@ -6,9 +7,19 @@ import polars as pl
 import pytest
 
 from assets.marts import response_rates as rr
+from assets.marts import shared
+from assets.marts.first_cycle import create_first_cycles
+from tests.marts.core_db import core_database
 from tests.marts.core_frames import counts_cohort, cycle, cycles, event, events, patient, patients
 
 NO_EVENTS = events([])
+
+
+def cohort_database(people: pl.DataFrame, given: pl.DataFrame, followed: pl.DataFrame = NO_EVENTS):
+    """core.patients, core.cycles and core.events in DuckDB, first_cycle's relation created on them."""
+    con = core_database(patients=people, cycles=given, events=followed)
+    create_first_cycles(con)
+    return con
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -25,13 +36,13 @@ def paper_cohort():
     rri = {"indication_group": "rr", "indication": "relapse"}
     bridged = {**rri, "bridging_chemo": True}
     cyclophosphamide = {**bridged, "cyclophosphamide": True}
-    return counts_cohort({
+    return cohort_database(*counts_cohort({
         "rr": [(5, rri), (1, {**rri, "mrd_negative_after": False}), (2, {**rri, "response": "nr"}),
                (1, bridged), (2, cyclophosphamide)],
         "cr_mrdpos": [(4, bridged), (3, cyclophosphamide), (2, {**bridged, "response": "nr"}),
                       (1, {**cyclophosphamide, "response": "nr"}), (26, {}), (4, {"response": "nr"})],
         "cr_mrdneg": [(7, bridged), (2, cyclophosphamide)],
-    })
+    }))
 
 
 def rate(rates: pl.DataFrame, measure: str, population: str, group: str) -> dict:
@@ -40,7 +51,7 @@ def rate(rates: pl.DataFrame, measure: str, population: str, group: str) -> dict
 
 
 def test_rates_and_wilson_intervals(paper_cohort):
-    rates = rr.response_rates(rr.response_frame(*paper_cohort), paper_cohort[1], NO_EVENTS)
+    rates = rr.response_rates(paper_cohort)
     cr_rr = rate(rates, "cr", "status_at_cycle1", "rr")
     assert (cr_rr["k"], cr_rr["n"], round(cr_rr["pct"], 1)) == (9, 11, 81.8)
     assert (cr_rr["ci_lower_pct"] / 100, cr_rr["ci_upper_pct"] / 100) == pytest.approx(wilson(9, 11))
@@ -54,7 +65,7 @@ def test_rates_and_wilson_intervals(paper_cohort):
 
 
 def test_comparisons_reproduce_the_paper_p_values(paper_cohort):
-    rates = rr.response_rates(rr.response_frame(*paper_cohort), paper_cohort[1], NO_EVENTS)
+    rates = rr.response_rates(paper_cohort)
     p_values = dict(rr.response_tests(rates).select("test_id", "p_value").iter_rows())
     assert round(p_values["response.bridging"], 3) == 0.589
     assert p_values["response.rr_vs_mrdpos"] >= 0.9995 and p_values["response.cyclophosphamide"] >= 0.9995
@@ -65,7 +76,8 @@ def test_a_cycle_in_mrd_negativity_stays_negative_unless_a_relapse_follows():
                     cycle("b", 1), cycle("c", 2, table3_group="mrdneg")])
     # a relapses after its cycle 2 (which starts on day 42); c relapsed before it
     relapses = events([event("a", "relapse", 400), event("c", "relapse", 10)])
-    stayed = rr.remained_negative(given, relapses)
+    con = cohort_database(patients([patient(s) for s in "abc"]), given, relapses)
+    stayed = pl.DataFrame(rr.remained_negative(con)).sort("subject_id")
     assert stayed.select("subject_id", "remained").rows() == [("a", False), ("b", True), ("c", True)]
 
 
@@ -77,13 +89,14 @@ def test_each_non_responder_has_one_course_first_match_wins():
     followed = events([event("two_cycles", "hsct", 90), event("hsct_then_died", "hsct", 60),
                        event("hsct_then_died", "death", 200), event("died", "death", 100),
                        event("chemo", "hsct", -30)])  # before the first infusion: not a course
-    courses = rr.nr_course(rr.response_frame(people, given), followed)
+    courses = pl.DataFrame(rr.nr_course(cohort_database(people, given, followed)))
     assert dict(courses.iter_rows()) == {"two_cycles": "second_blina_cycle", "hsct_then_died": "hsct",
                                          "died": "died", "chemo": "continued_chemo"}
 
 
-def test_published_values_name_reference_rows(paper_cohort):
-    values = rr.published_values(*paper_cohort, NO_EVENTS)
+def test_published_values_read_the_mart_and_name_reference_rows(paper_cohort):
+    shared.write_mart(paper_cohort, rr.MART, rr.response_rates(paper_cohort), rr.DESCRIPTION, rr.COLUMNS)
+    values = rr.published_values(paper_cohort)
     assert values.filter(pl.struct("id", "group", "statistic").is_duplicated()).height == 0
     lookup = {(r["id"], r["group"], r["statistic"]): r["computed_value"] for r in values.iter_rows(named=True)}
     assert round(lookup[("response.bridging.cr", "rr_indication_bridged", "pct")], 1) == 86.4

@@ -1,5 +1,6 @@
-"""Survival marts: the mart's functions against a classic published analysis, on small frames with known
-answers, and end to end on the demo warehouse against the paper (published_results.csv)."""
+"""Survival marts: the mart's SQL and statistics, on small core tables in an in-memory DuckDB, against a
+classic published analysis and small cases with known answers, and end to end on the demo warehouse against
+the paper (published_results.csv)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ import polars as pl
 import pytest
 
 from assets.marts import survival
-from assets.marts.first_cycle import CYCLE_COLUMNS, PATIENT_COLUMNS
+from assets.marts.first_cycle import create_first_cycles
 from assets.marts.stats import matches_published
 from assets.marts.survival_groupings import GROUPINGS, Grouping
+from tests.marts.core_db import core_database
+from tests.marts.core_frames import START, cycle, cycles, event, events, patient, patients
 
 ROOT = Path(__file__).resolve().parents[2]
 FREIREICH = ROOT / "tests" / "reference" / "gehan.csv"  # 6-MP vs placebo remission times, weeks
 PUBLISHED = ROOT / "dbt_project" / "seeds" / "published_results.csv"
-ARM = Grouping("arm", "6-MP vs placebo", pl.col("arm"))
+ARM = Grouping("arm", "6-MP vs placebo", "arm")
+TTE_SCHEMA = {"subject_id": pl.Utf8, "endpoint": pl.Utf8, "origin": pl.Utf8, "time_days": pl.Int64,
+              "event": pl.Int32}
 
 # Freireich et al. (Blood 1963) as published with its Kaplan-Meier table (Kleinbaum & Klein, Survival
 # Analysis, 3rd ed., Table 2.1; Cox & Oakes 1984): 6-MP at its event times: n at risk, events, S(t).
@@ -27,26 +32,32 @@ SIX_MP_TABLE = [
 ]
 
 
-def freireich_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The classic data as a patient frame and a time_to_event frame, the shapes the mart reads."""
+def times_database(patient_rows: pl.DataFrame, time_to_event: pl.DataFrame, groupings=GROUPINGS):
+    """core.first_cycles (a first_cycle-like relation: what the groupings read) and core.time_to_event in
+    DuckDB, the survival times created on them."""
+    con = core_database(first_cycles=patient_rows, time_to_event=time_to_event)
+    survival.create_survival_times(con, groupings, patients="core.first_cycles")
+    return con
+
+
+@pytest.fixture(scope="module")
+def freireich():
+    """The classic data as a patient relation and core.time_to_event, the shapes the mart reads."""
     data = pl.read_csv(FREIREICH).with_row_index("row").with_columns(subject_id=pl.format("s{}", "row"))
-    patients = data.select("subject_id", arm=pl.col("group"))
     time_to_event = data.select(
         "subject_id", endpoint=pl.lit("remission"), origin=pl.lit("first_infusion"),
         time_days="time", event="event",
     )
-    return patients, time_to_event
+    return times_database(data.select("subject_id", arm=pl.col("group")), time_to_event, [ARM])
 
 
 @pytest.fixture(scope="module")
-def freireich_times() -> pl.DataFrame:
-    patients, time_to_event = freireich_frames()
-    return survival.grouped_times(time_to_event, survival.patient_groups(patients, [ARM]))
+def freireich_curves(freireich) -> pl.DataFrame:
+    return survival.survival_curves(survival.grouped_counts(freireich, [ARM]))
 
 
-def test_curve_reproduces_the_published_kaplan_meier_table(freireich_times):
-    curves = survival.survival_curves(freireich_times)
-    six_mp = curves.filter(pl.col("group") == "6-MP")
+def test_curve_reproduces_the_published_kaplan_meier_table(freireich_curves):
+    six_mp = freireich_curves.filter(pl.col("group") == "6-MP")
     at_events = six_mp.filter(pl.col("events") > 0)
     assert at_events.select("time", "n_at_risk", "events").rows() == [row[:3] for row in SIX_MP_TABLE]
     assert [round(s, 4) for s in at_events["survival"]] == [row[3] for row in SIX_MP_TABLE]
@@ -54,12 +65,12 @@ def test_curve_reproduces_the_published_kaplan_meier_table(freireich_times):
     assert six_mp.filter(pl.col("time") == 6).select("events", "censored").row(0) == (3, 1)
     # The whole step function: every censoring time is a row too (12 censored 6-MP patients).
     assert six_mp["censored"].sum() == 12 and six_mp["n_at_risk"][0] == 21
-    placebo = curves.filter(pl.col("group") == "placebo")
+    placebo = freireich_curves.filter(pl.col("group") == "placebo")
     assert placebo["censored"].sum() == 0 and placebo["survival"][-1] == 0
 
 
-def test_summary_gives_the_published_medians_and_greenwood_se(freireich_times):
-    summary = survival.survival_summary(freireich_times, horizon_days=10)
+def test_summary_gives_the_published_medians_and_greenwood_se(freireich, freireich_curves):
+    summary = survival.survival_summary(freireich, freireich_curves, [ARM], horizon_days=10)
     by_group = {row["group"]: row for row in summary.iter_rows(named=True)}
     assert (by_group["6-MP"]["n"], by_group["6-MP"]["events"]) == (21, 9)
     assert (by_group["placebo"]["n"], by_group["placebo"]["events"]) == (21, 21)
@@ -70,63 +81,65 @@ def test_summary_gives_the_published_medians_and_greenwood_se(freireich_times):
     assert by_group["6-MP"]["at_risk_1y"] == 15
 
 
-def test_logrank_reproduces_the_published_chi_square(freireich_times):
-    [test] = survival.logrank_tests(freireich_times, [ARM]).iter_rows(named=True)
+def test_logrank_reproduces_the_published_chi_square(freireich):
+    [test] = survival.logrank_tests(survival.grouped_counts(freireich, [ARM]), [ARM]).iter_rows(named=True)
     assert round(test["statistic"], 2) == 16.79 and test["df"] == 1
     assert f"{test['p_value']:.1e}" == "4.2e-05"
     assert test["test_id"] == "survival.remission.arm" and test["groups"] == "6-MP vs placebo"
 
 
 def patients_frame(**columns) -> pl.DataFrame:
-    """A first_cycles-like frame: what the groupings read."""
+    """A first_cycle-like relation: what the groupings read."""
     n = len(next(iter(columns.values())))
     base = {"subject_id": [f"s{i}" for i in range(n)], "indication_group": ["rr"] * n,
             "mrd_negative_after": [True] * n, "status": ["rr"] * n, "cytogenetic_risk": ["standard"] * n}
-    return pl.DataFrame({**base, **columns})
+    return pl.DataFrame({**base, **columns}, schema_overrides={"mrd_negative_after": pl.Boolean})
 
 
-def groups_of(patients: pl.DataFrame, grouping: str) -> dict[str, str]:
-    groups = survival.patient_groups(patients).filter(pl.col("grouping") == grouping)
-    return dict(groups.select("subject_id", "group").iter_rows())
+def groups_of(patient_rows: pl.DataFrame, grouping: str) -> dict[str, str]:
+    [expression] = [candidate.group for candidate in GROUPINGS if candidate.name == grouping]
+    con = core_database(first_cycles=patient_rows)
+    return dict(con.execute(f"SELECT subject_id, {expression} AS g FROM core.first_cycles "
+                            f"WHERE g IS NOT NULL ORDER BY subject_id").fetchall())
 
 
 def test_mrd_response_groupings_leave_out_unknown_responses_and_other_populations():
-    patients = patients_frame(
+    patient_rows = patients_frame(
         indication_group=["rr", "rr", "cr_mrdpos", "cr_mrdpos", "cr_mrdneg", None],
         mrd_negative_after=[True, False, True, None, True, True],
     )
-    assert groups_of(patients, "rr_mrdpos_by_mrd_response") == {
+    assert groups_of(patient_rows, "rr_mrdpos_by_mrd_response") == {
         "s0": "rr_mrdpos_mrd_response", "s1": "rr_mrdpos_no_mrd_response", "s2": "rr_mrdpos_mrd_response"}
-    assert groups_of(patients, "rr_by_mrd_response") == {"s0": "rr_mrd_response", "s1": "rr_no_mrd_response"}
-    assert groups_of(patients, "cr_mrdpos_by_mrd_response") == {"s2": "cr_mrdpos_mrd_response"}
-    assert groups_of(patients, "rr_vs_not") == {
+    assert groups_of(patient_rows, "rr_by_mrd_response") == {"s0": "rr_mrd_response", "s1": "rr_no_mrd_response"}
+    assert groups_of(patient_rows, "cr_mrdpos_by_mrd_response") == {"s2": "cr_mrdpos_mrd_response"}
+    assert groups_of(patient_rows, "rr_vs_not") == {
         "s0": "rr", "s1": "rr", "s2": "not_rr", "s3": "not_rr", "s4": "not_rr"}
 
 
 def test_mrd_response_is_cycle_one_s_even_when_a_later_cycle_clears_mrd():
     # s0 fails cycle 1 (an EFS event at day 21) and clears MRD in cycle 2: still a non-responder.
-    patients = pl.DataFrame({column: [None, None] for column in PATIENT_COLUMNS}).with_columns(
-        subject_id=pl.Series(["s0", "s1"]), indication_group=pl.lit("cr_mrdpos"),
-        status_at_first_cycle=pl.lit("cr_mrdpos"))
-    cycles = pl.DataFrame({"subject_id": ["s0", "s0", "s1"], "cycle_no": [1, 2, 1],
-                           "mrd_negative_after": [False, True, True]})
-    cycles = cycles.with_columns(pl.lit(None).alias(column) for column in CYCLE_COLUMNS if column not in cycles.columns)
+    people = patients([patient(s, "cr_mrdpos", indication_group="cr_mrdpos") for s in ("s0", "s1")])
+    given = cycles([cycle("s0", mrd_negative_after=False), cycle("s0", 2, mrd_negative_after=True),
+                    cycle("s1", mrd_negative_after=True)])
     time_to_event = pl.DataFrame({"subject_id": ["s0", "s1"], "endpoint": ["efs"] * 2,
-                                  "origin": ["first_infusion"] * 2, "time_days": [21, 400], "event": [1, 0]})
-    summary = survival.survival_marts(patients, cycles, time_to_event).summary
+                                  "origin": ["first_infusion"] * 2, "time_days": [21, 400], "event": [1, 0]},
+                                 schema=TTE_SCHEMA)
+    con = core_database(patients=people, cycles=given, time_to_event=time_to_event, events=events([]))
+    summary = survival.survival_marts(con).summary
     groups = summary.filter(pl.col("grouping") == "cr_mrdpos_by_mrd_response")
     assert dict(groups.select("group", "events").iter_rows()) == {
         "cr_mrdpos_mrd_response": 0, "cr_mrdpos_no_mrd_response": 1}
 
 
 def test_unknown_times_are_counted_not_analysed():
-    patients = patients_frame(status=["rr", "rr", "rr"])
     time_to_event = pl.DataFrame({
         "subject_id": ["s0", "s1", "s2"], "endpoint": ["os"] * 3, "origin": ["diagnosis"] * 3,
         "time_days": [100, None, -5], "event": [1, 0, 1],
-    })
-    times = survival.grouped_times(time_to_event, survival.patient_groups(patients, [GROUPINGS[0]]))
-    [row] = survival.survival_summary(times).iter_rows(named=True)
+    }, schema=TTE_SCHEMA)
+    overall = [GROUPINGS[0]]
+    con = times_database(patients_frame(status=["rr", "rr", "rr"]), time_to_event, overall)
+    curves = survival.survival_curves(survival.grouped_counts(con, overall))
+    [row] = survival.survival_summary(con, curves, overall).iter_rows(named=True)
     assert (row["n"], row["events"], row["n_without_time"], row["origin"]) == (1, 1, 2, "diagnosis")
     # Everyone analysed had the event within the year: S = 0 and the SE is printed as 0, as in the paper.
     assert (row["surv_1y"], row["se_1y"]) == (0.0, 0.0)
@@ -148,25 +161,21 @@ def test_published_values_are_percentages_once_per_group():
 
 
 def test_outcomes_count_only_after_the_first_infusion():
-    import datetime as dt
-
-    patients = pl.DataFrame({"subject_id": ["s0", "s1"],
-                             "first_infusion_date": [dt.date(2022, 1, 10), dt.date(2022, 3, 1)]})
-    events = pl.DataFrame({
-        "subject_id": ["s0", "s0", "s1", "s1"],
-        "event_type": ["relapse", "relapse", "relapse", "death"],
-        # s0: the relapse that led to blinatumomab, then one after it; s1: one on the day of the first infusion.
-        "event_date": [dt.date(2021, 12, 1), dt.date(2022, 9, 1), dt.date(2022, 3, 1), dt.date(2022, 5, 1)],
-    })
-    assert survival.outcome_count(patients, events, "relapse") == 2
-    assert survival.outcome_count(patients, events, "death") == 1
+    people = patients([patient("s0", first_infusion_date=START), patient("s1", first_infusion_date=START)])
+    # s0: the relapse that led to blinatumomab, then one after it; s1: one on the day of the first infusion.
+    followed = events([event("s0", "relapse", -30), event("s0", "relapse", 240), event("s1", "relapse", 0),
+                       event("s1", "death", 60), event("s1", "last_contact", 90)])
+    con = core_database(patients=people, cycles=cycles([]), events=followed)
+    create_first_cycles(con)
+    outcomes = {row["event_type"]: row for row in survival.survival_events(con).iter_rows(named=True)}
+    assert (outcomes["relapse"]["events"], outcomes["relapse"]["patients"]) == (2, 2)
+    assert outcomes["death"]["events"] == 1 and "last_contact" not in outcomes
 
 
-def test_km_plot_is_a_deterministic_png(freireich_times):
+def test_km_plot_is_a_deterministic_png(freireich_curves):
     from assets.marts.survival_plots import km_plot
 
-    curves = survival.survival_curves(freireich_times)
-    first, second = (km_plot(curves, "Freireich", "Remission", {"6-MP": "6-MP"}) for _ in range(2))
+    first, second = (km_plot(freireich_curves, "Freireich", "Remission", {"6-MP": "6-MP"}) for _ in range(2))
     assert first[:8] == b"\x89PNG\r\n\x1a\n" and first == second
 
 
@@ -187,11 +196,8 @@ def query(database: Path, sql: str) -> pl.DataFrame:
 def test_every_one_year_estimate_and_the_relapse_count_reproduce(demo_warehouse):
     import duckdb
 
-    from assets.marts.shared import CoreFrames
-
     with duckdb.connect(str(demo_warehouse), read_only=True) as con:
-        core = CoreFrames(con)
-        computed = survival.published_values(core["patients"], core["cycles"], core["time_to_event"], core["events"])
+        computed = survival.published_values(con)
     # The reference CSV writes no group as an empty string.
     values = {(row["id"], row["group"] or "", row["statistic"]): row["computed_value"]
               for row in computed.iter_rows(named=True)}

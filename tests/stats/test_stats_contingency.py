@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from assets.marts.stats import chi_square, fisher_exact_2x2, matches_published
@@ -16,6 +18,34 @@ def test_tea_tasting():
     assert result.estimate == pytest.approx(6.408309, rel=1e-5)
     assert result.ci_lower == pytest.approx(0.2117329, rel=1e-4)
     assert result.ci_upper == pytest.approx(621.9337505, rel=0.01)
+
+
+@pytest.mark.parametrize("table", [
+    [[3, 1], [1, 3]], [[34, 17], [30, 24]], [[1, 41], [4, 5]], [[22, 56], [52, 1]], [[0, 51], [1, 53]],
+    [[42, 9], [0, 5]], [[5, 0], [3, 4]], [[2, 0], [0, 2]], [[310, 290], [280, 330]],
+])
+def test_conditional_odds_ratio_is_scipy_s(table):
+    """The estimate and interval are scipy's conditional odds ratio (R's fisher.test), computed faster."""
+    from scipy.stats.contingency import odds_ratio
+
+    result = fisher_exact_2x2(table)
+    scipy = odds_ratio(table, kind="conditional")
+    interval = scipy.confidence_interval(0.95)
+    assert result.estimate == pytest.approx(scipy.statistic, rel=1e-12)
+    assert (result.ci_lower, result.ci_upper) == pytest.approx((interval.low, interval.high), rel=1e-12)
+
+
+def test_an_empty_margin_says_nothing_of_the_odds_ratio():
+    result = fisher_exact_2x2([[2, 0], [3, 0]])  # everyone responded
+    assert math.isnan(result.estimate) and (result.ci_lower, result.ci_upper) == (0.0, math.inf)
+    assert result.p_value == 1.0
+
+
+def test_a_registry_sized_table_has_its_odds_ratio():
+    """100,000 patients: the conditional MLE sits beside the sample odds ratio, inside its interval."""
+    result = fisher_exact_2x2([[20000, 28000], [26000, 24000]])
+    assert result.estimate == pytest.approx(20000 * 24000 / (28000 * 26000), rel=1e-3)
+    assert result.ci_lower < result.estimate < result.ci_upper
 
 
 def test_chi_square_yates_only_when_asked():

@@ -16,6 +16,8 @@ from .result import StatResult
 # Newton steps on the exact Efron score finish the job (R lands on the optimum to ~1e-14).
 _FIT_OPTIONS = {"precision": 1e-12}
 _POLISH_STEPS = 5
+# A log-likelihood falling by less than this (relative) is rounding at the optimum, not a step overshooting.
+_LOGLIK_NOISE = 1e-12
 # lifelines' default Newton step first, then shorter ones (see _lifelines_fit).
 _STEP_SIZES = (0.95, 0.5, 0.25)
 
@@ -51,12 +53,13 @@ def _lifelines_fit(fitter_class, data, duration_col: str, event_col: str):
 
 
 def _polish(time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray):
-    """Newton steps from lifelines' estimate while they still raise the log-likelihood."""
+    """Newton steps from lifelines' estimate while they do not lower the log-likelihood beyond rounding."""
     terms = efron_terms(time, event, x, beta)
     for _ in range(_POLISH_STEPS):
         candidate = beta + np.linalg.solve(terms.information, terms.score)
         candidate_terms = efron_terms(time, event, x, candidate)
-        if candidate_terms.loglik < terms.loglik or np.array_equal(candidate, beta):
+        if (candidate_terms.loglik < terms.loglik - _LOGLIK_NOISE * abs(terms.loglik)
+                or np.array_equal(candidate, beta)):
             break
         beta, terms = candidate, candidate_terms
     return beta, terms
