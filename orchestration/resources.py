@@ -32,17 +32,19 @@ class WarehouseResource(dg.ConfigurableResource):
 
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.temp_directory.mkdir(exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only, config={
-            "memory_limit": self.memory_limit, "threads": self.threads,
-            "temp_directory": str(self.temp_directory)})
         try:
-            con.execute("SET enable_progress_bar = false")  # a run's log, not a terminal
-            yield con
+            # Opening replays the write-ahead log, which can already need more than the limit.
+            con = duckdb.connect(self.path, read_only=read_only, config={
+                "memory_limit": self.memory_limit, "threads": self.threads,
+                "temp_directory": str(self.temp_directory)})
+            try:
+                con.execute("SET enable_progress_bar = false")  # a run's log, not a terminal
+                yield con
+            finally:
+                # Closed even on errors: dbt, the next writer, cannot open a file another connection holds.
+                con.close()
         except (duckdb.OutOfMemoryException, MemoryError) as error:
             raise dg.Failure(description=self.out_of_memory(str(error))) from error
-        finally:
-            # Closed even on errors: dbt, the next writer, cannot open a file another connection holds.
-            con.close()
 
     def out_of_memory(self, error: str) -> str:
         """What to do when a step does not fit (the step's own failure event says which step it was)."""

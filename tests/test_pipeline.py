@@ -151,3 +151,28 @@ def test_a_center_partition_rebuilds_only_that_centers_rows(warehouse, tmp_path,
                                       " WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
         assert marked["sch"] == 0 and marked["ach"] == query(
             database, f"SELECT count(*) FROM {table} WHERE center_id = 'ach'")[0][0] > 0, table
+
+
+def test_a_run_out_of_memory_names_the_setting_and_changes_nothing(warehouse, tmp_path, monkeypatch):
+    """A re-delivery that cannot fit in BLINA_DUCKDB_MEMORY_LIMIT fails with the step and the setting to
+    change, and leaves the warehouse's core and marts and the analysts' snapshot as they were."""
+    database, _, _ = warehouse
+    import shutil
+
+    from orchestration.definitions import build_definitions
+
+    landing = tmp_path / "landing"
+    shutil.copytree(settings.landing_dir(), landing)
+    follow_up = landing / "sch" / "follow_up.csv"
+    follow_up.write_text(follow_up.read_text() + "\n\n")  # a new file version to land
+    monkeypatch.setenv("BLINA_LANDING_DIR", str(landing))
+    monkeypatch.setenv("BLINA_DUCKDB_MEMORY_LIMIT", "512KB")
+    snapshot = database.parent / settings.ANALYTICS_FILE
+    tables, published = table_digests(database, ("core", "marts")), snapshot.read_bytes()
+    result = build_definitions().resolve_job_def("center_delivery").execute_in_process(
+        partition_key="sch", raise_on_error=False)
+    assert not result.success
+    [failure, *_] = result.get_step_failure_events()
+    assert failure.step_key and "BLINA_DUCKDB_MEMORY_LIMIT=512KB" in failure.event_specific_data.error.message
+    assert table_digests(database, ("core", "marts")) == tables
+    assert snapshot.read_bytes() == published

@@ -119,7 +119,8 @@ def delivered_rows(con: "duckdb.DuckDBPyConnection", center: CenterConfig, table
         try:
             yield _mapped(con, cells, header, config, file)
         except duckdb.Error as error:
-            if source is None or "CSV" not in str(error):
+            # Only the CSV reader's own errors are the file's fault; running out of memory is the run's.
+            if source is None or isinstance(error, duckdb.OutOfMemoryException) or "CSV" not in str(error):
                 raise
             _scan_records(source, path, config, file)  # raises the DeliveryError naming the row
             raise _refused(file, error) from error
