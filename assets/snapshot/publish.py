@@ -49,6 +49,8 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
     if centers is not None:
         shutil.copyfile(target, temporary)
     con.execute(f"ATTACH {_quote(str(temporary))} AS {ALIAS}")
+    # Both threads write a table's row groups: half the wall time of an ordered copy. Analysts order in SQL.
+    con.execute("SET preserve_insertion_order = false")
     try:
         # One transaction: every table copied from the same state of the warehouse.
         con.execute("BEGIN TRANSACTION")

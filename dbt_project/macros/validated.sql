@@ -1,21 +1,29 @@
 {#- The rows of a candidate model (intermediate.int_<table>) that the validation gate did not quarantine
     (quarantine.<table>), with the warnings they travel with (audit.<table>_warnings, NULL when none), of
-    the run's centers (macros/centers.sql). Rows are matched on their provenance; wide labs also on the
-    column the value came from. -#}
+    the run's centers (macros/centers.sql). Rows are matched on their provenance, never NULL; wide labs also
+    on the column the value came from (NULL for long files). Equality and an anti join let DuckDB hash-join:
+    with IS NOT DISTINCT FROM on every key and NOT EXISTS, core.labs took 2.5x a plain copy. -#}
 {% macro validated(table) -%}
-    {%- set key = ['center_id', 'source_file', 'source_row'] + (['source_column'] if table == 'labs' else []) -%}
     select
         candidate.*,
         warning.reason as warnings
     from {{ ref('int_' ~ table) }} as candidate
+    anti join {{ source('quarantine', table) }} as refused
+        on {{ _same_row('refused', 'candidate', table) }}
     left join {{ source('audit', table ~ '_warnings') }} as warning
-        on {% for column in key %}warning.{{ column }} is not distinct from candidate.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
+        on {{ _same_row('warning', 'candidate', table) }}
     where {{ run_centers('candidate.center_id') }}
-        and not exists (
-            select 1
-            from {{ source('quarantine', table) }} as refused
-            where {% for column in key %}refused.{{ column }} is not distinct from candidate.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
-        )
+{%- endmacro %}
+
+
+{% macro _same_row(finding, candidate, table) -%}
+    {%- for column in ['center_id', 'source_file', 'source_row'] -%}
+    {{ finding }}.{{ column }} = {{ candidate }}.{{ column }} and {% endfor -%}
+    {%- if table == 'labs' -%}
+    {{ finding }}.source_column is not distinct from {{ candidate }}.source_column
+    {%- else -%}
+    true
+    {%- endif -%}
 {%- endmacro %}
 
 
