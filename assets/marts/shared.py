@@ -101,31 +101,53 @@ def write_mart(
 ) -> None:
     """Replace marts.<table> with `frame`, with a COMMENT on the table and on every column (the analysts'
     data dictionary: `SELECT comment FROM duckdb_columns()`). A column without a description is refused."""
-    missing = [name for name in frame.columns if name not in columns]
+    with _frame_in_transaction(con, "mart_frame", frame):
+        _replace_table(con, table, "SELECT * FROM mart_frame", frame.columns, description, columns)
+
+
+def write_query(
+    con: duckdb.DuckDBPyConnection, table: str, query: str, description: str, columns: Mapping[str, str]
+) -> None:
+    """write_mart for a table computed in DuckDB: marts.<table> holds the rows of `query` (SQL on `con`), which
+    never pass through Python (a table of one row per cycle grows with the registry)."""
+    names = con.sql(query).columns
+    with _transaction(con):
+        _replace_table(con, table, query, names, description, columns)
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, table: str, query: str, names: Iterable[str], description: str,
+                   columns: Mapping[str, str]) -> None:
+    names = list(names)
+    missing = [name for name in names if name not in columns]
     if missing:
         raise ValueError(f"marts.{table}: no description for columns {missing}")
     relation = f"{SCHEMA}.{table}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    with _frame_in_transaction(con, "mart_frame", frame):
-        con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM mart_frame")
-        con.execute(f"COMMENT ON TABLE {relation} IS {sql_text(description)}")
-        for name in frame.columns:
-            con.execute(f'COMMENT ON COLUMN {relation}."{name}" IS {sql_text(columns[name])}')
+    con.execute(f"CREATE OR REPLACE TABLE {relation} AS {query}")
+    con.execute(f"COMMENT ON TABLE {relation} IS {sql_text(description)}")
+    for name in names:
+        con.execute(f'COMMENT ON COLUMN {relation}."{name}" IS {sql_text(columns[name])}')
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction, rolled back on error: readers never see a half-written mart."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 @contextmanager
 def _frame_in_transaction(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
-    """`frame` visible to SQL as `name` (through the Arrow C stream: no pyarrow needed) inside one transaction,
-    rolled back on error: readers never see a half-written mart."""
+    """`frame` visible to SQL as `name` (through the Arrow C stream: no pyarrow needed) inside one transaction."""
     con.register(name, con.from_arrow(frame.__arrow_c_stream__()))
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(con):
             yield
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
     finally:
         con.unregister(name)
 
@@ -170,6 +192,9 @@ def published_frame(rows: Iterable[tuple[str, str | None, str, float | None]]) -
     return pl.DataFrame(list(rows), schema=PUBLISHED_SCHEMA, orient="row")
 
 
+# SQL: the core rows of one study's patients (the parameter $study), for a query over a core table.
+IN_STUDY_SQL = "subject_id IN (SELECT subject_id FROM core.patients WHERE study = $study)"
+
 # SQL over core.labs: measured_value's rule.
 MEASURED_VALUE_SQL = "CASE WHEN value IS NULL AND below_lod THEN 0.0 ELSE value END"
 
@@ -195,6 +220,13 @@ def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> 
         "preview": dg.MetadataValue.md(markdown_table(frame.columns, rows)),
         **extra,
     }
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, relation: str, preview_rows: int = 5, **extra: Any) -> dict[str, Any]:
+    """mart_metadata of a table computed in DuckDB: its row count and first rows, read without the rest."""
+    head = pl.DataFrame(con.sql(f"SELECT * FROM {relation} LIMIT {int(preview_rows)}"))
+    [(count,)] = con.execute(f"SELECT count(*) FROM {relation}").fetchall()
+    return {**mart_metadata(head, preview_rows, **extra), "dagster/row_count": count}
 
 
 def mart_asset(mart: str, description: str, core_tables: tuple[str, ...]):
