@@ -1,7 +1,8 @@
-"""What every mart asset shares: reading core, writing a marts table with its descriptions, and replacing the
-mart's own rows of the shared `marts.statistical_tests`.
+"""What every mart asset shares: the core rows of one study, writing a marts table with its descriptions (from a
+frame of aggregates, or from SQL when it grows with the registry), and replacing the mart's own rows of the
+shared `marts.statistical_tests`.
 
-Pure functions never touch DuckDB; these helpers are the only place the mart assets move frames in and out.
+The marts read core in DuckDB (SQL that filters and aggregates); the pure statistics never touch DuckDB.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ SCHEMA = "marts"
 MARTS_CODE = ("assets/marts", "dbt_project/seeds")
 # The paper's cohort; the three-case series (study case_series) is not part of its tables.
 MULTICENTER = "multicenter"
-CORE_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events", "time_to_event")
 
 TESTS_TABLE = f"{SCHEMA}.statistical_tests"
 TESTS_SCHEMA: dict[str, pl.DataType] = {
@@ -57,38 +57,6 @@ PUBLISHED_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-class CoreFrames(Mapping[str, pl.DataFrame]):
-    """core.<table> frames of one study, read on first use and kept: `frames["patients"]`.
-
-    Pure functions take any Mapping of table name to frame (tests pass a plain dict).
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, study: str = MULTICENTER):
-        self._con, self._study, self._frames = con, study, {}
-
-    def __getitem__(self, table: str) -> pl.DataFrame:
-        if table not in CORE_TABLES:
-            raise KeyError(table)
-        if table not in self._frames:
-            self._frames[table] = read_core(self._con, table, self._study)
-        return self._frames[table]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(CORE_TABLES)
-
-    def __len__(self) -> int:
-        return len(CORE_TABLES)
-
-
-def read_core(con: duckdb.DuckDBPyConnection, table: str, study: str = MULTICENTER) -> pl.DataFrame:
-    """core.<table>, only the rows of `study`'s patients."""
-    if table == "patients":
-        return read_relation(con, "core.patients", "study = ?", [study])
-    return read_relation(
-        con, f"core.{table}", "subject_id IN (SELECT subject_id FROM core.patients WHERE study = ?)", [study]
-    )
-
-
 def read_relation(
     con: duckdb.DuckDBPyConnection, relation: str, where: str = "true", parameters: list | None = None
 ) -> pl.DataFrame:
@@ -105,25 +73,24 @@ def write_mart(
         _replace_table(con, table, "SELECT * FROM mart_frame", frame.columns, description, columns)
 
 
-def write_query(
-    con: duckdb.DuckDBPyConnection, table: str, query: str, description: str, columns: Mapping[str, str]
-) -> None:
-    """write_mart for a table computed in DuckDB: marts.<table> holds the rows of `query` (SQL on `con`), which
-    never pass through Python (a table of one row per cycle grows with the registry)."""
-    names = con.sql(query).columns
+def write_query(con: duckdb.DuckDBPyConnection, table: str, query: str, description: str,
+                columns: Mapping[str, str], parameters: Mapping[str, Any] | None = None) -> None:
+    """write_mart for a table computed in DuckDB: marts.<table> holds the rows of `query` (SQL on `con`, its
+    `parameters` bound), which never pass through Python (a table of one row per cycle grows with the registry)."""
+    names = con.sql(query, params=parameters).columns
     with _transaction(con):
-        _replace_table(con, table, query, names, description, columns)
+        _replace_table(con, table, query, names, description, columns, parameters)
 
 
 def _replace_table(con: duckdb.DuckDBPyConnection, table: str, query: str, names: Iterable[str], description: str,
-                   columns: Mapping[str, str]) -> None:
+                   columns: Mapping[str, str], parameters: Mapping[str, Any] | None = None) -> None:
     names = list(names)
     missing = [name for name in names if name not in columns]
     if missing:
         raise ValueError(f"marts.{table}: no description for columns {missing}")
     relation = f"{SCHEMA}.{table}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    con.execute(f"CREATE OR REPLACE TABLE {relation} AS {query}")
+    con.execute(f"CREATE OR REPLACE TABLE {relation} AS {query}", parameters)
     con.execute(f"COMMENT ON TABLE {relation} IS {sql_text(description)}")
     for name in names:
         con.execute(f'COMMENT ON COLUMN {relation}."{name}" IS {sql_text(columns[name])}')
@@ -195,14 +162,10 @@ def published_frame(rows: Iterable[tuple[str, str | None, str, float | None]]) -
 # SQL: the core rows of one study's patients (the parameter $study), for a query over a core table.
 IN_STUDY_SQL = "subject_id IN (SELECT subject_id FROM core.patients WHERE study = $study)"
 
-# SQL over core.labs: measured_value's rule.
+# SQL over core.labs: its number, with `ND` (not detected: value NULL, below_lod) as 0: an undetectable count
+# (B-cell aplasia) is a measured zero, not a missing value. `<x` already carries x.
 MEASURED_VALUE_SQL = "CASE WHEN value IS NULL AND below_lod THEN 0.0 ELSE value END"
 
-
-def measured_value() -> pl.Expr:
-    """core.labs' number, with `ND` (not detected: value NULL, below_lod) as 0: an undetectable count (B-cell
-    aplasia) is a measured zero, not a missing value. `<x` already carries x."""
-    return pl.when(pl.col("value").is_null() & pl.col("below_lod")).then(0.0).otherwise(pl.col("value"))
 
 
 def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> dict[str, Any]:
