@@ -1,6 +1,7 @@
 """Immune marts: which draws are compared, the limit-of-detection rule, pairs and their tests (P-values worked
 out by hand from the exact permutation distribution, and R's wilcox.test for contrast), group deltas."""
 
+import json
 import math
 
 import duckdb
@@ -152,6 +153,21 @@ def test_published_values_are_keyed_as_the_reference(five_pairs):
     assert values[("immune_14d.cd3_abs", "regimen_14d", "pre_median")] == 3.0
     assert values[("immune.cd3_abs", "all", "post_max")] == 7.5
     assert values[("immune_delta.cd3_abs", "rr_mrdpos", "median")] == 1.25  # h (+1.0) too
+
+
+def test_a_registry_sized_cohort_falls_back_to_the_approximation_and_says_so():
+    """250 pairs (and 125 patients per Table 1 column) are beyond the exact tests' caps (docs/statistics.md)."""
+    subjects = [f"p{i:03d}" for i in range(250)]
+    pts = patients(patient(s, "cr_mrdpos" if i % 2 else "cr_mrdneg") for i, s in enumerate(subjects))
+    cyc = cycles([cycle(s) for s in subjects])
+    rows = labs(r for i, s in enumerate(subjects) for r in pre_post(s, "platelets", 50.0, 50.0 + (i + 1) / 10))
+    con, pairs = immune_pairs(rows, cyc, immune.BLOOD_COUNTS, pts)
+    _, paired = immune.paired_table(con, pairs, "immune_paired", immune.IG_SUBGROUPS)
+    deltas = immune.group_deltas(con, pairs)
+    for tests, cap in ((paired, "non-zero pairs 250 > 199"), (deltas.tests, "smaller group 125 > 100")):
+        extras = json.loads(tests["extras"][0])
+        assert (extras["exact"], extras["exact_cap"]) == (False, cap)
+        assert "approximation" in tests["method"][0]
 
 
 def written_marts(lab_rows: pl.DataFrame, cyc: pl.DataFrame, pts: pl.DataFrame) -> duckdb.DuckDBPyConnection:
