@@ -104,7 +104,7 @@ def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 FIGURE = "table3_adverse_events.png"
 KEYS = {table: dg.AssetKey([shared.SCHEMA, table]) for table in TABLES}
-CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("cycles", "adverse_events", "labs")]
+CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("patients", "cycles", "adverse_events", "labs")]
 
 
 @dg.multi_asset(
