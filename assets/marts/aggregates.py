@@ -158,3 +158,18 @@ def group_counts(con: duckdb.DuckDBPyConnection, source: Source, columns: Sequen
     The cells of a Fisher, chi-square or proportion table; a combination that never occurs has no row."""
     keys = ", ".join(quoted(column) for column in columns)
     return fetch(con, source, f"SELECT {keys}, count(*) AS n FROM aggregate_input GROUP BY ALL ORDER BY ALL")
+
+
+def quantiles(con: duckdb.DuckDBPyConnection, source: Source, value: str, groups: Sequence[str]) -> pl.DataFrame:
+    """The groups' columns, n (Int64) and q0, q25, q50, q75, q100 (Float64: minimum, quartiles, median,
+    maximum) of the known values per combination of groups: what a figure draws of a distribution, whatever
+    the number of its values."""
+    keys = ", ".join(quoted(group) for group in groups)
+    figures = ", ".join(f"quantile_cont({as_double(value)}, {q / 100}) AS q{q}" for q in (0, 25, 50, 75, 100))
+    return fetch(con, source, f"""
+        SELECT {keys}, count(*) AS n, {figures}
+        FROM aggregate_input
+        WHERE {known(value)}
+        GROUP BY ALL
+        ORDER BY ALL
+    """)

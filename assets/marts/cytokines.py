@@ -9,7 +9,8 @@
   at onset (plus CSF white cells and albumin), one row per episode and analyte. Episodes are numbered by onset
   date, then subject_id and cycle.
 
-Values below a kit's limit of detection are taken at the floor (immune_samples.observed_value) and flagged.
+Values below a kit's limit of detection are taken at the floor (immune_samples.OBSERVED_VALUE_SQL) and flagged.
+Draws are chosen, paired and numbered in DuckDB; marts.icans_cytokines is written from SQL.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import itertools
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from assets.marts import shared
-from assets.marts.immune_plots import timepoint_figure
-from assets.marts.immune_samples import END, PRE, complete, latest, marker_draws, side
-from assets.marts.paired_summary import paired_comparison, published_rows, summarise
+from assets.marts.aggregates import group_summaries, quantiles, quoted
+from assets.marts.immune_plots import distribution_figure
+from assets.marts.immune_samples import END, PRE, create_marker_draws, create_pairs, latest_sql
+from assets.marts.paired_summary import BOTH_KNOWN, SUMMARY, paired_summaries, published_rows, where, wilcoxon
 from assets.marts.stats import matches_published
 from orchestration import settings
 from orchestration.resources import WarehouseResource
@@ -32,7 +35,6 @@ from orchestration.resources import WarehouseResource
 CYTOKINES = ("il10", "il5", "ifng", "il2", "il6", "ifna", "il1b", "il8", "il17", "il12p70", "tnfa", "il4")
 CSF_CELLS = ("csf_wbc", "csf_albumin")
 ONSET = "crs_onset"
-SUMMARY = ("median", "min", "max")
 
 CYTOKINES_SCHEMA = {
     "analyte": pl.Utf8, "n_pairs": pl.Int64, "n_missing_pre": pl.Int64, "n_missing_crs_onset": pl.Int64,
@@ -91,60 +93,70 @@ ICANS_DESCRIPTION = (
 )
 
 
-def crs_patients(adverse_events: pl.DataFrame, draws: pl.DataFrame) -> pl.Series:
-    """subject_id of the patients with CRS in cycle 1: graded >= 1, or sampled at CRS onset."""
-    graded = adverse_events.filter((pl.col("cycle_no") == 1) & (pl.col("term") == "crs") & (pl.col("grade") >= 1))
-    sampled = draws.filter(pl.col("timepoint") == ONSET)
-    return pl.concat([graded["subject_id"], sampled["subject_id"]]).unique().sort()
+def create_cytokine_pairs(con: duckdb.DuckDBPyConnection, study: str = shared.MULTICENTER) -> str:
+    """TEMP table: create_pairs of the cycle-1 serum cytokines (pre = baseline, post = CRS onset, end = end of
+    treatment) of the patients with CRS in cycle 1: graded >= 1, or sampled at CRS onset. Returns its name."""
+    draws = create_marker_draws(con, "cytokine_draws", "serum", {c: c for c in CYTOKINES}, study)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE crs_cytokine_draws AS
+        SELECT * FROM {draws} SEMI JOIN (
+            SELECT subject_id FROM core.adverse_events WHERE cycle_no = 1 AND term = 'crs' AND grade >= 1
+            UNION SELECT subject_id FROM {draws} WHERE timepoint = '{ONSET}') USING (subject_id)
+    """)
+    return create_pairs(con, "cytokine_pairs", "crs_cytokine_draws", {"pre": PRE, "post": ONSET, "end": END})
 
 
-def cytokine_table(draws: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """CYTOKINES_SCHEMA rows for each analyte of `draws` (marker_draws of the CRS patients) and the tests."""
+def cytokine_table(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """CYTOKINES_SCHEMA rows for each analyte of `pairs` (create_cytokine_pairs) and the tests."""
+    summaries = paired_summaries(con, f"SELECT * FROM {pairs}", ["marker"], post_name=ONSET)
+    below_lod = {row[0]: row[1:] for row in con.execute(f"""
+        SELECT marker, count(*) FILTER (pre_below_lod), count(*) FILTER (post_below_lod)
+        FROM {pairs} WHERE {BOTH_KNOWN} GROUP BY ALL""").fetchall()}
+    ends = {row["group"]: row for row in group_summaries(con, con.table(pairs), "end", "marker").iter_rows(named=True)}
     rows, tests = [], []
-    for analyte in sorted(draws["marker"].unique()):
-        row, result = paired_comparison(side(draws, analyte, PRE), side(draws, analyte, ONSET), post_name=ONSET)
-        paired = complete(draws.filter(pl.col("marker") == analyte), [PRE, ONSET])
-        for timepoint in (PRE, ONSET):
-            name = "pre" if timepoint == PRE else ONSET
-            row[f"{name}_below_lod"] = paired.filter(pl.col("timepoint") == timepoint)["below_lod"].sum()
-        end = side(draws, analyte, END)["value"]
-        row |= {"n_end": end.len(), **summarise("end", end.to_list())}
+    for row in summaries.iter_rows(named=True):
+        analyte = row.pop("marker")
+        end = ends[analyte]
+        result = wilcoxon(con, f"SELECT pre, post FROM {pairs} WHERE {where(marker=analyte)}") if row["n_pairs"] else None
         test_id = f"cytokine.{analyte}"
         if result is not None:
             tests.append(shared.test_row(test_id, "cytokines", f"{analyte}: before cycle 1 vs CRS onset",
                                          ("pre", ONSET), result))
-        rows.append({"analyte": analyte, **row, "statistic": result and result.statistic,
+        pre_below_lod, onset_below_lod = below_lod.get(analyte, (0, 0))
+        rows.append({**row, "analyte": analyte, "pre_below_lod": pre_below_lod, "crs_onset_below_lod": onset_below_lod,
+                     "n_end": end["n"], **{f"end_{s}": end[s] for s in SUMMARY}, "statistic": result and result.statistic,
                      "p_value": result and result.p_value, "test_id": test_id})
     return pl.DataFrame(rows, schema=CYTOKINES_SCHEMA), shared.tests_frame(tests)
 
 
-def cytokine_draws(labs: pl.DataFrame, cycles: pl.DataFrame, adverse_events: pl.DataFrame) -> pl.DataFrame:
-    """Cycle-1 serum cytokine draws (marker_draws) of the patients with CRS in cycle 1."""
-    draws = marker_draws(labs, cycles, "serum", {c: c for c in CYTOKINES})
-    return draws.filter(pl.col("subject_id").is_in(crs_patients(adverse_events, draws).implode()))
-
-
-def icans_episodes(labs: pl.DataFrame, adverse_events: pl.DataFrame) -> pl.DataFrame:
-    """ICANS_SCHEMA: the Table 4 rows of every ICANS episode with serum cytokines before and at onset."""
-    keys = ["subject_id", "cycle_no"]
-    episodes = adverse_events.filter((pl.col("term") == "icans") & (pl.col("grade") >= 1)).select(
-        *keys, icans_grade="grade", onset_date="onset_date").with_columns(pl.col("cycle_no").cast(pl.Int64))
-    draws = latest(
-        labs.filter(pl.col("analyte").is_in([*CYTOKINES, *CSF_CELLS])).with_columns(pl.col("cycle_no").cast(pl.Int64)),
-        [*keys, "specimen", "timepoint", "analyte"],
+# SQL: the Table 4 rows (ICANS_SCHEMA) of every ICANS episode of `study` with serum cytokines before and at onset.
+ICANS_EPISODES_SQL = f"""
+    WITH episodes AS (
+        SELECT subject_id, CAST(cycle_no AS BIGINT) AS cycle_no, CAST(grade AS BIGINT) AS icans_grade, onset_date
+        FROM core.adverse_events
+        WHERE term = 'icans' AND grade >= 1 AND {shared.IN_STUDY_SQL}
+    ), draws AS ({latest_sql(
+        f"analyte IN ({', '.join(map(shared.sql_text, (*CYTOKINES, *CSF_CELLS)))}) AND {shared.IN_STUDY_SQL}",
+        ["subject_id", "CAST(cycle_no AS BIGINT) AS cycle_no", "specimen", "timepoint", "analyte"])}
+    ), draw_values AS (
+        SELECT subject_id, cycle_no, analyte,
+               {", ".join(f"max(value) FILTER (specimen = '{specimen}' AND timepoint = '{timepoint}') AS {name}, "
+                          f"bool_or(below_lod) FILTER (specimen = '{specimen}' AND timepoint = '{timepoint}') "
+                          f"AS {name}_below_lod" for name, (specimen, timepoint) in ICANS_DRAWS.items())}
+        FROM draws
+        WHERE {" OR ".join(f"(specimen = '{specimen}' AND timepoint = '{timepoint}')"
+                           for specimen, timepoint in ICANS_DRAWS.values())}
+        GROUP BY ALL
+    ), numbered AS (
+        SELECT row_number() OVER (ORDER BY onset_date NULLS LAST, subject_id NULLS LAST, cycle_no NULLS LAST)
+                   AS episode, *
+        FROM episodes SEMI JOIN (SELECT subject_id, cycle_no FROM draw_values
+                                 WHERE serum_pre IS NOT NULL AND serum_onset IS NOT NULL) USING (subject_id, cycle_no)
     )
-    values = None
-    for statistic, (specimen, timepoint) in ICANS_DRAWS.items():
-        part = draws.filter((pl.col("specimen") == specimen) & (pl.col("timepoint") == timepoint)).select(
-            *keys, "analyte", pl.col("value").alias(statistic), pl.col("below_lod").alias(f"{statistic}_below_lod"))
-        values = part if values is None else values.join(part, on=[*keys, "analyte"], how="full", coalesce=True)
-    with_serum = (values.filter(pl.col("serum_pre").is_not_null() & pl.col("serum_onset").is_not_null())
-                  .select(keys).unique())
-    numbered = (episodes.join(with_serum, on=keys, how="semi")
-                .sort("onset_date", *keys, nulls_last=True)
-                .with_row_index("episode", offset=1))
-    return (numbered.join(values, on=keys, how="inner")
-            .sort("episode", "analyte").select(ICANS_SCHEMA.keys()).cast(ICANS_SCHEMA))
+    SELECT {", ".join(ICANS_SCHEMA)}
+    FROM numbered JOIN draw_values USING (subject_id, cycle_no)
+    ORDER BY episode, analyte
+"""
 
 
 # --- the paper's numbers ------------------------------------------------------------------------------------
@@ -170,24 +182,32 @@ def match_cases(episodes: pl.DataFrame, reference: pl.DataFrame) -> dict[int, in
     computed = {(row["episode"], row["analyte"], statistic): row[statistic]
                 for row in episodes.iter_rows(named=True) for statistic in ICANS_DRAWS}
 
+    published = {case: reference.filter(pl.col("case") == case).rows(named=True) for case in cases}
+
     def agreement(case: int, episode: int) -> int:
         return sum(bool(matches_published(computed.get((episode, row["analyte"], row["statistic"])), row["value"],
                                           row["match"]))
-                   for row in reference.filter(pl.col("case") == case).iter_rows(named=True))
+                   for row in published[case])
 
     scores = {(case, episode): agreement(case, episode) for case in cases for episode in numbers}
-    size = min(len(cases), len(numbers))
-    best = max(itertools.permutations(numbers, size),
+    # An optimal assignment (the first, in episode order) gives each case one of its len(cases) best episodes:
+    # another would leave one of those free, as good or better and earlier. So a registry's thousands of
+    # episodes cost no more permutations than the demo's few.
+    candidates = sorted({episode for case in cases
+                         for episode in sorted(numbers, key=lambda e: (-scores[(case, e)], e))[:len(cases)]})
+    size = min(len(cases), len(candidates))
+    best = max(itertools.permutations(candidates, size),
                key=lambda chosen: sum(scores[(case, episode)] for case, episode in zip(cases, chosen)), default=())
     return dict(zip(cases, best))
 
 
-def published_values(labs: pl.DataFrame, cycles: pl.DataFrame, adverse_events: pl.DataFrame) -> pl.DataFrame:
-    """cytokine.* (pre_ and crs_onset_ median, min, max) and table4.case<k>.<analyte> (serum_pre, serum_onset,
-    csf_onset of the episode matched to case k); the P-values are in marts.statistical_tests."""
-    table, _ = cytokine_table(cytokine_draws(labs, cycles, adverse_events))
+def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """cytokine.* (pre_ and crs_onset_ median, min, max), read from marts.cytokines, and
+    table4.case<k>.<analyte> (serum_pre, serum_onset, csf_onset of the episode matched to case k), from
+    marts.icans_cytokines; the P-values are in marts.statistical_tests."""
+    table = shared.read_relation(con, f"{shared.SCHEMA}.cytokines")
     statistics = [f"{side}_{s}" for side in ("pre", ONSET) for s in SUMMARY]
-    episodes = icans_episodes(labs, adverse_events)
+    episodes = shared.read_relation(con, f"{shared.SCHEMA}.icans_cytokines")
     cases = match_cases(episodes, table4_reference())
     table4 = pl.concat([
         episodes.filter(pl.col("episode") == episode).with_columns(test_id=pl.format(f"{TABLE4_PREFIX}{case}.{{}}",
@@ -198,33 +218,37 @@ def published_values(labs: pl.DataFrame, cycles: pl.DataFrame, adverse_events: p
                       published_rows(table4, None, tuple(ICANS_DRAWS))]).sort("id", "statistic")
 
 
-# --- Dagster assets: frames in, tables, tests and the figure out ------------------------------------------
+# --- Dagster assets: tables, tests and the figure out --------------------------------------------------------
 
 FIGURE3_TIMEPOINTS = ((PRE, "Before"), (ONSET, "CRS onset"), (END, "End"))
 
 
-def figure3(draws: pl.DataFrame, table: pl.DataFrame) -> bytes:
+def figure3(con: duckdb.DuckDBPyConnection, pairs: str, table: pl.DataFrame) -> bytes:
     """Each cytokine before, at CRS onset and at the end of treatment for the patients paired before vs onset."""
+    values = " UNION ALL ".join(f"SELECT marker, '{timepoint}' AS column, {quoted(side)} AS value FROM {pairs} "
+                                f"WHERE {BOTH_KNOWN}" for side, timepoint in (("pre", PRE), ("post", ONSET), ("end", END)))
     p_values = dict(table.select("analyte", "p_value").iter_rows())
-    return timepoint_figure(complete(draws, [PRE, ONSET]), FIGURE3_TIMEPOINTS, p_values,
-                            "Figure 3. Serum cytokines (pg/mL) in cycle 1, CRS", order=CYTOKINES, log_scale=True)
+    return distribution_figure(quantiles(con, values, "value", ["marker", "column"]), FIGURE3_TIMEPOINTS, p_values,
+                               "Figure 3. Serum cytokines (pg/mL) in cycle 1, CRS", order=CYTOKINES, log_scale=True,
+                               connect=True)
 
 
-@shared.mart_asset("cytokines", CYTOKINES_DESCRIPTION, ("cycles", "labs", "adverse_events"))
+@shared.mart_asset("cytokines", CYTOKINES_DESCRIPTION, ("patients", "cycles", "labs", "adverse_events"))
 def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        core = shared.CoreFrames(con)
-        draws = cytokine_draws(core["labs"], core["cycles"], core["adverse_events"])
-    table, tests = cytokine_table(draws)
+        pairs = create_cytokine_pairs(con)
+        table, tests = cytokine_table(con, pairs)
+        png = figure3(con, pairs, table)
     return shared.publish_mart(warehouse, "cytokines", table, tests, CYTOKINES_DESCRIPTION, CYTOKINES_COLUMNS,
-                               {"figure3_cytokines_crs.png": figure3(draws, table)})
+                               {"figure3_cytokines_crs.png": png})
 
 
-@shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ("labs", "adverse_events"))
+@shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ("patients", "labs", "adverse_events"))
 def icans_cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        core = shared.CoreFrames(con)
-        table = icans_episodes(core["labs"], core["adverse_events"])
-        shared.write_mart(con, "icans_cytokines", table, ICANS_DESCRIPTION, ICANS_COLUMNS)
-    return dg.MaterializeResult(metadata=shared.mart_metadata(table, preview_rows=60,
-                                                              episodes=table["episode"].n_unique()))
+        shared.write_query(con, "icans_cytokines", ICANS_EPISODES_SQL, ICANS_DESCRIPTION, ICANS_COLUMNS,
+                           {"study": shared.MULTICENTER})
+        relation = f"{shared.SCHEMA}.icans_cytokines"
+        [(episodes,)] = con.execute(f"SELECT count(DISTINCT episode) FROM {relation}").fetchall()
+        metadata = shared.table_metadata(con, relation, episodes=episodes)
+    return dg.MaterializeResult(metadata=metadata)

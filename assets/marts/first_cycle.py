@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 from assets.marts.shared import MULTICENTER, sql_text
 
 if TYPE_CHECKING:
@@ -67,9 +65,3 @@ def sex_label_sql(sex: str) -> str:
     cases = " ".join(f"WHEN {sql_text(code)} THEN {sql_text(label)}" for code, label in SEX_LABELS.items())
     return f"CASE {sex} {cases} END"
 
-
-def table1_group(status: pl.Expr) -> pl.Expr:
-    """`rr_mrdpos` or `mrdneg` from a status at cycle 1; NULL when the status is unknown (the immune marts'
-    frames)."""
-    groups = {status_: group for group, statuses in TABLE1_GROUPS.items() for status_ in statuses}
-    return status.replace_strict(groups, default=None, return_dtype=pl.Utf8)

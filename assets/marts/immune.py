@@ -8,6 +8,9 @@ draws: baseline = pre, the last scheduled draw inside the infusion = end of trea
 * `marts.immune_group_deltas`: change from baseline to the end of treatment, R/R + CR-MRDpos vs CR-MRDneg at
   cycle 1 (Table 1's columns), neutrophils and platelets included; Mann-Whitney U.
 * `marts.immunoglobulins`: IgG, IgA, IgM before vs after; Wilcoxon matched pairs.
+
+Draws are chosen and paired in DuckDB; Python sees per marker the summaries, the frequency tables the tests
+take and the quantiles the figures draw.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from assets.marts import shared
-from assets.marts.first_cycle import TABLE1_GROUPS, table1_group
-from assets.marts.immune_plots import change_figure, timepoint_figure
-from assets.marts.immune_samples import END, PRE, RATIO, complete, marker_draws, side
-from assets.marts.paired_summary import changes, paired_comparison, published_rows
-from assets.marts.stats import mann_whitney, median_range, paired_frame
+from assets.marts.aggregates import quantiles, two_group_frequencies
+from assets.marts.first_cycle import TABLE1_GROUPS, table1_group_sql
+from assets.marts.immune_plots import distribution_figure
+from assets.marts.immune_samples import END, PRE, RATIO, create_marker_draws, create_pairs
+from assets.marts.paired_summary import (BOTH_KNOWN, CHANGE_SQL, SUMMARY, paired_summaries, published_rows, where,
+                                         wilcoxon)
+from assets.marts.stats import mann_whitney_from_counts
 from orchestration.resources import WarehouseResource
 
 # marker (the reference id's name) -> core.labs analyte (blood), in the order of Figure 1's panels A-L;
@@ -41,7 +47,6 @@ SUBGROUPS = {"all": ("immune", None), "regimen_14d": ("immune_14d", "14d"),
 IG_SUBGROUPS = {"all": SUBGROUPS["all"]}
 DELTA_GROUPS = tuple(TABLE1_GROUPS)  # rr_mrdpos, mrdneg
 
-SUMMARY = ("median", "min", "max")
 PAIRED_SCHEMA = {
     "subgroup": pl.Utf8, "marker": pl.Utf8, "n_pairs": pl.Int64, "n_missing_pre": pl.Int64, "n_missing_post": pl.Int64,
     **{f"{side}_{s}": pl.Float64 for side in ("pre", "post", "change") for s in SUMMARY},
@@ -93,28 +98,49 @@ IG_DESCRIPTION = (
 )
 
 
-def _in_regimen(draws: pl.DataFrame, cycles: pl.DataFrame, regimen: str | None) -> pl.DataFrame:
-    if regimen is None:
-        return draws
-    kept = cycles.filter((pl.col("cycle_no") == 1) & (pl.col("regimen") == regimen))["subject_id"].implode()
-    return draws.filter(pl.col("subject_id").is_in(kept))
+def create_immune_pairs(con: duckdb.DuckDBPyConnection, name: str, specimen: str, markers) -> str:
+    """TEMP table `name`: create_pairs of `markers` measured in `specimen` (pre = baseline, post = end of
+    treatment) with each patient's cycle-1 `regimen` and Table 1 `group` (rr_mrdpos, mrdneg; NULL when the
+    status is unknown). Returns `name`."""
+    pairs = create_pairs(con, f"{name}_sides", create_marker_draws(con, f"{name}_draws", specimen, markers),
+                         {"pre": PRE, "post": END})
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT pairs.marker, pairs.subject_id, pairs.pre, pairs.post, cycle.regimen,
+               {table1_group_sql("patient.status_at_first_cycle")} AS "group"
+        FROM {pairs} AS pairs
+        LEFT JOIN core.cycles AS cycle ON cycle.subject_id = pairs.subject_id AND cycle.cycle_no = 1
+        LEFT JOIN core.patients AS patient ON patient.subject_id = pairs.subject_id
+    """)
+    return name
 
 
-def paired_table(draws: pl.DataFrame, cycles: pl.DataFrame, mart: str,
+def _markers(con: duckdb.DuckDBPyConnection, pairs: str) -> list[str]:
+    return [marker for (marker,) in con.execute(f"SELECT DISTINCT marker FROM {pairs} ORDER BY 1").fetchall()]
+
+
+EMPTY_PAIRS = {"n_pairs": 0, "n_missing_pre": 0, "n_missing_post": 0}
+
+
+def paired_table(con: duckdb.DuckDBPyConnection, pairs: str, mart: str,
                  subgroups: dict[str, tuple[str, str | None]]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """PAIRED_SCHEMA rows for every subgroup and marker of `draws` (marker_draws), and their tests
+    """PAIRED_SCHEMA rows for every subgroup and marker of `pairs` (create_immune_pairs), and their tests
     (marts.statistical_tests rows of `mart`, test_id <subgroup's prefix>.<marker>; none without a pair)."""
     rows, tests = [], []
-    markers = sorted(draws["marker"].unique())
+    markers = _markers(con, pairs)
     for subgroup, (prefix, regimen) in subgroups.items():
-        kept = _in_regimen(draws, cycles, regimen)
+        kept = where(regimen=regimen) if regimen else "true"
+        summaries = {row["marker"]: row for row in paired_summaries(con, f"SELECT * FROM {pairs} WHERE {kept}",
+                                                                     ["marker"]).iter_rows(named=True)}
         for marker in markers:
-            row, result = paired_comparison(side(kept, marker, PRE), side(kept, marker, END))
+            row = summaries.get(marker, EMPTY_PAIRS)
+            result = (wilcoxon(con, f"SELECT pre, post FROM {pairs} WHERE {kept} AND {where(marker=marker)}")
+                      if row["n_pairs"] else None)
             test_id = f"{prefix}.{marker}"
             if result is not None:
                 tests.append(shared.test_row(test_id, mart, f"{marker}: cycle-1 baseline vs end of treatment "
                                              f"({subgroup})", ("pre", "post"), result))
-            rows.append({"subgroup": subgroup, "marker": marker, **row, "test_id": test_id,
+            rows.append({**row, "subgroup": subgroup, "marker": marker, "test_id": test_id,
                          "statistic": result and result.statistic, "p_value": result and result.p_value})
     return pl.DataFrame(rows, schema=PAIRED_SCHEMA), shared.tests_frame(tests)
 
@@ -122,52 +148,47 @@ def paired_table(draws: pl.DataFrame, cycles: pl.DataFrame, mart: str,
 class GroupDeltas(NamedTuple):
     table: pl.DataFrame  # DELTAS_SCHEMA
     tests: pl.DataFrame  # marts.statistical_tests rows
-    changes: pl.DataFrame  # marker, group, change: the values compared
+    quantiles: pl.DataFrame  # marker, column (the group), n, q0 ... q100 of the changes compared
 
 
-def group_deltas(draws: pl.DataFrame, patients: pl.DataFrame) -> GroupDeltas:
-    """Each marker of `draws` (marker_draws) by DELTA_GROUPS, and the Mann-Whitney tests (mart
+def group_deltas(con: duckdb.DuckDBPyConnection, pairs: str) -> GroupDeltas:
+    """Each marker of `pairs` (create_immune_pairs) by DELTA_GROUPS, and the Mann-Whitney tests (mart
     immune_group_deltas, test_id immune_delta.<marker>, rr_mrdpos first: W is its U)."""
-    groups = patients.select("subject_id", group=table1_group(pl.col("status_at_first_cycle")))
-    draws = draws.join(groups, on="subject_id", how="inner")
-    rows, tests, values = [], [], []
-    for marker in sorted(draws["marker"].unique()):
-        test_id, by_group = f"immune_delta.{marker}", {}
+    in_groups = f'SELECT * FROM {pairs} WHERE "group" IN ({", ".join(map(shared.sql_text, DELTA_GROUPS))})'
+    summaries = {(row["marker"], row["group"]): row
+                 for row in paired_summaries(con, in_groups, ["marker", '"group"']).iter_rows(named=True)}
+    changes = f'SELECT marker, "group", {CHANGE_SQL} AS change FROM ({in_groups}) WHERE {BOTH_KNOWN}'
+    rows, tests = [], []
+    for marker in _markers(con, pairs):
+        test_id = f"immune_delta.{marker}"
         for group in DELTA_GROUPS:
-            part = draws.filter(pl.col("group") == group)
-            pairing = paired_frame(side(part, marker, PRE), side(part, marker, END), "subject_id")
-            by_group[group] = changes(pairing)
-            values += [{"marker": marker, "group": group, "change": change} for change in by_group[group]]
-            summary = median_range(by_group[group])
-            rows.append({"marker": marker, "group": group, "n": summary.n, "n_missing_pre": pairing.n_missing_pre,
-                         "n_missing_post": pairing.n_missing_post, "median": summary.median, "min": summary.min,
-                         "max": summary.max, "test_id": test_id})
-        if all(by_group.values()):
-            result = mann_whitney(*by_group.values())
+            row = summaries.get((marker, group), EMPTY_PAIRS)
+            rows.append({"marker": marker, "group": group, "n": row["n_pairs"], "n_missing_pre": row["n_missing_pre"],
+                         "n_missing_post": row["n_missing_post"], "median": row.get("change_median"),
+                         "min": row.get("change_min"), "max": row.get("change_max"), "test_id": test_id})
+        if all(row["n"] for row in rows[-len(DELTA_GROUPS):]):
+            table = two_group_frequencies(con, f"{changes} AND {where(marker=marker)}", "change", "group",
+                                          *DELTA_GROUPS)
+            result = mann_whitney_from_counts(table)
             tests.append(shared.test_row(test_id, "immune_group_deltas", f"{marker}: change over cycle 1, "
                                          "rr_mrdpos vs mrdneg", DELTA_GROUPS, result))
             for row in rows[-len(DELTA_GROUPS):]:
                 row["p_value"] = result.p_value
     return GroupDeltas(pl.DataFrame(rows, schema=DELTAS_SCHEMA), shared.tests_frame(tests),
-                       pl.DataFrame(values, schema={"marker": pl.Utf8, "group": pl.Utf8, "change": pl.Float64}))
-
-
-def immune_group_deltas(labs: pl.DataFrame, cycles: pl.DataFrame, patients: pl.DataFrame) -> GroupDeltas:
-    """marts.immune_group_deltas, its tests and the changes compared."""
-    return group_deltas(marker_draws(labs, cycles, "blood", MARKERS | BLOOD_COUNTS), patients)
+                       quantiles(con, f'SELECT marker, "group" AS column, change FROM ({changes})', "change",
+                                 ["marker", "column"]))
 
 
 PAIRED_STATISTICS = tuple(f"{side}_{s}" for side in ("pre", "post") for s in SUMMARY)
 
 
-def published_values(labs: pl.DataFrame, cycles: pl.DataFrame, patients: pl.DataFrame) -> pl.DataFrame:
+def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """immune.*, immune_14d.*, immune_21_28d.* (lymphocyte markers and immunoglobulins: pre_/post_ median,
-    min, max) and immune_delta.* (median, min, max per group); the P-values are in marts.statistical_tests."""
-    paired = pl.concat([
-        paired_table(marker_draws(labs, cycles, "blood", MARKERS), cycles, "immune_paired", SUBGROUPS)[0],
-        paired_table(marker_draws(labs, cycles, "serum", IMMUNOGLOBULINS), cycles, "immunoglobulins", IG_SUBGROUPS)[0],
-    ])
-    deltas = immune_group_deltas(labs, cycles, patients).table
+    min, max) and immune_delta.* (median, min, max per group), read from this module's marts; the P-values are
+    in marts.statistical_tests."""
+    paired = pl.concat([shared.read_relation(con, f"{shared.SCHEMA}.{mart}")
+                        for mart in ("immune_paired", "immunoglobulins")])
+    deltas = shared.read_relation(con, f"{shared.SCHEMA}.immune_group_deltas")
     return pl.concat([published_rows(paired, "subgroup", PAIRED_STATISTICS),
                       published_rows(deltas, "group", SUMMARY)]).sort("id", "group", "statistic")
 
@@ -178,17 +199,20 @@ BEFORE_AFTER = ((PRE, "Before"), (END, "After"))
 GROUP_LABELS = (("rr_mrdpos", "R/R + CR-MRDpos"), ("mrdneg", "CR-MRDneg"))
 
 
-def figure1(draws: pl.DataFrame, table: pl.DataFrame, title: str) -> bytes:
+def figure1(con: duckdb.DuckDBPyConnection, pairs: str, table: pl.DataFrame, title: str) -> bytes:
     """Before / after per marker over the pairs of subgroup `all` (Figure 1; Ig panels likewise)."""
-    pairs = complete(draws.filter(pl.col("timepoint").is_in([PRE, END])), [PRE, END])
+    sides = " UNION ALL ".join(f"SELECT marker, '{column}' AS column, {side} AS value FROM {pairs} WHERE {BOTH_KNOWN}"
+                               for side, column in (("pre", PRE), ("post", END)))
     p_values = dict(table.filter(pl.col("subgroup") == "all").select("marker", "p_value").iter_rows())
-    return timepoint_figure(pairs, BEFORE_AFTER, p_values, title, order=[*MARKERS, *IMMUNOGLOBULINS])
+    return distribution_figure(quantiles(con, sides, "value", ["marker", "column"]), BEFORE_AFTER, p_values, title,
+                               order=[*MARKERS, *IMMUNOGLOBULINS], connect=True)
 
 
 def figure2(deltas: GroupDeltas) -> bytes:
     p_values = dict(deltas.table.select("marker", "p_value").unique("marker").iter_rows())
-    return change_figure(deltas.changes, GROUP_LABELS, p_values,
-                         "Figure 2. Change over cycle 1, R/R + CR-MRDpos vs CR-MRDneg", order=[*MARKERS, *BLOOD_COUNTS])
+    return distribution_figure(deltas.quantiles, GROUP_LABELS, p_values,
+                               "Figure 2. Change over cycle 1, R/R + CR-MRDpos vs CR-MRDneg",
+                               order=[*MARKERS, *BLOOD_COUNTS], panel_title="{marker}: change")
 
 
 def publish_paired(warehouse: WarehouseResource, mart: str, specimen: str, markers, subgroups, description: str,
@@ -196,14 +220,13 @@ def publish_paired(warehouse: WarehouseResource, mart: str, specimen: str, marke
     """A before/after mart of `markers` measured in `specimen` (immune_paired, immunoglobulins), its tests
     and its Figure-1-style figure."""
     with warehouse.connect() as con:
-        core = shared.CoreFrames(con)
-        cycles, draws = core["cycles"], marker_draws(core["labs"], core["cycles"], specimen, markers)
-    table, tests = paired_table(draws, cycles, mart, subgroups)
-    return shared.publish_mart(warehouse, mart, table, tests, description, PAIRED_COLUMNS,
-                               {png_name: figure1(draws, table, title)})
+        pairs = create_immune_pairs(con, f"{mart}_pairs", specimen, markers)
+        table, tests = paired_table(con, pairs, mart, subgroups)
+        png = figure1(con, pairs, table, title)
+    return shared.publish_mart(warehouse, mart, table, tests, description, PAIRED_COLUMNS, {png_name: png})
 
 
-@shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("cycles", "labs"))
+@shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("patients", "cycles", "labs"))
 def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return publish_paired(warehouse, "immune_paired", "blood", MARKERS, SUBGROUPS, PAIRED_DESCRIPTION,
                           "Figure 1. Lymphocyte subsets before and after cycle 1", "figure1_immune_paired.png")
@@ -212,13 +235,12 @@ def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
 @shared.mart_asset("immune_group_deltas", DELTAS_DESCRIPTION, ("patients", "cycles", "labs"))
 def immune_group_deltas_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        core = shared.CoreFrames(con)
-        deltas = immune_group_deltas(core["labs"], core["cycles"], core["patients"])
+        deltas = group_deltas(con, create_immune_pairs(con, "group_delta_pairs", "blood", MARKERS | BLOOD_COUNTS))
     return shared.publish_mart(warehouse, "immune_group_deltas", deltas.table, deltas.tests, DELTAS_DESCRIPTION,
                                DELTAS_COLUMNS, {"figure2_immune_group_deltas.png": figure2(deltas)})
 
 
-@shared.mart_asset("immunoglobulins", IG_DESCRIPTION, ("cycles", "labs"))
+@shared.mart_asset("immunoglobulins", IG_DESCRIPTION, ("patients", "cycles", "labs"))
 def immunoglobulins_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return publish_paired(warehouse, "immunoglobulins", "serum", IMMUNOGLOBULINS, IG_SUBGROUPS, IG_DESCRIPTION,
                           "Immunoglobulins (g/L) before and after cycle 1", "immunoglobulins_paired.png")

@@ -1,10 +1,9 @@
-"""Figures of the immune and cytokine marts as PNG bytes: values per patient across timepoints (Figures 1 and
-3: one panel per marker, a grey line joining each patient's values, the median as a bar) and changes by group
-(Figure 2). Plus how an asset shows them: files beside the warehouse, markdown data-URI images for Dagster
-(which has no image metadata type).
+"""Figures of the immune and cytokine marts as PNG bytes: the distribution of values across timepoints (Figures 1
+and 3) or of changes by group (Figure 2), one panel per marker. They draw quantiles computed in DuckDB
+(aggregates.quantiles), not a point per patient: a registry's figure costs what the demo's does.
 
-matplotlib is imported inside the functions (Agg backend: no display on a server). Points are spread by their
-rank, not at random, and the PNG carries no software metadata: the same values give the same bytes.
+matplotlib is imported inside the functions (Agg backend: no display on a server); the PNG carries no software
+metadata: the same values give the same bytes.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import polars as pl
 
 COLUMNS_PER_ROW = 4
 GROUP_COLORS = ("#c0392b", "#1f4e79", "#2e8b57")
-SPREAD = 0.12  # half-width of a column of points, in x units
+SPREAD = 0.12  # half-width of a box, in x units
 # Panel titles at a fixed height: left to matplotlib, placing them measures every tick of every panel.
 TITLE_Y = 1.0
 
@@ -57,75 +56,47 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def _offsets(n: int) -> list[float]:
-    """Positions inside a column of n points, by rank: deterministic, no overlap at small n."""
-    return [0.0] if n == 1 else [SPREAD * (2 * i / (n - 1) - 1) for i in range(n)]
-
-
 def _panels(markers: pl.Series, order: Sequence[str]) -> list[str]:
     """The markers present, those named in `order` first and in its order (the paper's panels), then the rest."""
     present = set(markers.unique())
     return [m for m in order if m in present] + sorted(present - set(order))
 
 
-def timepoint_figure(values: pl.DataFrame, timepoints: Sequence[tuple[str, str]], p_values: Mapping[str, float | None],
-                     title: str, order: Sequence[str] = (), log_scale: bool = False) -> bytes:
-    """One panel per marker of `values` (subject_id, marker, timepoint, value), the `timepoints` (timepoint,
-    label) as columns, each patient's values joined by a line, a black bar at each column's median; the panel
-    title carries the marker's P-value (p_values[marker])."""
-    from matplotlib.collections import LineCollection
+def distribution_figure(quantiles: pl.DataFrame, columns: Sequence[tuple[str, str]],
+                        p_values: Mapping[str, float | None], title: str, order: Sequence[str] = (),
+                        panel_title: str = "{marker}", log_scale: bool = False, connect: bool = False) -> bytes:
+    """One panel per marker of `quantiles` (aggregates.quantiles by marker and column), the `columns` (column,
+    label) side by side: a whisker from minimum to maximum, a box over the quartiles, a black bar at the median
+    and the number of values under it; `connect` joins the medians (the same patients across timepoints), else
+    a dashed line marks no change. The panel title (`panel_title` with the marker) carries its P-value."""
+    from matplotlib.patches import Rectangle
 
-    markers = _panels(values["marker"], order)
+    markers = _panels(quantiles["marker"], order)
     figure, axes = _grid(len(markers), title)
-    labels = [label for _, label in timepoints]
+    positions = {column: x for x, (column, _) in enumerate(columns)}
     for panel, marker in zip(axes, markers):
-        wide = (values.filter(pl.col("marker") == marker)
-                .pivot("timepoint", index="subject_id", values="value").sort("subject_id"))
-        columns = [timepoint for timepoint, _ in timepoints if timepoint in wide.columns]
-        positions = {timepoint: i for i, (timepoint, _) in enumerate(timepoints)}
-        offsets = _offsets(wide.height)
-        # One line collection and one scatter per panel: an artist per patient costs seconds to draw.
-        lines, points = [], []
-        for offset, row in zip(offsets, wide.select(columns).iter_rows()):
-            line = [(positions[c] + offset, v) for c, v in zip(columns, row) if v is not None]
-            lines.append(line)
-            points.extend(line)
-        panel.add_collection(LineCollection(lines, colors="#b0b0b0", linewidths=0.6, zorder=1))
-        if points:
-            panel.scatter(*zip(*points), s=9, color="#1f4e79", zorder=2)
-        for column in columns:
-            known = wide[column].drop_nulls()
-            if known.len():
-                x = positions[column]
-                panel.hlines(known.median(), x - 1.6 * SPREAD, x + 1.6 * SPREAD, color="black", linewidth=2, zorder=3)
-        panel.set_xticks(range(len(labels)), labels, fontsize=7)
-        panel.set_xlim(-0.5, len(labels) - 0.5)
-        if log_scale:
-            panel.set_yscale("log")
-        panel.tick_params(labelsize=7)
-        panel.set_title(f"{marker}\n{_p_label(p_values.get(marker))}", fontsize=8, y=TITLE_Y)
-    return _png(figure)
-
-
-def change_figure(changes: pl.DataFrame, groups: Sequence[tuple[str, str]], p_values: Mapping[str, float | None],
-                  title: str, order: Sequence[str] = ()) -> bytes:
-    """One panel per marker of `changes` (marker, group, change): the changes of each of `groups` (group, label)
-    as a column of points with a bar at the median, a dashed line at no change; P-value in the panel title."""
-    markers = _panels(changes["marker"], order)
-    figure, axes = _grid(len(markers), title)
-    for panel, marker in zip(axes, markers):
-        for x, (group, _) in enumerate(groups):
-            values = changes.filter((pl.col("marker") == marker) & (pl.col("group") == group))["change"].sort()
+        rows = [row for row in quantiles.filter(pl.col("marker") == marker).iter_rows(named=True)
+                if row["column"] in positions]
+        rows.sort(key=lambda row: positions[row["column"]])
+        for row in rows:
+            x = positions[row["column"]]
             color = GROUP_COLORS[x % len(GROUP_COLORS)]
-            panel.scatter([x + o for o in _offsets(values.len())] if values.len() else [], values.to_list(), s=9,
-                          color=color, zorder=2)
-            if values.len():
-                panel.hlines(values.median(), x - 1.6 * SPREAD, x + 1.6 * SPREAD, color="black", linewidth=2, zorder=3)
-        panel.axhline(0, color="#808080", linestyle="--", linewidth=0.6, zorder=1)
-        panel.set_xticks(range(len(groups)), [label for _, label in groups], fontsize=7)
-        panel.set_xlim(-0.5, len(groups) - 0.5)
+            panel.vlines(x, row["q0"], row["q100"], color=color, linewidth=0.8, zorder=1)
+            panel.add_patch(Rectangle((x - SPREAD, row["q25"]), 2 * SPREAD, row["q75"] - row["q25"], facecolor=color,
+                                      alpha=0.35, edgecolor=color, zorder=2))
+            panel.hlines(row["q50"], x - 1.6 * SPREAD, x + 1.6 * SPREAD, color="black", linewidth=2, zorder=3)
+            panel.annotate(f"n={row['n']}", (x, 0), xycoords=("data", "axes fraction"), xytext=(0, 2),
+                           textcoords="offset points", ha="center", va="bottom", fontsize=6)
+        if connect and rows:
+            panel.plot([positions[row["column"]] for row in rows], [row["q50"] for row in rows], color="#808080",
+                       linewidth=0.8, zorder=2)
+        elif not connect:
+            panel.axhline(0, color="#808080", linestyle="--", linewidth=0.6, zorder=1)
+        panel.set_xticks(range(len(columns)), [label for _, label in columns], fontsize=7)
+        panel.set_xlim(-0.5, len(columns) - 0.5)
+        if log_scale:
+            panel.set_yscale("symlog", linthresh=1.0)  # values at a kit's floor may be 0
         panel.tick_params(labelsize=7)
-        panel.set_title(f"{marker}: change\n{_p_label(p_values.get(marker))}", fontsize=8, y=TITLE_Y)
+        panel.set_title(f"{panel_title.format(marker=marker)}\n{_p_label(p_values.get(marker))}", fontsize=8,
+                        y=TITLE_Y)
     return _png(figure)
-
-

@@ -1,40 +1,58 @@
 """How the immune and cytokine marts describe and test a before / after comparison: the pairs' median (range)
-before, after and of the change, the incomplete pairs counted, Wilcoxon matched pairs (docs/statistics.md); and
-how a mart table becomes the rows paper_reproduction compares with the paper."""
+before, after and of the change, the incomplete pairs counted, Wilcoxon matched pairs (docs/statistics.md), all
+from aggregates computed in DuckDB over a table of pairs (immune_samples.create_pairs: one row per marker and
+patient, columns pre and post); and how a mart table becomes the rows paper_reproduction compares with the
+paper."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from assets.marts import shared
-from assets.marts.stats import Pairing, StatResult, median_range, paired_frame, wilcoxon_paired
+from assets.marts.aggregates import fetch, known, paired_differences
+from assets.marts.stats import StatResult, wilcoxon_paired_from_counts
+
+if TYPE_CHECKING:
+    import duckdb
+
+SUMMARY = ("median", "min", "max")
+# SQL: after - before of a pair; float noise must not move a printed digit.
+CHANGE_SQL = "round_even(post - pre, 10)"
+BOTH_KNOWN = f"{known('pre')} AND {known('post')}"
 
 
-def changes(pairing: Pairing) -> list[float]:
-    """After - before of each pair; float noise must not move a printed digit."""
-    return (pairing.pairs["post"] - pairing.pairs["pre"]).round(10).to_list()
+def _summary(name: str, value: str) -> str:
+    return ", ".join(f"{function}({value}) FILTER ({BOTH_KNOWN}) AS {name}_{function}" for function in SUMMARY)
 
 
-def summarise(prefix: str, values: Sequence[float]) -> dict:
-    """<prefix>_median, <prefix>_min, <prefix>_max of the values (stats.median_range)."""
-    summary = median_range(values)
-    return {f"{prefix}_median": summary.median, f"{prefix}_min": summary.min, f"{prefix}_max": summary.max}
+def paired_summaries(con: duckdb.DuckDBPyConnection, pairs: str, keys: Sequence[str],
+                     post_name: str = "post") -> pl.DataFrame:
+    """Per combination of the `keys` of `pairs` (a query with the keys, pre and post): n_pairs, n_missing_pre,
+    n_missing_<post_name>, pre_/<post_name>_/change_ median, min, max over the complete pairs."""
+    return fetch(con, pairs, f"""
+        SELECT {", ".join(keys)},
+               count(*) FILTER ({BOTH_KNOWN}) AS n_pairs,
+               count(*) FILTER ({known('post')} AND NOT {known('pre')}) AS n_missing_pre,
+               count(*) FILTER ({known('pre')} AND NOT {known('post')}) AS n_missing_{post_name},
+               {_summary("pre", "pre")}, {_summary(post_name, "post")}, {_summary("change", CHANGE_SQL)}
+        FROM aggregate_input
+        GROUP BY ALL
+        ORDER BY ALL
+    """)
 
 
-def paired_comparison(pre: pl.DataFrame, post: pl.DataFrame, post_name: str = "post") -> tuple[dict, StatResult | None]:
-    """Pairs of `pre` and `post` (subject_id, value) described and tested (Wilcoxon matched pairs, the
-    warehouse's rule). Returns the row (n_pairs, n_missing_pre, n_missing_<post_name>, pre_/<post_name>_/
-    change_ median, min, max, all over the complete pairs) and the StatResult (None without a pair)."""
-    pairing = paired_frame(pre, post, "subject_id")
-    pairs = pairing.pairs
-    row = {"n_pairs": pairing.n_pairs, "n_missing_pre": pairing.n_missing_pre,
-           f"n_missing_{post_name}": pairing.n_missing_post,
-           **summarise("pre", pairs["pre"].to_list()), **summarise(post_name, pairs["post"].to_list()),
-           **summarise("change", changes(pairing))}
-    result = wilcoxon_paired(pairs["pre"], pairs["post"]) if pairing.n_pairs else None
-    return row, result
+def wilcoxon(con: duckdb.DuckDBPyConnection, pairs: str) -> StatResult:
+    """Wilcoxon matched pairs over `pairs` (a query of pre and post, at least one pair), the warehouse's rule."""
+    counts = paired_differences(con, pairs, "pre", "post")
+    return wilcoxon_paired_from_counts(counts.differences, counts.n_zero)
+
+
+def where(**values: str) -> str:
+    """SQL: each column equals its value."""
+    return " AND ".join(f"{column} = {shared.sql_text(value)}" for column, value in values.items()) or "true"
 
 
 def published_rows(table: pl.DataFrame, group_col: str | None, statistics: Sequence[str]) -> pl.DataFrame:

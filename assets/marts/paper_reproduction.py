@@ -5,18 +5,15 @@ Computed values come from the mart tables, as an analyst would read them, so tha
 the reproduction: P-values from marts.statistical_tests (test_id = the reference id), every other number from
 the `published_values(con)` function of each mart module in this package, which reads that module's own
 marts.<table>s and returns (id, group, statistic, computed_value) rows (shared.PUBLISHED_SCHEMA); a new mart
-module with one is picked up without wiring. A module whose published_values still names core tables as its
-parameters (`published_values(labs, cycles)`) gets those core frames. Reported as an asset check of WARN
-severity: real data will differ from the paper, the demo cohort must not.
+module with one is picked up without wiring. Reported as an asset check of WARN severity: real data will differ
+from the paper, the demo cohort must not.
 """
 
 import importlib
-import inspect
 import pkgutil
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import ModuleType
-from typing import Any
 
 import dagster as dg
 import duckdb
@@ -65,23 +62,22 @@ def mart_modules() -> tuple[ModuleType, ...]:
     return tuple(importlib.import_module(f"assets.marts.{name}") for name in names if name != MART)
 
 
-def published_sources() -> dict[str, Callable[..., pl.DataFrame]]:
+def published_sources() -> dict[str, Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]]:
     """mart module name -> its published_values function."""
     return {module.__name__.rsplit(".", 1)[1]: module.published_values
             for module in mart_modules() if hasattr(module, "published_values")}
 
 
 def computed_values(
-    con: duckdb.DuckDBPyConnection, sources: Mapping[str, Callable[..., pl.DataFrame]]
+    con: duckdb.DuckDBPyConnection, sources: Mapping[str, Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]]
 ) -> tuple[pl.DataFrame, dict[str, str]]:
     """The union of every source's rows, with `mart`, and the error of each source that raised. One mart's
     failure must not hide the others' reproduction: its rows stay uncomputed (and fail the check), the error
     is reported beside them."""
-    core = shared.CoreFrames(con)
     parts, errors = [], {}
     for mart, function in sorted(sources.items()):
         try:
-            rows = function(**_arguments(function, con, core))
+            rows = function(con)
         except Exception as error:  # noqa: BLE001 (reported in the asset's metadata and log)
             errors[mart] = f"{type(error).__name__}: {error}"
             continue
@@ -89,13 +85,6 @@ def computed_values(
                      .with_columns(mart=pl.lit(mart)))
     empty = pl.DataFrame(schema={**shared.PUBLISHED_SCHEMA, "mart": pl.Utf8})
     return pl.concat([empty, *parts]), errors
-
-
-def _arguments(function: Callable[..., pl.DataFrame], con: duckdb.DuckDBPyConnection,
-               core: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
-    """published_values(con) gets the connection; one naming core tables gets those frames."""
-    names = list(inspect.signature(function).parameters)
-    return {"con": con} if names == ["con"] else {name: core[name] for name in names}
 
 
 def reproduction(reference: pl.DataFrame, computed: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:

@@ -7,27 +7,29 @@
 | marts.safety_icans | safety_icans: ICANS vs no ICANS by cycle (age, CD4/CD8, B cells) |
 | marts.safety_onset | safety_onset: CRS and ICANS onset day, by dose step |
 
-Tests go to marts.statistical_tests under mart `safety`. The asset below only moves frames in and out.
+Tests go to marts.statistical_tests under mart `safety`. Cycles are graded in DuckDB (TEMP tables of the asset's
+connection); the per-cycle tables are written from SQL, Python sees the counts and summaries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.safety_icans import COLUMNS as ICANS_COLUMNS
-from assets.marts.safety_icans import icans_comparison, icans_cycles
+from assets.marts.safety_icans import create_icans_cycles, icans_comparison
 from assets.marts.safety_lab_grades import COLUMNS as CYTOPENIA_COLUMNS
-from assets.marts.safety_lab_grades import DISCREPANCIES_COLUMNS, cytopenia_grades, discrepancies, lab_grades
+from assets.marts.safety_lab_grades import DISCREPANCIES_COLUMNS, create_cytopenia_grades, discrepancies, lab_grades
 from assets.marts.safety_onset import COLUMNS as ONSET_COLUMNS
-from assets.marts.safety_onset import onset_events, onset_summary
+from assets.marts.safety_onset import create_onset_events, onset_summary
 from assets.marts.safety_plots import table3_figure
-from assets.marts.safety_table3 import BAND_COLUMNS, MART, band_counts, cycle_grades, table3_published, table3_tests
+from assets.marts.safety_table3 import (BAND_COLUMNS, MART, band_counts, create_cycle_grades, reported_grades,
+                                        table3_published, table3_tests)
 from orchestration.metadata import png_markdown
 from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
@@ -61,43 +63,48 @@ TABLES = {
 
 @dataclass(frozen=True)
 class SafetyMarts:
-    tables: dict[str, pl.DataFrame]
+    tables: dict[str, pl.DataFrame]  # the tables of counts and summaries
+    queries: dict[str, str]  # the per-cycle tables, as SQL over the connection's TEMP tables
     tests: pl.DataFrame
 
 
-def safety_marts(core: Mapping[str, pl.DataFrame]) -> SafetyMarts:
-    """Every safety table (TABLES) and the tests, from the core frames."""
-    grades = cycle_grades(core["cycles"], core["adverse_events"])
-    cytopenia = cytopenia_grades(grades, core["labs"])
-    counts = pl.concat([band_counts(grades, "reported"), band_counts(lab_grades(cytopenia), "lab_nadir")])
-    icans, icans_tests = icans_comparison(icans_cycles(core["cycles"], grades, core["labs"]))
+def safety_marts(con: duckdb.DuckDBPyConnection) -> SafetyMarts:
+    """Every safety table (TABLES) and the tests, from core on `con`."""
+    grades = create_cycle_grades(con)
+    cytopenia = create_cytopenia_grades(con, grades)
+    counts = pl.concat([band_counts(con, reported_grades(), "reported"),
+                        band_counts(con, lab_grades(cytopenia), "lab_nadir")])
+    icans, icans_tests = icans_comparison(con, create_icans_cycles(con, grades))
     tables = {
         "safety_adverse_events": counts,
-        "safety_cytopenia_grades": cytopenia,
-        "safety_grade_discrepancies": discrepancies(cytopenia),
         "safety_icans": icans,
-        "safety_onset": onset_summary(onset_events(core["cycles"], grades)),
+        "safety_onset": onset_summary(con, create_onset_events(con, grades)),
     }
-    return SafetyMarts(tables, pl.concat([table3_tests(counts), icans_tests]).sort("test_id"))
+    queries = {"safety_cytopenia_grades": f"SELECT * FROM {cytopenia}",
+               "safety_grade_discrepancies": discrepancies(cytopenia)}
+    return SafetyMarts(tables, queries, pl.concat([table3_tests(counts), icans_tests]).sort("test_id"))
 
 
-def published_values(cycles: pl.DataFrame, adverse_events: pl.DataFrame, labs: pl.DataFrame) -> pl.DataFrame:
-    """The reference rows this mart covers: table3.* counts and denominators, safety.icans_age_months,
-    safety.icans_patients (P-values come from marts.statistical_tests)."""
-    marts = safety_marts({"cycles": cycles, "adverse_events": adverse_events, "labs": labs})
-    rows = table3_published(marts.tables["safety_adverse_events"])
-    ages = marts.tables["safety_icans"].filter(pl.col("factor") == "age_months")
+def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The reference rows this mart covers, read from marts.safety_adverse_events (table3.* counts and
+    denominators) and marts.safety_icans (safety.icans_age_months), and safety.icans_patients counted over
+    core (P-values come from marts.statistical_tests)."""
+    counts = shared.read_relation(con, f"{shared.SCHEMA}.safety_adverse_events")
+    rows = table3_published(counts)
+    ages = shared.read_relation(con, f"{shared.SCHEMA}.safety_icans", "factor = 'age_months'")
     for row in ages.iter_rows(named=True):
         rows += [("safety.icans_age_months", row["group"], statistic, row[statistic])
                  for statistic in ("median", "min", "max")]
-    with_icans = cycle_grades(cycles, adverse_events).filter((pl.col("term") == "icans") & (pl.col("grade") >= 1))
-    rows.append(("safety.icans_patients", None, "n", with_icans["subject_id"].n_unique()))
+    [(patients,)] = con.execute(f"""
+        SELECT count(DISTINCT subject_id) FROM {create_cycle_grades(con)} WHERE term = 'icans' AND grade >= 1
+    """).fetchall()
+    rows.append(("safety.icans_patients", None, "n", patients))
     return shared.published_frame(rows).sort("id", "group", "statistic", nulls_last=True)
 
 
 FIGURE = "table3_adverse_events.png"
 KEYS = {table: dg.AssetKey([shared.SCHEMA, table]) for table in TABLES}
-CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("cycles", "adverse_events", "labs")]
+CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("patients", "cycles", "adverse_events", "labs")]
 
 
 @dg.multi_asset(
@@ -108,13 +115,16 @@ CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("cycles", "adverse_event
 @skip_when_unchanged("marts.safety", shared.MARTS_CODE)
 def safety_assets(warehouse: WarehouseResource):
     with warehouse.connect() as con:
-        marts = safety_marts(shared.CoreFrames(con))
+        marts = safety_marts(con)
         for table, frame in marts.tables.items():
             shared.write_mart(con, table, frame, *TABLES[table])
+        for table, query in marts.queries.items():
+            shared.write_query(con, table, query, *TABLES[table])
         shared.replace_tests(con, MART, marts.tests)
+        metadata = {table: shared.table_metadata(con, f"{shared.SCHEMA}.{table}") for table in marts.queries}
     png = table3_figure(marts.tables["safety_adverse_events"])
     shared.save_figures(warehouse.path, {FIGURE: png})
-    figure = dg.MetadataValue.md(png_markdown({FIGURE: png}))
-    for table, frame in marts.tables.items():
-        extra = {"figure": figure} if table == "safety_adverse_events" else {}
-        yield dg.MaterializeResult(asset_key=KEYS[table], metadata=shared.mart_metadata(frame, **extra))
+    metadata |= {table: shared.mart_metadata(frame) for table, frame in marts.tables.items()}
+    metadata["safety_adverse_events"]["figure"] = dg.MetadataValue.md(png_markdown({FIGURE: png}))
+    for table in TABLES:
+        yield dg.MaterializeResult(asset_key=KEYS[table], metadata=metadata[table])

@@ -5,17 +5,21 @@ The comparison is by cycle, as the paper's is (its oldest non-ICANS age, 212 mon
 later cycle): a cycle is `icans` with a reported ICANS grade >= 1, `no_icans` with grade 0; a cycle whose ICANS
 was not assessed is in neither. Age is core.cycles.age_months_at_start; the immune values are the cycle's
 baseline blood sample (the last one by date when several were delivered; `ND` as 0). Medians with ranges,
-Mann-Whitney U (docs/statistics.md).
+Mann-Whitney U (docs/statistics.md), from counts computed in DuckDB over the cycles.
 """
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from assets.marts import shared
 from assets.marts.comparisons import TABLE_SCHEMA, compare, continuous, describe
 from assets.marts.safety_table3 import MART
+
+if TYPE_CHECKING:
+    import duckdb
 
 GROUPS = ("icans", "no_icans")
 # The CD4/CD8 ratio comes from the absolute counts, else from the percentages of lymphocytes (the same ratio
@@ -44,64 +48,69 @@ COLUMNS = {
 }
 
 
-def cycle_baselines(labs: pl.DataFrame) -> pl.DataFrame:
-    """Per cycle (subject_id, cycle_no): the IMMUNE_FACTORS from its baseline blood sample."""
-    latest = (
-        labs.filter((pl.col("timepoint") == "baseline") & (pl.col("specimen") == "blood")
-                    & pl.col("analyte").is_in(BASELINE_ANALYTES))
-        .with_columns(value=shared.measured_value())
-        .sort("sample_date", "source_file", "source_row", nulls_last=False)
-        .group_by("subject_id", "cycle_no", "analyte")
-        .agg(pl.col("value").drop_nulls().last())
+# SQL: per cycle (subject_id, cycle_no), the IMMUNE_FACTORS from its baseline blood sample (the last delivery
+# with a value of each analyte, by date, then delivered file and row).
+CYCLE_BASELINES_SQL = f"""
+    WITH latest AS (
+        SELECT subject_id, cycle_no, analyte,
+               last(value ORDER BY sample_date NULLS FIRST, source_file NULLS FIRST, source_row NULLS FIRST)
+                   AS value
+        FROM (SELECT * REPLACE ({shared.MEASURED_VALUE_SQL} AS value) FROM core.labs
+              WHERE timepoint = 'baseline' AND specimen = 'blood'
+                AND analyte IN ({", ".join(map(shared.sql_text, BASELINE_ANALYTES))}) AND {shared.IN_STUDY_SQL})
+        WHERE value IS NOT NULL
+        GROUP BY ALL
+    ), wide AS (
+        SELECT subject_id, cycle_no,
+               {", ".join(f"CAST(max(value) FILTER (analyte = '{name}') AS DOUBLE) AS {name}"
+                          for name in BASELINE_ANALYTES)}
+        FROM latest
+        GROUP BY ALL
     )
-    wide = (latest.pivot("analyte", index=["subject_id", "cycle_no"], values="value") if latest.height
-            else latest.select("subject_id", "cycle_no"))
-    value = {name: (pl.col(name) if name in wide.columns else pl.lit(None)).cast(pl.Float64)
-             for name in BASELINE_ANALYTES}
-    return wide.select(
-        "subject_id", "cycle_no",
-        cd4_cd8_ratio=pl.coalesce(_ratio(value["cd4_abs"], value["cd8_abs"]),
-                                  _ratio(value["cd4_pct"], value["cd8_pct"])),
-        cd19_abs=value["cd19_abs"],
-        cd19_pct=value["cd19_pct"],
-    )
+    SELECT subject_id, cycle_no,
+           coalesce(CASE WHEN cd8_abs > 0 THEN cd4_abs / cd8_abs END,
+                    CASE WHEN cd8_pct > 0 THEN cd4_pct / cd8_pct END) AS cd4_cd8_ratio,
+           cd19_abs, cd19_pct
+    FROM wide
+"""
+# The TEMP table create_icans_cycles writes.
+ICANS_CYCLES = "icans_cycles"
 
 
-def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    return pl.when(denominator > 0).then(numerator / denominator)
+def create_icans_cycles(con: duckdb.DuckDBPyConnection, grades: str, study: str = shared.MULTICENTER) -> str:
+    """TEMP table ICANS_CYCLES, one row per cycle with an ICANS assessment: subject_id, cycle_no, icans_group,
+    age_months_at_start and the IMMUNE_FACTORS before the cycle. `grades` is
+    safety_table3.create_cycle_grades' table. Returns its name."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {ICANS_CYCLES} AS
+        SELECT grades.subject_id, grades.cycle_no,
+               CASE WHEN grades.grade >= 1 THEN 'icans' ELSE 'no_icans' END AS icans_group,
+               cycle.age_months_at_start, baselines.cd4_cd8_ratio, baselines.cd19_abs, baselines.cd19_pct
+        FROM {grades} AS grades
+        JOIN core.cycles AS cycle USING (subject_id, cycle_no)
+        LEFT JOIN ({CYCLE_BASELINES_SQL}) AS baselines USING (subject_id, cycle_no)
+        WHERE grades.term = 'icans' AND grades.grade IS NOT NULL
+        ORDER BY subject_id, cycle_no
+    """, {"study": study})
+    return ICANS_CYCLES
 
 
-def icans_cycles(cycles: pl.DataFrame, grades: pl.DataFrame, labs: pl.DataFrame) -> pl.DataFrame:
-    """One row per cycle with an ICANS assessment: subject_id, cycle_no, icans_group, age_months_at_start and
-    the IMMUNE_FACTORS before the cycle. `grades` is safety_table3.cycle_grades' output."""
-    icans = grades.filter((pl.col("term") == "icans") & pl.col("grade").is_not_null()).select(
-        "subject_id", "cycle_no",
-        icans_group=pl.when(pl.col("grade") >= 1).then(pl.lit("icans")).otherwise(pl.lit("no_icans")),
-    )
-    return (
-        icans.join(cycles.select("subject_id", "cycle_no", "age_months_at_start"), on=["subject_id", "cycle_no"])
-        .join(cycle_baselines(labs), on=["subject_id", "cycle_no"], how="left")
-        .sort("subject_id", "cycle_no")
-    )
-
-
-def icans_comparison(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The mart (SCHEMA) and its Mann-Whitney tests (rows of marts.statistical_tests), from icans_cycles."""
-    # comparisons aggregates in DuckDB: the cycles as a table of an in-memory database
-    con = duckdb.connect()
-    con.register("frame", con.from_arrow(frame.__arrow_c_stream__()))
-    con.execute("CREATE TABLE icans_cycles AS SELECT * FROM frame")
-    described = describe(con, con.table("icans_cycles"), "icans_group", GROUPS, FACTORS)
+def icans_comparison(con: duckdb.DuckDBPyConnection, cycles: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The mart (SCHEMA) and its Mann-Whitney tests (rows of marts.statistical_tests), from
+    create_icans_cycles' table `cycles`."""
+    described = describe(con, con.table(cycles), "icans_group", GROUPS, FACTORS)
+    distinct = ", ".join(f"count(DISTINCT subject_id) FILTER ({factor.column} IS NOT NULL) AS {factor.name}"
+                         for factor in FACTORS)
+    by_group = dict((row[0], row[1:]) for row in con.sql(f"SELECT icans_group, {distinct} FROM {cycles} "
+                                                         "GROUP BY ALL").fetchall())
     patients = [
-        {"factor": factor.name, "group": group,
-         "patients": frame.filter((pl.col("icans_group") == group) & pl.col(factor.column).is_not_null())
-         ["subject_id"].n_unique()}
-        for factor in FACTORS for group in GROUPS
+        {"factor": factor.name, "group": group, "patients": by_group.get(group, (0,) * len(FACTORS))[i]}
+        for i, factor in enumerate(FACTORS) for group in GROUPS
     ]
     tests, p_values = [], []
     for factor in FACTORS:
         test_id = TEST_IDS.get(factor.name, f"safety.icans.{factor.name}")
-        result = compare(con, con.table("icans_cycles"), "icans_group", GROUPS, factor)
+        result = compare(con, con.table(cycles), "icans_group", GROUPS, factor)
         if result is not None:
             description = f"{factor.name} by cycle: cycles with ICANS vs without"
             tests.append(shared.test_row(test_id, MART, description, GROUPS, result))

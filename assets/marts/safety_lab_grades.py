@@ -3,34 +3,33 @@ toxicity form reports, and the cycles where the two disagree, for the data manag
 
 The lab grade is the CTCAE grade of the cycle's nadir: the lowest count among its on-treatment blood samples
 (ON_TREATMENT time points; the `baseline` sample precedes the first infusion, so a low count there is not a
-toxicity of the cycle). `ND` counts as 0 and `<x` as x (shared.measured_value).
+toxicity of the cycle). `ND` counts as 0 and `<x` as x (shared.MEASURED_VALUE_SQL).
 
 Grade 1 needs the lower limit of normal (LLN), which is age-dependent in children and not delivered with the
 counts. LOWER_LIMIT_OF_NORMAL is the warehouse's one documented choice: the soft normal ranges of
 docs/clinical-rules.md (*unverified*: neutrophils ~1.5, platelets ~150 x10^9/L). With an LLN of 1.5 the
 neutrophil grade 1 band (< LLN to 1.5) is empty: a neutrophil nadir grades 0 or 2-4. Because the grade-0 / grade-1
 boundary rests on that choice, a 0-vs-1 difference is never a discrepancy: only grades 2, 3 and 4 are decided
-by the count alone.
+by the count alone. Graded in DuckDB: the tables, one row per cycle and term, are written from SQL.
 """
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
 
 from assets.marts import shared
 from assets.marts.stats import ctcae_grade
+
+if TYPE_CHECKING:
+    import duckdb
 
 # term on the toxicity form -> the blood count graded for it
 CYTOPENIA_ANALYTES = {"neutropenia": "neutrophils", "thrombocytopenia": "platelets"}
 LOWER_LIMIT_OF_NORMAL = {"neutrophils": 1.5, "platelets": 150.0}  # x10^9/L; see the module docstring
 ON_TREATMENT = ("day14", "day21", "day28", "crs_onset", "icans_onset")
 
-SCHEMA = {
-    "subject_id": pl.Utf8, "cycle_no": pl.Int64, "table3_group": pl.Utf8, "term": pl.Utf8, "analyte": pl.Utf8,
-    "on_treatment_samples": pl.Int64, "nadir": pl.Float64, "nadir_date": pl.Date, "nadir_timepoint": pl.Utf8,
-    "lln": pl.Float64, "lab_grade": pl.Int8, "reported_grade": pl.Int64, "agrees": pl.Boolean,
-    "discrepancy": pl.Utf8, "lab_source_file": pl.Utf8, "lab_source_row": pl.Int64, "lab_source_column": pl.Utf8,
-}
+# The TEMP table create_cytopenia_grades writes (the columns of COLUMNS).
+CYTOPENIA_GRADES = "cytopenia_grades"
 COLUMNS = {
     "subject_id": "Pseudonymous patient key.",
     "cycle_no": "The blinatumomab cycle.",
@@ -53,77 +52,74 @@ COLUMNS = {
     "lab_source_row": "Data row of the nadir sample in that file.",
     "lab_source_column": "Wide lab deliveries only: the column of the nadir value.",
 }
-DISCREPANCIES_COLUMNS = {name: COLUMNS[name] for name in SCHEMA}
+DISCREPANCIES_COLUMNS = COLUMNS
 
 
-def nadirs(labs: pl.DataFrame) -> pl.DataFrame:
-    """Per cycle and graded count: the number of on-treatment samples and the lowest one with its provenance
-    (ties: the earliest sample, then the delivered file and row)."""
-    samples = labs.filter(
-        (pl.col("specimen") == "blood") & pl.col("analyte").is_in(list(CYTOPENIA_ANALYTES.values()))
-        & pl.col("timepoint").is_in(ON_TREATMENT)
-    ).with_columns(value=shared.measured_value()).filter(pl.col("value").is_not_null())
-    return (
-        samples.sort("value", "sample_date", "source_file", "source_row", nulls_last=True)
-        .group_by("subject_id", "cycle_no", "analyte", maintain_order=True)
-        .agg(
-            on_treatment_samples=pl.len(),
-            nadir=pl.col("value").first(),
-            nadir_date=pl.col("sample_date").first(),
-            nadir_timepoint=pl.col("timepoint").first(),
-            lab_source_file=pl.col("source_file").first(),
-            lab_source_row=pl.col("source_row").first(),
-            lab_source_column=pl.col("source_column").first(),
+
+def _values(rows) -> str:
+    return ", ".join("(" + ", ".join(map(shared.sql_text, row)) + ")" for row in rows)
+
+
+# SQL: per cycle and graded count, the number of on-treatment samples and the lowest one with its provenance
+# (ties: the earliest sample, then the delivered file and row).
+NADIRS_SQL = f"""
+    SELECT subject_id, cycle_no, analyte, count(*) OVER cycle AS on_treatment_samples, value AS nadir,
+           sample_date AS nadir_date, timepoint AS nadir_timepoint, source_file AS lab_source_file,
+           CAST(source_row AS BIGINT) AS lab_source_row, source_column AS lab_source_column
+    FROM (SELECT * REPLACE ({shared.MEASURED_VALUE_SQL} AS value) FROM core.labs
+          WHERE specimen = 'blood' AND analyte IN ({", ".join(map(shared.sql_text, CYTOPENIA_ANALYTES.values()))})
+            AND timepoint IN ({", ".join(map(shared.sql_text, ON_TREATMENT))}) AND {shared.IN_STUDY_SQL})
+    WHERE value IS NOT NULL
+    WINDOW cycle AS (PARTITION BY subject_id, cycle_no, analyte)
+    QUALIFY row_number() OVER (cycle ORDER BY value, sample_date NULLS LAST, source_file NULLS LAST,
+                                             source_row NULLS LAST) = 1
+"""
+LAB_GRADE_SQL = "CASE " + " ".join(
+    f"WHEN analyte = {shared.sql_text(analyte)} THEN {ctcae_grade('nadir', analyte, lln)}"
+    for analyte, lln in LOWER_LIMIT_OF_NORMAL.items()) + " END"
+
+
+def create_cytopenia_grades(con: duckdb.DuckDBPyConnection, grades: str, study: str = shared.MULTICENTER) -> str:
+    """TEMP table CYTOPENIA_GRADES, one row per cycle and cytopenia term (COLUMNS): the lab grade beside the
+    reported one. `grades` is safety_table3.create_cycle_grades' table. Returns its name."""
+    terms = _values((term, analyte, repr(LOWER_LIMIT_OF_NORMAL[analyte])) for term, analyte in CYTOPENIA_ANALYTES.items())
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {CYTOPENIA_GRADES} AS
+        WITH graded AS (
+            SELECT grades.subject_id, grades.cycle_no, grades.table3_group, grades.term, terms.analyte,
+                   coalesce(nadirs.on_treatment_samples, 0) AS on_treatment_samples, nadirs.nadir,
+                   nadirs.nadir_date, nadirs.nadir_timepoint, CAST(terms.lln AS DOUBLE) AS lln,
+                   grades.grade AS reported_grade, nadirs.lab_source_file, nadirs.lab_source_row,
+                   nadirs.lab_source_column
+            FROM {grades} AS grades
+            JOIN (VALUES {terms}) AS terms(term, analyte, lln) USING (term)
+            LEFT JOIN ({NADIRS_SQL}) AS nadirs
+                ON nadirs.subject_id IS NOT DISTINCT FROM grades.subject_id
+               AND nadirs.cycle_no IS NOT DISTINCT FROM grades.cycle_no AND nadirs.analyte = terms.analyte
+        ), with_grade AS (
+            SELECT *, {LAB_GRADE_SQL} AS lab_grade FROM graded
+        ), compared AS (
+            -- grades 0 and 1 as one: their boundary is the LLN choice
+            SELECT *, CASE WHEN reported_grade IS NOT NULL AND lab_grade IS NOT NULL
+                           THEN greatest(reported_grade, 1) = greatest(lab_grade, 1) END AS agrees
+            FROM with_grade
         )
-    )
+        SELECT {", ".join(COLUMNS)}
+        FROM (SELECT *, CASE WHEN NOT agrees THEN 'grade_differs'
+                             WHEN reported_grade IS NULL AND nadir IS NOT NULL THEN 'counts_not_graded' END
+                            AS discrepancy
+              FROM compared)
+        ORDER BY term, subject_id, cycle_no
+    """, {"study": study})
+    return CYTOPENIA_GRADES
 
 
-def _lab_grade() -> pl.Expr:
-    by_analyte = pl.lit(None, dtype=pl.Int8)
-    for analyte, lln in LOWER_LIMIT_OF_NORMAL.items():
-        grade = ctcae_grade(pl.col("nadir"), analyte, lln)
-        by_analyte = pl.when(pl.col("analyte") == analyte).then(grade).otherwise(by_analyte)
-    return by_analyte
+def discrepancies(cytopenia: str) -> str:
+    """SQL: the cycles a data manager should look at, a reported grade the counts contradict or counts without
+    a grade, from create_cytopenia_grades' table."""
+    return f"SELECT * FROM {cytopenia} WHERE discrepancy IS NOT NULL ORDER BY term, subject_id, cycle_no"
 
 
-def _discrepancy() -> pl.Expr:
-    return (
-        pl.when(pl.col("agrees").not_()).then(pl.lit("grade_differs"))
-        .when(pl.col("reported_grade").is_null() & pl.col("nadir").is_not_null()).then(pl.lit("counts_not_graded"))
-    )
-
-
-def cytopenia_grades(grades: pl.DataFrame, labs: pl.DataFrame) -> pl.DataFrame:
-    """One row per cycle and cytopenia term (SCHEMA): the lab grade beside the reported one. `grades` is
-    safety_table3.cycle_grades' output."""
-    terms = pl.DataFrame({"term": list(CYTOPENIA_ANALYTES), "analyte": list(CYTOPENIA_ANALYTES.values())})
-    return (
-        grades.join(terms, on="term", how="inner")
-        .rename({"grade": "reported_grade"})
-        .join(nadirs(labs), on=["subject_id", "cycle_no", "analyte"], how="left", nulls_equal=True)
-        .with_columns(
-            on_treatment_samples=pl.col("on_treatment_samples").fill_null(0),
-            lln=pl.col("analyte").replace_strict(LOWER_LIMIT_OF_NORMAL, return_dtype=pl.Float64),
-            lab_grade=_lab_grade(),
-        )
-        .with_columns(
-            # grades 0 and 1 as one: their boundary is the LLN choice
-            agrees=pl.when(pl.col("reported_grade").is_not_null() & pl.col("lab_grade").is_not_null())
-            .then(pl.max_horizontal("reported_grade", 1) == pl.max_horizontal("lab_grade", 1)),
-        )
-        .with_columns(discrepancy=_discrepancy())
-        .select(list(SCHEMA))
-        .cast(SCHEMA)
-        .sort("term", "subject_id", "cycle_no")
-    )
-
-
-def discrepancies(cytopenia: pl.DataFrame) -> pl.DataFrame:
-    """The cycles a data manager should look at: a reported grade the counts contradict, or counts without a
-    grade."""
-    return cytopenia.filter(pl.col("discrepancy").is_not_null())
-
-
-def lab_grades(cytopenia: pl.DataFrame) -> pl.DataFrame:
-    """cytopenia_grades as (subject_id, cycle_no, table3_group, term, grade) rows for band counting."""
-    return cytopenia.select("subject_id", "cycle_no", "table3_group", "term", grade="lab_grade")
+def lab_grades(cytopenia: str) -> str:
+    """SQL: create_cytopenia_grades' table as (term, table3_group, grade) rows for band counting."""
+    return f"SELECT term, table3_group, lab_grade AS grade FROM {cytopenia}"

@@ -8,17 +8,18 @@ names a different target but no step-up date leaves the step unknown, as does a 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from assets.marts.stats import median_range
+from assets.marts.aggregates import fetch
+
+if TYPE_CHECKING:
+    import duckdb
 
 TERMS = ("crs", "icans")
 PAPER_STEPS = ("5", "15")  # ug/m2/day: always reported, other doses and `unknown` when they occur
 
-EVENT_SCHEMA = {
-    "subject_id": pl.Utf8, "cycle_no": pl.Int64, "term": pl.Utf8, "grade": pl.Int64, "onset_day": pl.Int64,
-    "dose_step": pl.Utf8,
-}
 SCHEMA = {
     "term": pl.Utf8, "dose_step": pl.Utf8, "events": pl.Int64, "median_day": pl.Float64, "min_day": pl.Float64,
     "max_day": pl.Float64, "without_onset": pl.Int64,
@@ -35,48 +36,55 @@ COLUMNS = {
 }
 
 
-def _dose_on(onset: pl.Expr) -> pl.Expr:
-    start, target, step_up = pl.col("dose_start"), pl.col("dose_target"), pl.col("step_up_date")
-    return (
-        pl.when(step_up.is_not_null() & (onset < step_up)).then(start)
-        .when(step_up.is_not_null()).then(pl.coalesce(target, start))
-        .when(target.is_null() | (target == start)).then(start)
-    )
+# SQL: the dose running on the onset date (NULL: unknown).
+DOSE_ON_ONSET_SQL = """
+    CASE WHEN cycle.step_up_date IS NOT NULL AND grades.onset_date < cycle.step_up_date THEN cycle.dose_start
+         WHEN cycle.step_up_date IS NOT NULL THEN coalesce(cycle.dose_target, cycle.dose_start)
+         WHEN cycle.dose_target IS NULL OR cycle.dose_target = cycle.dose_start THEN cycle.dose_start END
+"""
+# The TEMP table create_onset_events writes: subject_id, cycle_no, term, grade, onset_day, dose_step.
+ONSET_EVENTS = "onset_events"
 
 
-def onset_events(cycles: pl.DataFrame, grades: pl.DataFrame) -> pl.DataFrame:
-    """One row per cycle with CRS or ICANS grade >= 1 (EVENT_SCHEMA). `grades` is safety_table3.cycle_grades'
-    output."""
-    dose = _dose_on(pl.col("onset_date"))
-    return (
-        grades.filter(pl.col("term").is_in(TERMS) & (pl.col("grade") >= 1))
-        .join(cycles.select("subject_id", "cycle_no", "start_date", "dose_start", "dose_target", "step_up_date"),
-              on=["subject_id", "cycle_no"], how="left")
-        .with_columns(
-            onset_day=(pl.col("onset_date") - pl.col("start_date")).dt.total_days() + 1,
-            dose_step=pl.when(pl.col("onset_date").is_null()).then(None)
-            .when(dose.is_null()).then(pl.lit("unknown"))
-            .when(dose == dose.round()).then(dose.cast(pl.Int64).cast(pl.Utf8))
-            .otherwise(dose.cast(pl.Utf8)),
-        )
-        .select(list(EVENT_SCHEMA))
-        .cast(EVENT_SCHEMA)
-        .sort("term", "subject_id", "cycle_no")
-    )
+def create_onset_events(con: duckdb.DuckDBPyConnection, grades: str) -> str:
+    """TEMP table ONSET_EVENTS, one row per cycle with CRS or ICANS grade >= 1. `grades` is
+    safety_table3.create_cycle_grades' table. Returns its name."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {ONSET_EVENTS} AS
+        SELECT grades.subject_id, grades.cycle_no, grades.term, grades.grade,
+               CAST(date_diff('day', cycle.start_date, grades.onset_date) + 1 AS BIGINT) AS onset_day,
+               CASE WHEN grades.onset_date IS NULL THEN NULL
+                    WHEN dose IS NULL THEN 'unknown'
+                    WHEN dose = round(dose) THEN CAST(CAST(dose AS BIGINT) AS VARCHAR)
+                    ELSE CAST(dose AS VARCHAR) END AS dose_step
+        FROM {grades} AS grades
+        LEFT JOIN core.cycles AS cycle USING (subject_id, cycle_no),
+        LATERAL (SELECT CAST({DOSE_ON_ONSET_SQL} AS DOUBLE) AS dose)
+        WHERE grades.term IN ({", ".join(f"'{term}'" for term in TERMS)}) AND grades.grade >= 1
+        ORDER BY term, subject_id, cycle_no
+    """)
+    return ONSET_EVENTS
 
 
-def onset_summary(events: pl.DataFrame) -> pl.DataFrame:
-    """Onset day per term and dose step (SCHEMA)."""
-    observed = set(events["dose_step"].drop_nulls().to_list())
+def onset_summary(con: duckdb.DuckDBPyConnection, events: str) -> pl.DataFrame:
+    """Onset day per term and dose step (SCHEMA), from create_onset_events' table."""
+    summaries = fetch(con, con.table(events), """
+        SELECT term, coalesce(dose_step, 'all') AS dose_step, count(*) AS events,
+               median(CAST(onset_day AS DOUBLE)) AS median_day, CAST(min(onset_day) AS DOUBLE) AS min_day,
+               CAST(max(onset_day) AS DOUBLE) AS max_day, count(*) FILTER (onset_day IS NULL) AS without_onset
+        FROM aggregate_input
+        GROUP BY GROUPING SETS ((term), (term, dose_step))
+        HAVING GROUPING(dose_step) = 1 OR dose_step IS NOT NULL
+    """)
+    observed = set(summaries["dose_step"]) - {"all"}
     other_doses = sorted(observed - {*PAPER_STEPS, "unknown"}, key=float)
     steps = ("all", *PAPER_STEPS, *other_doses, *({"unknown"} & observed))
+    found = {(row["term"], row["dose_step"]): row for row in summaries.iter_rows(named=True)}
     rows = []
     for term in TERMS:
-        of_term = events.filter(pl.col("term") == term)
         for step in steps:
-            part = of_term if step == "all" else of_term.filter(pl.col("dose_step") == step)
-            days = median_range(part["onset_day"].drop_nulls().cast(pl.Float64).to_list())
-            rows.append({"term": term, "dose_step": step, "events": part.height, "median_day": days.median,
-                         "min_day": days.min, "max_day": days.max,
-                         "without_onset": part["onset_day"].null_count() if step == "all" else None})
+            row = found.get((term, step), {"events": 0, "without_onset": 0})
+            rows.append({"term": term, "dose_step": step, "events": row["events"], "median_day": row.get("median_day"),
+                         "min_day": row.get("min_day"), "max_day": row.get("max_day"),
+                         "without_onset": row["without_onset"] if step == "all" else None})
     return pl.DataFrame(rows, schema=SCHEMA)

@@ -4,15 +4,22 @@ Table 3 counts cycles, not patients. A cycle's column is core.cycles.table3_grou
 demo cohort; `rr_mrdpos`, 51); a cycle whose column is unknown counts in `all` only. A grade is the toxicity
 form's (core.adverse_events, one row per cycle and solicited term). A missing grade (NULL, or no row for the
 term) means *not assessed*: such cycles are counted in `not_assessed` and left out of the denominator, never
-folded into grade 0. Should a cycle carry a term twice, its worst grade counts.
+folded into grade 0. Should a cycle carry a term twice, its worst grade counts. The cycles are graded and
+counted in DuckDB; Python sees one row per term, group and band.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from assets.marts import shared
+from assets.marts.aggregates import fetch
 from assets.marts.stats import chi_square, fisher_exact_2x2, grade_band
+
+if TYPE_CHECKING:
+    import duckdb
 
 MART = "safety"
 TERMS = ("crs", "icans", "infection", "tls", "neutropenia", "thrombocytopenia")
@@ -22,11 +29,9 @@ BANDS = ("g0", "g1_2", "g3_4", "any")  # `any` is grade >= 1 (the paper's row fo
 # neutropenia, a chi-square test without continuity correction on grade 0 / 1-2 / 3-4 (the only rules that
 # reproduce its P-values from its counts: docs/published-results.md).
 BAND_CHI_SQUARE_TERMS = ("neutropenia",)
+# The TEMP table create_cycle_grades writes: subject_id, cycle_no, table3_group, term, grade, onset_date.
+CYCLE_GRADES = "cycle_grades"
 
-CYCLE_GRADE_SCHEMA = {
-    "subject_id": pl.Utf8, "cycle_no": pl.Int64, "table3_group": pl.Utf8, "term": pl.Utf8, "grade": pl.Int64,
-    "onset_date": pl.Date,
-}
 BAND_SCHEMA = {
     "term": pl.Utf8, "source": pl.Utf8, "group": pl.Utf8, "band": pl.Utf8, "cycles": pl.Int64,
     "assessed": pl.Int64, "pct": pl.Float64, "not_assessed": pl.Int64, "group_cycles": pl.Int64,
@@ -46,41 +51,62 @@ BAND_COLUMNS = {
 }
 
 
-def cycle_grades(cycles: pl.DataFrame, adverse_events: pl.DataFrame) -> pl.DataFrame:
-    """One row per cycle and solicited term (CYCLE_GRADE_SCHEMA): the cycle's worst reported grade and the
-    earliest onset among its rows; grade NULL when the term was not assessed or not delivered."""
-    reported = (
-        adverse_events.filter(pl.col("term").is_in(TERMS))
-        .group_by("subject_id", "cycle_no", "term")
-        .agg(pl.col("grade").max(), pl.col("onset_date").min())
-    )
-    every_term = pl.DataFrame({"term": TERMS}, schema={"term": pl.Utf8})
-    return (
-        cycles.select("subject_id", "cycle_no", "table3_group")
-        .join(every_term, how="cross")
-        .join(reported, on=["subject_id", "cycle_no", "term"], how="left", nulls_equal=True)
-        .select(list(CYCLE_GRADE_SCHEMA))
-        .cast(CYCLE_GRADE_SCHEMA)
-        .sort("term", "subject_id", "cycle_no")
-    )
+def reported_grades() -> str:
+    """SQL: create_cycle_grades' table as (term, table3_group, grade) rows for band_counts."""
+    return f"SELECT term, table3_group, grade FROM {CYCLE_GRADES}"
 
 
-def band_counts(grades: pl.DataFrame, source: str) -> pl.DataFrame:
-    """BAND_SCHEMA rows for every term of `grades` (columns term, table3_group, grade), group and band."""
-    banded = grades.with_columns(band=grade_band(pl.col("grade")))
+def create_cycle_grades(con: duckdb.DuckDBPyConnection, study: str = shared.MULTICENTER) -> str:
+    """TEMP table CYCLE_GRADES: one row per cycle of `study` and solicited term, the cycle's worst reported
+    grade and the earliest onset among its rows; grade NULL when the term was not assessed or not delivered.
+    Returns its name."""
+    terms = ", ".join(f"({shared.sql_text(term)})" for term in TERMS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {CYCLE_GRADES} AS
+        WITH reported AS (
+            SELECT subject_id, cycle_no, term, max(grade) AS grade, min(onset_date) AS onset_date
+            FROM core.adverse_events
+            WHERE term IN (SELECT term FROM (VALUES {terms}) AS t(term))
+            GROUP BY ALL
+        )
+        SELECT cycle.subject_id, CAST(cycle.cycle_no AS BIGINT) AS cycle_no, cycle.table3_group, solicited.term,
+               CAST(reported.grade AS BIGINT) AS grade, reported.onset_date
+        FROM core.cycles AS cycle
+        CROSS JOIN (VALUES {terms}) AS solicited(term)
+        LEFT JOIN reported
+            ON reported.subject_id IS NOT DISTINCT FROM cycle.subject_id
+           AND reported.cycle_no IS NOT DISTINCT FROM cycle.cycle_no AND reported.term = solicited.term
+        WHERE cycle.{shared.IN_STUDY_SQL}
+    """, {"study": study})
+    return CYCLE_GRADES
+
+
+def band_counts(con: duckdb.DuckDBPyConnection, grades: str, source: str) -> pl.DataFrame:
+    """BAND_SCHEMA rows for every term of `grades` (a query of term, table3_group, grade: one row per cycle and
+    term), group and band."""
+    counts = fetch(con, grades, f"""
+        WITH grouped AS (
+            SELECT term, 'all' AS "group", grade FROM aggregate_input
+            UNION ALL
+            SELECT term, table3_group, grade FROM aggregate_input
+            WHERE table3_group IN ({", ".join(map(shared.sql_text, GROUPS[1:]))})
+        )
+        SELECT term, "group", {grade_band("grade")} AS band, grade >= 1 AS any, count(*) AS n
+        FROM grouped
+        GROUP BY ALL
+    """)
     rows = []
-    for term in sorted(banded["term"].unique().to_list(), key=TERMS.index):
-        of_term = banded.filter(pl.col("term") == term)
+    for term in sorted(set(counts["term"]), key=TERMS.index):
         for group in GROUPS:
-            part = of_term if group == "all" else of_term.filter(pl.col("table3_group") == group)
-            assessed = part.filter(pl.col("grade").is_not_null())
+            part = counts.filter((pl.col("term") == term) & (pl.col("group") == group))
+            group_cycles = int(part["n"].sum())
+            assessed = int(part.filter(pl.col("band").is_not_null())["n"].sum())
             for band in BANDS:
-                in_band = assessed.filter((pl.col("grade") >= 1) if band == "any" else (pl.col("band") == band))
+                in_band = int(part.filter(pl.col("any") if band == "any" else pl.col("band") == band)["n"].sum())
                 rows.append({
-                    "term": term, "source": source, "group": group, "band": band, "cycles": in_band.height,
-                    "assessed": assessed.height,
-                    "pct": 100 * in_band.height / assessed.height if assessed.height else None,
-                    "not_assessed": part.height - assessed.height, "group_cycles": part.height,
+                    "term": term, "source": source, "group": group, "band": band, "cycles": in_band,
+                    "assessed": assessed, "pct": 100 * in_band / assessed if assessed else None,
+                    "not_assessed": group_cycles - assessed, "group_cycles": group_cycles,
                 })
     return pl.DataFrame(rows, schema=BAND_SCHEMA)
 

@@ -1,7 +1,8 @@
-"""What every mart asset shares: reading core, writing a marts table with its descriptions, and replacing the
-mart's own rows of the shared `marts.statistical_tests`.
+"""What every mart asset shares: the core rows of one study, writing a marts table with its descriptions (from a
+frame of aggregates, or from SQL when it grows with the registry), and replacing the mart's own rows of the
+shared `marts.statistical_tests`.
 
-Pure functions never touch DuckDB; these helpers are the only place the mart assets move frames in and out.
+The marts read core in DuckDB (SQL that filters and aggregates); the pure statistics never touch DuckDB.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ SCHEMA = "marts"
 MARTS_CODE = ("assets/marts", "dbt_project/seeds")
 # The paper's cohort; the three-case series (study case_series) is not part of its tables.
 MULTICENTER = "multicenter"
-CORE_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events", "time_to_event")
 
 TESTS_TABLE = f"{SCHEMA}.statistical_tests"
 TESTS_SCHEMA: dict[str, pl.DataType] = {
@@ -57,38 +57,6 @@ PUBLISHED_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-class CoreFrames(Mapping[str, pl.DataFrame]):
-    """core.<table> frames of one study, read on first use and kept: `frames["patients"]`.
-
-    Pure functions take any Mapping of table name to frame (tests pass a plain dict).
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, study: str = MULTICENTER):
-        self._con, self._study, self._frames = con, study, {}
-
-    def __getitem__(self, table: str) -> pl.DataFrame:
-        if table not in CORE_TABLES:
-            raise KeyError(table)
-        if table not in self._frames:
-            self._frames[table] = read_core(self._con, table, self._study)
-        return self._frames[table]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(CORE_TABLES)
-
-    def __len__(self) -> int:
-        return len(CORE_TABLES)
-
-
-def read_core(con: duckdb.DuckDBPyConnection, table: str, study: str = MULTICENTER) -> pl.DataFrame:
-    """core.<table>, only the rows of `study`'s patients."""
-    if table == "patients":
-        return read_relation(con, "core.patients", "study = ?", [study])
-    return read_relation(
-        con, f"core.{table}", "subject_id IN (SELECT subject_id FROM core.patients WHERE study = ?)", [study]
-    )
-
-
 def read_relation(
     con: duckdb.DuckDBPyConnection, relation: str, where: str = "true", parameters: list | None = None
 ) -> pl.DataFrame:
@@ -101,31 +69,52 @@ def write_mart(
 ) -> None:
     """Replace marts.<table> with `frame`, with a COMMENT on the table and on every column (the analysts'
     data dictionary: `SELECT comment FROM duckdb_columns()`). A column without a description is refused."""
-    missing = [name for name in frame.columns if name not in columns]
+    with _frame_in_transaction(con, "mart_frame", frame):
+        _replace_table(con, table, "SELECT * FROM mart_frame", frame.columns, description, columns)
+
+
+def write_query(con: duckdb.DuckDBPyConnection, table: str, query: str, description: str,
+                columns: Mapping[str, str], parameters: Mapping[str, Any] | None = None) -> None:
+    """write_mart for a table computed in DuckDB: marts.<table> holds the rows of `query` (SQL on `con`, its
+    `parameters` bound), which never pass through Python (a table of one row per cycle grows with the registry)."""
+    names = con.sql(query, params=parameters).columns
+    with _transaction(con):
+        _replace_table(con, table, query, names, description, columns, parameters)
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, table: str, query: str, names: Iterable[str], description: str,
+                   columns: Mapping[str, str], parameters: Mapping[str, Any] | None = None) -> None:
+    names = list(names)
+    missing = [name for name in names if name not in columns]
     if missing:
         raise ValueError(f"marts.{table}: no description for columns {missing}")
     relation = f"{SCHEMA}.{table}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    with _frame_in_transaction(con, "mart_frame", frame):
-        con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM mart_frame")
-        con.execute(f"COMMENT ON TABLE {relation} IS {sql_text(description)}")
-        for name in frame.columns:
-            con.execute(f'COMMENT ON COLUMN {relation}."{name}" IS {sql_text(columns[name])}')
+    con.execute(f"CREATE OR REPLACE TABLE {relation} AS {query}", parameters)
+    con.execute(f"COMMENT ON TABLE {relation} IS {sql_text(description)}")
+    for name in names:
+        con.execute(f'COMMENT ON COLUMN {relation}."{name}" IS {sql_text(columns[name])}')
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction, rolled back on error: readers never see a half-written mart."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 @contextmanager
 def _frame_in_transaction(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
-    """`frame` visible to SQL as `name` (through the Arrow C stream: no pyarrow needed) inside one transaction,
-    rolled back on error: readers never see a half-written mart."""
+    """`frame` visible to SQL as `name` (through the Arrow C stream: no pyarrow needed) inside one transaction."""
     con.register(name, con.from_arrow(frame.__arrow_c_stream__()))
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(con):
             yield
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
     finally:
         con.unregister(name)
 
@@ -170,14 +159,13 @@ def published_frame(rows: Iterable[tuple[str, str | None, str, float | None]]) -
     return pl.DataFrame(list(rows), schema=PUBLISHED_SCHEMA, orient="row")
 
 
-# SQL over core.labs: measured_value's rule.
+# SQL: the core rows of one study's patients (the parameter $study), for a query over a core table.
+IN_STUDY_SQL = "subject_id IN (SELECT subject_id FROM core.patients WHERE study = $study)"
+
+# SQL over core.labs: its number, with `ND` (not detected: value NULL, below_lod) as 0: an undetectable count
+# (B-cell aplasia) is a measured zero, not a missing value. `<x` already carries x.
 MEASURED_VALUE_SQL = "CASE WHEN value IS NULL AND below_lod THEN 0.0 ELSE value END"
 
-
-def measured_value() -> pl.Expr:
-    """core.labs' number, with `ND` (not detected: value NULL, below_lod) as 0: an undetectable count (B-cell
-    aplasia) is a measured zero, not a missing value. `<x` already carries x."""
-    return pl.when(pl.col("value").is_null() & pl.col("below_lod")).then(0.0).otherwise(pl.col("value"))
 
 
 def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> dict[str, Any]:
@@ -195,6 +183,13 @@ def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> 
         "preview": dg.MetadataValue.md(markdown_table(frame.columns, rows)),
         **extra,
     }
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, relation: str, preview_rows: int = 5, **extra: Any) -> dict[str, Any]:
+    """mart_metadata of a table computed in DuckDB: its row count and first rows, read without the rest."""
+    head = pl.DataFrame(con.sql(f"SELECT * FROM {relation} LIMIT {int(preview_rows)}"))
+    [(count,)] = con.execute(f"SELECT count(*) FROM {relation}").fetchall()
+    return {**mart_metadata(head, preview_rows, **extra), "dagster/row_count": count}
 
 
 def mart_asset(mart: str, description: str, core_tables: tuple[str, ...]):

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from tests.marts import core_frames
+from tests.marts.core_db import core_database
 
 
 def cycles(rows: Iterable[dict]) -> pl.DataFrame:
@@ -39,6 +40,16 @@ def pre_post(subject_id: str, analyte: str, pre: float | None, post: float | Non
     """A baseline and an on-treatment draw (None: not drawn)."""
     return [lab(subject_id, analyte, value, timepoint, **values)
             for timepoint, value in (("baseline", pre), (post_timepoint, post)) if value is not None]
+
+
+def database(lab_rows: pl.DataFrame, cycle_rows: pl.DataFrame, patient_rows: pl.DataFrame | None = None,
+             **tables: pl.DataFrame) -> duckdb.DuckDBPyConnection:
+    """core.labs, core.cycles and core.patients (by default a multicenter patient per subject of the cycles)
+    in DuckDB, and any other core tables given."""
+    if patient_rows is None:
+        subjects = cycle_rows["subject_id"].unique(maintain_order=True)
+        patient_rows = core_frames.patients(core_frames.patient(subject_id) for subject_id in subjects)
+    return core_database(labs=lab_rows, cycles=cycle_rows, patients=patient_rows, **tables)
 
 
 def query(database: Path, sql: str) -> pl.DataFrame:

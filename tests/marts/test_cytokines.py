@@ -6,9 +6,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from assets.marts import cytokines
+from assets.marts import cytokines, shared
 from tests.marts.core_frames import START, cycle
-from tests.marts.immune_frames import cycles, lab, labs, pre_post, query, reproduced
+from tests.marts.immune_frames import cycles, database, lab, labs, pre_post, query, reproduced
 
 
 def adverse_events(rows: list[tuple]) -> pl.DataFrame:
@@ -34,7 +34,8 @@ def test_the_crs_population_its_pairs_and_values_at_the_floor():
     rows = serum("a", "il6", 2.44, 10.0) + serum("b", "il6", 2.44, 2.44) + serum("c", "il6", 3.0, 20.0)
     rows += serum("d", "il6", 5.0, None) + serum("e", "il6", 99.0, None)
     rows += [lab("a", "il6", 4.0, "day28", specimen="serum"), lab("e", "il6", 1.0, "day28", specimen="serum")]
-    table, tests = cytokines.cytokine_table(cytokines.cytokine_draws(labs(rows), cyc, ae))
+    con = database(labs(rows), cyc, adverse_events=ae)
+    table, tests = cytokines.cytokine_table(con, cytokines.create_cytokine_pairs(con))
     row = table.row(0, named=True)
     assert (row["analyte"], row["n_pairs"], row["n_missing_crs_onset"], row["n_missing_pre"]) == ("il6", 3, 1, 0)
     assert (row["pre_median"], row["pre_max"], row["crs_onset_median"]) == (2.44, 3.0, 10.0)
@@ -55,7 +56,8 @@ def test_icans_episodes_need_serum_before_and_at_onset_and_are_numbered_by_onset
              lab("a", "csf_wbc", 40.0, "icans_onset", cycle_no=2, specimen="csf"),
              lab("a", "il8", 7.0, cycle_no=1, specimen="serum"),  # another cycle's baseline
              lab("c", "il8", 4.0, specimen="serum")]  # no onset serum: not a Table 4 episode
-    episodes = cytokines.icans_episodes(labs(rows), ae)
+    con = database(labs(rows), cycles([cycle(s) for s in "abcd"]), adverse_events=ae)
+    episodes = pl.DataFrame(con.sql(cytokines.ICANS_EPISODES_SQL, params={"study": shared.MULTICENTER}))
     assert episodes.select("episode", "subject_id", "cycle_no", "analyte").rows() == [
         (1, "b", 1, "il8"), (2, "a", 2, "csf_wbc"), (2, "a", 2, "il8")]
     a = episodes.filter((pl.col("subject_id") == "a") & (pl.col("analyte") == "il8")).row(0, named=True)

@@ -1,21 +1,24 @@
 """Immune marts: which draws are compared, the limit-of-detection rule, pairs and their tests (P-values worked
 out by hand from the exact permutation distribution, and R's wilcox.test for contrast), group deltas."""
 
+import json
 import math
 
+import duckdb
 import polars as pl
 import pytest
 
-from assets.marts import immune
-from assets.marts.immune_samples import END, cycle1_draws, end_of_treatment, observed_value, with_ratio
+from assets.marts import immune, shared
+from assets.marts.immune_samples import END, OBSERVED_VALUE_SQL, RATIO, create_marker_draws, end_of_treatment
 from assets.marts.stats import wilcoxon_paired_r
 from tests.marts.core_frames import cycle, patient, patients
-from tests.marts.immune_frames import cycles, lab, labs, pre_post, reproduced
+from tests.marts.immune_frames import cycles, database, lab, labs, pre_post, reproduced
 
 
 def test_end_of_treatment_is_the_last_scheduled_draw_inside_the_infusion():
-    days = pl.DataFrame({"infusion_days": [10, 14, 17, 21, 27, 28]})
-    ends = days.select(end=end_of_treatment(pl.col("infusion_days")))["end"].to_list()
+    days = duckdb.sql(f"SELECT {end_of_treatment('infusion_days')} FROM (VALUES (10), (14), (17), (21), (27), (28)) "
+                      "AS t(infusion_days)")
+    ends = [end for (end,) in days.fetchall()]
     assert ends == [None, "day14", "day14", "day21", "day21", "day28"]
 
 
@@ -27,30 +30,31 @@ def test_below_the_limit_of_detection_a_value_is_taken_at_the_floor():
         lab("a", "cd3_abs", None),  # unparseable: unknown
         lab("a", "cd3_abs", 0.5),
     ])
-    assert frame.select(value=observed_value())["value"].to_list() == [2.44, 0.32, 0.0, None, 0.5]
+    con = duckdb.connect()
+    values = con.from_arrow(frame.__arrow_c_stream__()).select(f"{OBSERVED_VALUE_SQL} AS value").fetchall()
+    assert [value for (value,) in values] == [2.44, 0.32, 0.0, None, 0.5]
 
 
 def test_cycle1_draws_take_the_last_delivery_and_never_substitute_an_earlier_draw_for_the_end():
     cyc = cycles([cycle("a", days=14), cycle("b", days=28), cycle("a", 2, days=14)])
-    draws = cycle1_draws(labs([
+    con = database(labs([
         lab("a", "cd3_abs", 0.5, day=0, source_row=1), lab("a", "cd3_abs", 0.7, day=0, source_row=2),
         lab("a", "cd3_abs", 0.9, "day14"),
         lab("a", "cd3_abs", 9.0, "day14", cycle_no=2),  # another cycle
         lab("b", "cd3_abs", 0.4), lab("b", "cd3_abs", 0.8, "day21"),  # a 28-day cycle ends on day 28
-    ]), cyc, "blood", ["cd3_abs"])
-    assert draws.select("subject_id", "timepoint", "value").rows() == [
+    ]), cyc)
+    draws = create_marker_draws(con, "draws", "blood", {"cd3_abs": "cd3_abs"})
+    assert con.sql(f"SELECT subject_id, timepoint, value FROM {draws}").fetchall() == [
         ("a", "baseline", 0.7), ("a", END, 0.9), ("b", "baseline", 0.4), ("b", "day21", 0.8)]
 
 
 def test_cd4_cd8_ratio_from_percentages_else_counts_undefined_without_cd8():
-    draws = with_ratio(pl.DataFrame(
-        [("a", "baseline", "cd4_pct", 30.0), ("a", "baseline", "cd8_pct", 20.0),
-         ("a", "baseline", "cd4_abs", 0.31), ("a", "baseline", "cd8_abs", 0.2),
-         ("b", "baseline", "cd4_abs", 0.3), ("b", "baseline", "cd8_abs", 0.6),
-         ("c", "baseline", "cd4_pct", 30.0), ("c", "baseline", "cd8_pct", 0.0)],
-        schema=["subject_id", "timepoint", "analyte", "value"], orient="row",
-    ).with_columns(below_lod=pl.lit(False)))
-    ratios = dict(draws.filter(pl.col("analyte") == "cd4_cd8_ratio").select("subject_id", "value").iter_rows())
+    con = database(labs([
+        lab("a", "cd4_pct", 30.0), lab("a", "cd8_pct", 20.0), lab("a", "cd4_abs", 0.31), lab("a", "cd8_abs", 0.2),
+        lab("b", "cd4_abs", 0.3), lab("b", "cd8_abs", 0.6),
+        lab("c", "cd4_pct", 30.0), lab("c", "cd8_pct", 0.0)]), cycles([cycle(s) for s in "abc"]))
+    draws = create_marker_draws(con, "draws", "blood", {"cd4_cd8_ratio": RATIO})
+    ratios = dict(con.sql(f"SELECT subject_id, value FROM {draws} WHERE marker = 'cd4_cd8_ratio'").fetchall())
     assert ratios == {"a": 1.5, "b": 0.5}
 
 
@@ -68,7 +72,7 @@ def five_pairs():
 
 def test_pairs_are_described_tested_and_the_incomplete_counted(five_pairs):
     cyc, lab_rows = five_pairs
-    table, tests = immune.paired_table(immune_draws(lab_rows, cyc), cyc, "immune_paired", immune.SUBGROUPS)
+    table, tests = immune.paired_table(*immune_pairs(lab_rows, cyc), "immune_paired", immune.SUBGROUPS)
     rows = {row["subgroup"]: row for row in table.iter_rows(named=True)}
     fourteen = rows["regimen_14d"]
     assert (fourteen["n_pairs"], fourteen["n_missing_pre"], fourteen["n_missing_post"]) == (5, 1, 1)
@@ -82,8 +86,11 @@ def test_pairs_are_described_tested_and_the_incomplete_counted(five_pairs):
     assert set(tests["mart"]) == {"immune_paired"} and set(tests["test"]) == {"wilcoxon_signed_rank"}
 
 
-def immune_draws(lab_rows: pl.DataFrame, cyc: pl.DataFrame) -> pl.DataFrame:
-    return immune.marker_draws(lab_rows, cyc, "blood", immune.MARKERS)
+def immune_pairs(lab_rows: pl.DataFrame, cyc: pl.DataFrame, markers=immune.MARKERS,
+                 pts: pl.DataFrame | None = None) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """The core tables in DuckDB and create_immune_pairs of `markers` in blood."""
+    con = database(lab_rows, cyc, pts)
+    return con, immune.create_immune_pairs(con, "pairs", "blood", markers)
 
 
 def test_ties_and_zero_differences_follow_the_documented_rule_not_r_s_approximation():
@@ -92,7 +99,7 @@ def test_ties_and_zero_differences_follow_the_documented_rule_not_r_s_approximat
     (z = (2.5 - 0.5) / 2.5 = 0.8, P = 0.4237) because of the ties."""
     cyc = cycles([cycle(s) for s in "abcde"])
     rows = [r for s, change in zip("abcde", (1, 1, 1, -1, 0)) for r in pre_post(s, "cd3_abs", 2.0, 2.0 + change)]
-    table, tests = immune.paired_table(immune_draws(labs(rows), cyc), cyc, "immune_paired", immune.IG_SUBGROUPS)
+    table, tests = immune.paired_table(*immune_pairs(labs(rows), cyc), "immune_paired", immune.IG_SUBGROUPS)
     assert table["p_value"].to_list() == [pytest.approx(0.625)]
     extras = tests["extras"][0]
     assert '"n_zero_diff": 1' in extras and '"has_ties": true' in extras
@@ -105,7 +112,7 @@ def test_b_cells_not_detected_before_and_after_tie_at_zero_and_drop_out_of_the_t
     rows = [
         lab("a", "cd19_abs", None, below_lod=True), lab("a", "cd19_abs", None, "day14", below_lod=True),
         *pre_post("b", "cd19_abs", 0.3, 0.0), *pre_post("c", "cd19_abs", 0.5, 0.001)]
-    table, tests = immune.paired_table(immune_draws(labs(rows), cyc), cyc, "immune_paired", immune.IG_SUBGROUPS)
+    table, tests = immune.paired_table(*immune_pairs(labs(rows), cyc), "immune_paired", immune.IG_SUBGROUPS)
     row = table.row(0, named=True)
     assert (row["marker"], row["n_pairs"], row["pre_min"], row["post_max"]) == ("b_abs", 3, 0.0, 0.001)
     assert '"n_nonzero": 2' in tests["extras"][0]
@@ -119,7 +126,7 @@ def test_group_deltas_compare_changes_between_table1_columns():
     cyc = cycles([cycle(s) for s in "abcdefg"])
     rows = [r for s, change in zip("abcdef", (1, 2, 3, 4, 5, 6)) for r in pre_post(s, "platelets", 50.0, 50 + change)]
     rows += pre_post("g", "platelets", 80.0, None)
-    deltas = immune.group_deltas(immune.marker_draws(labs(rows), cyc, "blood", immune.BLOOD_COUNTS), pts)
+    deltas = immune.group_deltas(*immune_pairs(labs(rows), cyc, immune.BLOOD_COUNTS, pts))
     table = {row["group"]: row for row in deltas.table.iter_rows(named=True)}
     assert (table["rr_mrdpos"]["n"], table["rr_mrdpos"]["median"], table["rr_mrdpos"]["n_missing_post"]) == (3, 2.0, 1)
     assert (table["mrdneg"]["min"], table["mrdneg"]["max"]) == (4.0, 6.0)
@@ -127,41 +134,69 @@ def test_group_deltas_compare_changes_between_table1_columns():
     assert (test["test_id"], test["statistic"]) == ("immune_delta.platelets", 0.0)
     assert test["groups"] == "rr_mrdpos vs mrdneg"
     assert test["p_value"] == pytest.approx(0.1) and table["mrdneg"]["p_value"] == test["p_value"]
-    assert deltas.changes.height == 6
+    assert deltas.quantiles["n"].sum() == 6  # the changes compared
 
 
 def test_a_group_without_changes_gives_no_test():
     pts = patients([patient("a", "cr_mrdpos"), patient("b", "cr_mrdneg")])
     cyc = cycles([cycle("a"), cycle("b")])
-    deltas = immune.group_deltas(immune.marker_draws(labs(pre_post("a", "platelets", 50.0, 60.0)), cyc, "blood",
-                                                     immune.BLOOD_COUNTS), pts)
+    deltas = immune.group_deltas(*immune_pairs(labs(pre_post("a", "platelets", 50.0, 60.0)), cyc,
+                                               immune.BLOOD_COUNTS, pts))
     assert deltas.tests.height == 0 and deltas.table["p_value"].is_null().all()
 
 
 def test_published_values_are_keyed_as_the_reference(five_pairs):
     cyc, lab_rows = five_pairs
     pts = patients([patient(s, "cr_mrdpos") for s in "abcdefgh"])
-    rows = immune.published_values(lab_rows, cyc, pts)
+    rows = immune.published_values(written_marts(lab_rows, cyc, pts))
     values = {(r["id"], r["group"], r["statistic"]): r["computed_value"] for r in rows.iter_rows(named=True)}
     assert values[("immune_14d.cd3_abs", "regimen_14d", "pre_median")] == 3.0
     assert values[("immune.cd3_abs", "all", "post_max")] == 7.5
     assert values[("immune_delta.cd3_abs", "rr_mrdpos", "median")] == 1.25  # h (+1.0) too
 
 
+def test_a_registry_sized_cohort_falls_back_to_the_approximation_and_says_so():
+    """250 pairs (and 125 patients per Table 1 column) are beyond the exact tests' caps (docs/statistics.md)."""
+    subjects = [f"p{i:03d}" for i in range(250)]
+    pts = patients(patient(s, "cr_mrdpos" if i % 2 else "cr_mrdneg") for i, s in enumerate(subjects))
+    cyc = cycles([cycle(s) for s in subjects])
+    rows = labs(r for i, s in enumerate(subjects) for r in pre_post(s, "platelets", 50.0, 50.0 + (i + 1) / 10))
+    con, pairs = immune_pairs(rows, cyc, immune.BLOOD_COUNTS, pts)
+    _, paired = immune.paired_table(con, pairs, "immune_paired", immune.IG_SUBGROUPS)
+    deltas = immune.group_deltas(con, pairs)
+    for tests, cap in ((paired, "non-zero pairs 250 > 199"), (deltas.tests, "smaller group 125 > 100")):
+        extras = json.loads(tests["extras"][0])
+        assert (extras["exact"], extras["exact_cap"]) == (False, cap)
+        assert "approximation" in tests["method"][0]
+
+
+def written_marts(lab_rows: pl.DataFrame, cyc: pl.DataFrame, pts: pl.DataFrame) -> duckdb.DuckDBPyConnection:
+    """The core tables in DuckDB and this module's marts written from them, as its assets write them."""
+    con = database(lab_rows, cyc, pts)
+    for mart, specimen, markers, subgroups in (("immune_paired", "blood", immune.MARKERS, immune.SUBGROUPS),
+                                               ("immunoglobulins", "serum", immune.IMMUNOGLOBULINS, immune.IG_SUBGROUPS)):
+        table, _ = immune.paired_table(con, immune.create_immune_pairs(con, mart, specimen, markers), mart, subgroups)
+        shared.write_mart(con, mart, table, "", immune.PAIRED_COLUMNS)
+    deltas = immune.group_deltas(con, immune.create_immune_pairs(con, "deltas", "blood",
+                                                                 immune.MARKERS | immune.BLOOD_COUNTS))
+    shared.write_mart(con, "immune_group_deltas", deltas.table, "", immune.DELTAS_COLUMNS)
+    return con
+
+
 def test_no_lab_values_give_empty_marts_and_a_figure_saying_so():
     cyc, pts = cycles([cycle("a")]), patients([patient("a")])
-    draws = immune.marker_draws(labs([]), cyc, "blood", immune.MARKERS)
-    table, tests = immune.paired_table(draws, cyc, "immune_paired", immune.SUBGROUPS)
-    assert table.height == tests.height == immune.published_values(labs([]), cyc, pts).height == 0
-    assert immune.figure1(draws, table, "Figure 1")[:4] == b"\x89PNG"
-    assert immune.figure2(immune.immune_group_deltas(labs([]), cyc, pts))[:4] == b"\x89PNG"
+    con, pairs = immune_pairs(labs([]), cyc, pts=pts)
+    table, tests = immune.paired_table(con, pairs, "immune_paired", immune.SUBGROUPS)
+    assert table.height == tests.height == immune.published_values(written_marts(labs([]), cyc, pts)).height == 0
+    assert immune.figure1(con, pairs, table, "Figure 1")[:4] == b"\x89PNG"
+    assert immune.figure2(immune.group_deltas(con, pairs))[:4] == b"\x89PNG"
 
 
 def test_figures_are_the_same_bytes_for_the_same_values(five_pairs):
     cyc, lab_rows = five_pairs
-    draws = immune_draws(lab_rows, cyc)
-    table, _ = immune.paired_table(draws, cyc, "immune_paired", immune.SUBGROUPS)
-    first, again = (immune.figure1(draws, table, "Figure 1") for _ in range(2))
+    con, pairs = immune_pairs(lab_rows, cyc)
+    table, _ = immune.paired_table(con, pairs, "immune_paired", immune.SUBGROUPS)
+    first, again = (immune.figure1(con, pairs, table, "Figure 1") for _ in range(2))
     assert first == again and first[:4] == b"\x89PNG"
 
 

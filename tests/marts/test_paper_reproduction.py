@@ -59,13 +59,15 @@ def test_sources_read_the_marts_through_the_connection():
         [(patients,)] = con.execute("SELECT patients FROM marts.counts").fetchall()
         return shared.published_frame([("cohort.patients", None, "n", patients)])
 
-    def not_yet_reading_its_marts(patients):
-        return shared.published_frame([("cohort.centers", None, "n", patients.height)])
+    def counting_core(con):
+        [(patients,)] = con.execute(f"SELECT count(*) FROM core.patients WHERE {shared.IN_STUDY_SQL}",
+                                    {"study": shared.MULTICENTER}).fetchall()
+        return shared.published_frame([("cohort.centers", None, "n", patients)])
 
     def broken(con):
         raise ZeroDivisionError("division by zero")
 
-    values, errors = pr.computed_values(con, {"cohort": published_values, "counts": not_yet_reading_its_marts,
+    values, errors = pr.computed_values(con, {"cohort": published_values, "counts": counting_core,
                                               "immune": broken})
     assert values.rows() == [("cohort.patients", None, "n", 105.0, "cohort"),
                              ("cohort.centers", None, "n", 2.0, "counts")]

@@ -11,9 +11,11 @@ import polars as pl
 import pytest
 
 from assets.marts import safety_icans, safety_lab_grades, safety_onset, safety_table3
-from assets.marts.safety import published_values, safety_marts
+from assets.marts import shared
+from assets.marts.safety import TABLES, published_values, safety_marts
 from assets.marts.stats import matches_published
-from tests.marts.core_frames import CYCLE_SCHEMA, LAB_SCHEMA, START, cycle, frame
+from tests.marts.core_db import core_database
+from tests.marts.core_frames import CYCLE_SCHEMA, LAB_SCHEMA, START, cycle, frame, patient, patients
 
 REFERENCE = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "published_results.csv"
 CYCLES = {**CYCLE_SCHEMA, "dose_start": pl.Float64, "dose_target": pl.Float64, "step_up_date": pl.Date,
@@ -39,8 +41,25 @@ def lab(subject_id: str, analyte: str, value: float | None, timepoint: str = "da
             "source_row": row}
 
 
-def grades_of(cycle_rows: list[dict], ae_rows: list[dict]) -> pl.DataFrame:
-    return safety_table3.cycle_grades(frame(cycle_rows, CYCLES), frame(ae_rows, AE))
+def database(cycles: pl.DataFrame, events: pl.DataFrame, labs: pl.DataFrame | None = None) -> duckdb.DuckDBPyConnection:
+    """core.cycles, core.adverse_events and core.labs in DuckDB, the cycles' patients multicenter ones, and
+    safety_table3's cycle grades created."""
+    con = core_database(patients=patients(patient(s) for s in cycles["subject_id"].unique(maintain_order=True)),
+                        cycles=cycles, adverse_events=events, labs=frame([], LABS) if labs is None else labs)
+    safety_table3.create_cycle_grades(con)
+    return con
+
+
+def grades_of(cycle_rows: list[dict], ae_rows: list[dict], lab_rows: list[dict] = ()) -> duckdb.DuckDBPyConnection:
+    return database(frame(cycle_rows, CYCLES), frame(ae_rows, AE), frame(lab_rows, LABS))
+
+
+def table(con: duckdb.DuckDBPyConnection, relation: str) -> pl.DataFrame:
+    return pl.DataFrame(con.sql(f"SELECT * FROM {relation}"))
+
+
+def reported_counts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return safety_table3.band_counts(con, safety_table3.reported_grades(), "reported")
 
 
 def fields(row: dict, *names: str) -> tuple:
@@ -59,7 +78,7 @@ def test_not_assessed_cycles_are_counted_apart_never_as_grade_0():
               cycle("d", table3_group="rr_mrdpos"), cycle("e", table3_group=None)]
     events = [ae("a", "neutropenia", 0), ae("b", "neutropenia", 3), ae("c", "neutropenia", None),  # c not assessed
               ae("d", "neutropenia", 5), ae("e", "neutropenia", 1)]  # grade 5 counts with 3-4; d's form lacks CRS
-    counts = safety_table3.band_counts(grades_of(cycles, events), "reported")
+    counts = reported_counts(grades_of(cycles, events))
     mrdneg_g0 = band(counts, "neutropenia", "mrdneg", "g0")
     assert fields(mrdneg_g0, "cycles", "assessed", "not_assessed", "group_cycles") == (1, 2, 1, 3)
     assert mrdneg_g0["pct"] == 50.0
@@ -72,8 +91,8 @@ def test_not_assessed_cycles_are_counted_apart_never_as_grade_0():
 
 
 def test_a_term_delivered_twice_for_a_cycle_counts_its_worst_grade():
-    grades = grades_of([cycle("a")], [ae("a", "crs", 1, onset=3), ae("a", "crs", 3, onset=2), ae("a", "crs", None)])
-    crs = grades.filter(pl.col("term") == "crs").row(0, named=True)
+    con = grades_of([cycle("a")], [ae("a", "crs", 1, onset=3), ae("a", "crs", 3, onset=2), ae("a", "crs", None)])
+    crs = table(con, safety_table3.CYCLE_GRADES).filter(pl.col("term") == "crs").row(0, named=True)
     assert (crs["grade"], crs["onset_date"]) == (3, day(2))
 
 
@@ -103,7 +122,7 @@ def paper_table3() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def test_table3_p_values_reproduce_from_the_paper_counts_with_its_rules():
     cycles, events = paper_table3()
-    counts = safety_table3.band_counts(safety_table3.cycle_grades(cycles, events), "reported")
+    counts = reported_counts(database(cycles, events))
     tests = safety_table3.table3_tests(counts)
     reference = pl.read_csv(REFERENCE, infer_schema=False).filter(
         pl.col("id").str.starts_with("table3.") & (pl.col("statistic") == "p_value"))
@@ -118,8 +137,8 @@ def test_table3_p_values_reproduce_from_the_paper_counts_with_its_rules():
 # --- lab-derived cytopenia grades ------------------------------------------------------------------------------
 
 def cytopenia(ae_rows: list[dict], lab_rows: list[dict], subjects: str = "abcdef") -> pl.DataFrame:
-    grades = grades_of([cycle(s) for s in subjects], ae_rows)
-    return safety_lab_grades.cytopenia_grades(grades, frame(lab_rows, LABS))
+    con = grades_of([cycle(s) for s in subjects], ae_rows, lab_rows)
+    return table(con, safety_lab_grades.create_cytopenia_grades(con, safety_table3.CYCLE_GRADES))
 
 
 def row_of(table: pl.DataFrame, subject_id: str, term: str = "neutropenia") -> dict:
@@ -154,7 +173,7 @@ def test_only_grades_the_counts_decide_are_discrepancies():
     assert row_of(table, "e", "thrombocytopenia")["discrepancy"] == "grade_differs"  # 1 vs grade 3
     f = row_of(table, "f")  # graded, but no count to check it against: no disagreement
     assert (f["lab_grade"], f["agrees"], f["discrepancy"]) == (None, None, None)
-    flagged = safety_lab_grades.discrepancies(table)
+    flagged = table.filter(pl.col("discrepancy").is_not_null())
     assert sorted(flagged.select("subject_id", "term").rows()) == [("c", "neutropenia"), ("e", "thrombocytopenia")]
 
 
@@ -177,8 +196,8 @@ def test_icans_is_compared_by_cycle_on_age_and_the_immune_state_before_it():
     labs = frame([lab("a", "cd4_abs", 0.4, "baseline"), lab("a", "cd8_abs", 0.5, "baseline"),
                   lab("c", "cd4_pct", 30.0, "baseline"), lab("c", "cd8_pct", 20.0, "baseline"),
                   lab("c", "cd19_abs", None, "baseline", below_lod=True)], LABS)
-    grades = safety_table3.cycle_grades(cycles, events)
-    table, tests = safety_icans.icans_comparison(safety_icans.icans_cycles(cycles, grades, labs))
+    con = database(cycles, events, labs)
+    table, tests = safety_icans.icans_comparison(con, safety_icans.create_icans_cycles(con, safety_table3.CYCLE_GRADES))
     ages = {row["group"]: row for row in table.filter(pl.col("factor") == "age_months").iter_rows(named=True)}
     assert fields(ages["icans"], "median", "min", "max", "n") == (125.0, 100.0, 150.0, 2)
     assert fields(ages["no_icans"], "median", "max", "patients") == (30.0, 102.0, 3)
@@ -201,13 +220,14 @@ def test_onset_day_and_the_dose_running_that_day():
     events = frame([ae("a", "crs", 1, onset=2), ae("b", "crs", 2, onset=8), ae("a", "icans", 3, onset=7),
                     {**ae("c", "icans", 1, cycle_no=2), "onset_date": c_start + dt.timedelta(days=3)},
                     ae("d", "crs", 1, onset=3), ae("e", "crs", 1)], AE)
-    grades = safety_table3.cycle_grades(cycles, events)
-    onset = safety_onset.onset_events(cycles, grades)
+    con = database(cycles, events)
+    events_table = safety_onset.create_onset_events(con, safety_table3.CYCLE_GRADES)
+    onset = table(con, events_table)
     steps = {(subject_id, term): (day_, step)
              for subject_id, term, day_, step in onset.select("subject_id", "term", "onset_day", "dose_step").rows()}
     assert steps == {("a", "crs"): (2, "5"), ("b", "crs"): (8, "15"), ("a", "icans"): (7, "5"),
                      ("c", "icans"): (4, "15"), ("d", "crs"): (3, "unknown"), ("e", "crs"): (None, None)}
-    summary = {(row["term"], row["dose_step"]): row for row in safety_onset.onset_summary(onset).iter_rows(named=True)}
+    summary = {(row["term"], row["dose_step"]): row for row in safety_onset.onset_summary(con, events_table).iter_rows(named=True)}
     crs = summary[("crs", "all")]
     assert fields(crs, "events", "median_day", "min_day", "max_day", "without_onset") == (4, 3.0, 2.0, 8.0, 1)
     assert summary[("icans", "5")]["events"] == 1 and summary[("crs", "unknown")]["events"] == 1
@@ -263,19 +283,22 @@ def test_safety_marts_are_written_and_described(demo_warehouse):
             "safety.icans_age"} <= set(tests["test_id"])
 
 
-def test_published_values_need_only_core_frames():
+def test_published_values_read_the_marts_written_from_core():
     cycles, events = paper_table3()
-    values = published_values(cycles.with_columns(age_months_at_start=pl.lit(60)), events, frame([], LABS))
+    con = database(cycles.with_columns(age_months_at_start=pl.lit(60)), events)
+    marts = safety_marts(con)
+    for name, mart in marts.tables.items():
+        shared.write_mart(con, name, mart, *TABLES[name])
+    values = published_values(con)
     denominators = dict(values.filter(pl.col("statistic") == "denominator").select("id", "computed_value").rows())
     assert denominators == {"table3.neutropenia": 120.0, "table3.thrombocytopenia": 121.0}
-    assert safety_marts({"cycles": cycles.with_columns(age_months_at_start=pl.lit(60)), "adverse_events": events,
-                         "labs": frame([], LABS)}).tables["safety_grade_discrepancies"].height == 0
+    assert con.sql(marts.queries["safety_grade_discrepancies"]).fetchall() == []
 
 
 def test_table3_figure_is_a_deterministic_png():
     from assets.marts.safety_plots import table3_figure
 
     cycles, events = paper_table3()
-    counts = safety_table3.band_counts(safety_table3.cycle_grades(cycles, events), "reported")
+    counts = reported_counts(database(cycles, events))
     png = table3_figure(counts)
     assert png.startswith(b"\x89PNG") and png == table3_figure(counts)

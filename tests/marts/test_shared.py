@@ -20,15 +20,30 @@ def statistical_rows(mart: str, *test_ids: str) -> pl.DataFrame:
         shared.test_row(test_id, mart, "a comparison", ("a", "b"), result) for test_id in test_ids)
 
 
-def test_core_frames_hold_one_study(con):
+def test_core_rows_of_one_study(con):
     con.execute("CREATE SCHEMA core")
     con.execute("CREATE TABLE core.patients AS SELECT * FROM (VALUES ('p1', 'multicenter'), ('s1', 'case_series'))"
                 " AS t(subject_id, study)")
     con.execute("CREATE TABLE core.cycles AS SELECT * FROM (VALUES ('p1', 1), ('s1', 1)) AS t(subject_id, cycle_no)")
-    core = shared.CoreFrames(con)
-    assert core["patients"]["subject_id"].to_list() == ["p1"]
-    assert core["cycles"]["subject_id"].to_list() == ["p1"]
-    assert shared.CoreFrames(con, "case_series")["cycles"]["subject_id"].to_list() == ["s1"]
+
+    def cycles(study: str) -> list:
+        return con.execute(f"SELECT subject_id FROM core.cycles WHERE {shared.IN_STUDY_SQL}", {"study": study}).fetchall()
+
+    assert cycles(shared.MULTICENTER) == [("p1",)]
+    assert cycles("case_series") == [("s1",)]
+
+
+def test_write_query_describes_the_table_computed_in_duckdb(con):
+    con.execute("CREATE TABLE cycles AS SELECT * FROM (VALUES ('p1', 1), ('p1', 2), ('s1', 1)) AS t(subject_id, n)")
+    shared.write_query(con, "demo", "SELECT subject_id, count(*) AS n FROM cycles WHERE n >= $least GROUP BY ALL "
+                       "ORDER BY ALL", "A demo mart.", {"subject_id": "Patient.", "n": "Cycles."}, {"least": 1})
+    assert con.sql("SELECT * FROM marts.demo").fetchall() == [("p1", 2), ("s1", 1)]
+    comments = con.sql("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'demo'").fetchall()
+    assert comments == [("subject_id", "Patient."), ("n", "Cycles.")]
+    metadata = shared.table_metadata(con, "marts.demo", preview_rows=1)
+    assert metadata["dagster/row_count"] == 2 and "p1" in metadata["preview"].value and "s1" not in metadata["preview"].value
+    with pytest.raises(ValueError, match="no description"):
+        shared.write_query(con, "demo", "SELECT 1 AS pct", "A demo mart.", {})
 
 
 def test_write_mart_describes_the_table_and_every_column(con):
@@ -53,9 +68,10 @@ def test_replace_tests_touches_only_its_own_mart(con):
     assert con.sql("SELECT count(*) FROM marts.statistical_tests").fetchall() == [(2,)]
 
 
-def test_not_detected_is_a_measured_zero():
-    labs = pl.DataFrame({"value": [None, 0.01, None], "below_lod": [True, True, False]})
-    assert labs.select(value=shared.measured_value())["value"].to_list() == [0.0, 0.01, None]
+def test_not_detected_is_a_measured_zero(con):
+    values = con.sql(f"SELECT {shared.MEASURED_VALUE_SQL} FROM (VALUES (NULL, true), (0.01::DOUBLE, true), (NULL, false)) "
+                     "AS labs(value, below_lod)").fetchall()
+    assert [value for (value,) in values] == [0.0, 0.01, None]
 
 
 def test_a_failed_replacement_leaves_the_previous_rows(con):

@@ -1,7 +1,8 @@
 """Pure statistical functions for the marts, pinned to R's answers (docs/statistics.md).
 
 No Dagster and no DuckDB here: inputs are sequences, numpy arrays or polars frames. Kaplan-Meier, log-rank
-and the rank tests also take counts (`*_from_counts`), which assets/marts/aggregates.py computes in DuckDB.
+and the rank tests also take counts (`*_from_counts`), which assets/marts/aggregates.py computes in DuckDB;
+the CTCAE grading is SQL text the marts run there.
 scipy and lifelines are imported inside the functions that need them (lifelines alone costs ~4.5 s).
 """
 
