@@ -8,6 +8,7 @@ docs/delivery-contract.md and docs/clinical-rules.md, worked out by hand.
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,14 +154,15 @@ def write_raw_layer(path: Path) -> None:
     con.close()
 
 
-def run_dbt(warehouse_dir: Path, *args: str) -> None:
-    """One dbt invocation, in a subprocess: in-process dbt-duckdb keeps the warehouse file open."""
+def run_dbt(warehouse_dir: Path, *args: str, succeeds: bool = True) -> str:
+    """One dbt invocation, in a subprocess (in-process dbt-duckdb keeps the warehouse file open): its output."""
     env = {**os.environ, "BLINA_WAREHOUSE_DIR": str(warehouse_dir), "BLINA_PSEUDONYM_KEY": KEY}
     result = subprocess.run(
         [str(DBT), *args, "--profiles-dir", ".", "--target-path", str(warehouse_dir / "target"),
          "--log-path", str(warehouse_dir / "logs")],
         cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-5000:]
+    assert (result.returncode == 0) == succeeds, result.stdout[-5000:]
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -362,3 +364,16 @@ def test_missing_pseudonym_key_falls_back_with_a_warning(plugin, monkeypatch, ca
     key = plugin.pseudonym_key()
     assert "BLINA_PSEUDONYM_KEY is not set" in caplog.text
     assert plugin.pseudonym(key, "aaa", "A1") != subject("A1")
+
+
+def test_row_count_tests_catch_a_row_fanned_out_or_lost(built, tmp_path):
+    """rows_as_delivered (staging) and rows_as_validated (core) stand for uniqueness tests of the provenance
+    key: a row repeated in stg_labs, or dropped from core.cycles, fails them."""
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    run_dbt(tmp_path, "test", "-s", "stg_labs", "cycles")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("INSERT INTO staging.stg_labs SELECT * FROM staging.stg_labs LIMIT 1")
+        con.execute("DELETE FROM core.cycles WHERE rowid = (SELECT min(rowid) FROM core.cycles)")
+    output = run_dbt(tmp_path, "test", "-s", "stg_labs", "cycles", succeeds=False)
+    failed = set(re.findall(r"Failure in test (\w+)", output))
+    assert failed == {"rows_as_delivered_stg_labs_labs", "rows_as_validated_cycles_cycles"}, output[-3000:]
