@@ -6,14 +6,14 @@ from datetime import date
 import polars as pl
 import pytest
 
-from assets.validation.gate import gate_all
+from tests.validation.gating import gate_frames
 from tests.validation.rows import SUBJECT, TODAY, candidates, changed, clean
 
 TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events")
 
 
 def run(**changes):
-    results = gate_all(candidates(**changes), TODAY)
+    results = gate_frames(candidates(**changes), TODAY)
     for table, result in results.items():  # nothing lost: every candidate row passes or is quarantined
         delivered = candidates(**changes)[table].height
         assert result.passed.height + result.quarantine.height == delivered, table
