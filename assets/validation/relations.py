@@ -41,6 +41,8 @@ def _failures(relation: str, check: str, column: str, severity: str, problem: st
 
 
 def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
+    """Exact copies after the first (no_duplicate) and copies that disagree (no_conflicting_duplicate): one
+    query, as a row is one or the other."""
     if table not in DUPLICATE_KEYS:
         return []
     key, conflict_severity = DUPLICATE_KEYS[table]
@@ -49,30 +51,35 @@ def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
     event_day = (f", CASE WHEN event_type IN ({_quoted(ONE_PER_PATIENT)}) THEN NULL ELSE event_date END AS event_day"
                  if table == "events" else "")
     by = ", ".join(key)
-    # The first copy in file order; `versions` counts the distinct contents among the copies.
+    column = key[-1] if table != "events" else "event_type"
+    kept = dict.fromkeys((*key, column))  # only what the windows need
+    # Among the rows whose key repeats (few), the first copy in file order; the copies agree when their
+    # contents hash alike (min = max).
     keyed = f"""(
         SELECT *,
             first_value(source_file) OVER copies AS first_file,
             first_value(source_row) OVER copies AS first_row,
             {ROW} = first_value({ROW}) OVER copies AS is_first,
-            count(*) OVER (PARTITION BY {by}) AS n_copies,
-            count(DISTINCT content_hash) OVER (PARTITION BY {by}) AS versions
-        FROM (SELECT *{event_day}, hash({", ".join(content)}) AS content_hash FROM {rows}
-              WHERE subject_id IS NOT NULL)
-        WINDOW copies AS (PARTITION BY {by} ORDER BY source_file NULLS FIRST, source_row NULLS FIRST, {ROW})
-        QUALIFY n_copies > 1
+            min(content_hash) OVER copies_of <> max(content_hash) OVER copies_of AS disagree
+        FROM (SELECT {ROW}, source_file, source_row, {", ".join(kept)}, n_copies, hash({", ".join(content)})
+              AS content_hash
+              FROM (SELECT *{event_day}, count(*) OVER (PARTITION BY {by}) AS n_copies FROM {rows}
+                    WHERE subject_id IS NOT NULL)
+              WHERE n_copies > 1)
+        WINDOW copies_of AS (PARTITION BY {by}),
+            copies AS (PARTITION BY {by} ORDER BY source_file NULLS FIRST, source_row NULLS FIRST, {ROW})
+        QUALIFY disagree OR NOT is_first
     )"""
     first = "first_file || ' row ' || first_row"
-    column = key[-1] if table != "events" else "event_type"
     kept = ("none is kept until the center corrects them" if conflict_severity == ERROR
             else "all are kept as repeated measurements")
-    return [
-        _failures(keyed, "no_duplicate", column, ERROR, f"'repeats ' || {first} || ' exactly; the first copy is kept'",
-                  "versions = 1 AND NOT is_first"),
-        _failures(keyed, "no_conflicting_duplicate", column, conflict_severity,
-                  f"'delivered ' || n_copies || ' times with different values (first at ' || {first} || '); {kept}'",
-                  "versions > 1"),
-    ]
+    return [f"SELECT {ROW},"
+            " CASE WHEN disagree THEN 'no_conflicting_duplicate' ELSE 'no_duplicate' END AS check_name,"
+            f" '{column}' AS column_name, {_text(column)} AS value,"
+            f" CASE WHEN disagree THEN '{conflict_severity}' ELSE '{ERROR}' END AS severity,"
+            f" CASE WHEN disagree THEN 'delivered ' || n_copies || ' times with different values (first at ' || {first}"
+            f" || '); {kept}' ELSE 'repeats ' || {first} || ' exactly; the first copy is kept' END AS problem"
+            f" FROM {keyed}"]
 
 
 def missing_patient(rows: str, patients: str) -> str:

@@ -199,3 +199,12 @@ def test_same_input_gives_the_same_quarantine_whatever_the_row_order():
     forward = run(labs=labs)["labs"].quarantine
     backward = run(labs=labs[::-1])["labs"].quarantine
     assert forward.equals(backward) and forward.height == 2
+
+
+def test_cycle_delivered_twice_identically_keeps_the_first_copy_and_its_records():
+    # The copy is compared with the cycle before it in file order, never the first copy with its own copy.
+    results = run(cycles=clean("cycles") + [{**clean("cycles")[0], "source_row": 7}])
+    row = only_refusal(results, "cycles")
+    assert row["source_row"] == 7 and "repeats cycles.csv row 1 exactly" in row["reason"]
+    for table in ("assessments", "labs", "adverse_events"):
+        assert results[table].quarantine.is_empty(), table
