@@ -21,6 +21,7 @@ GROUP = "validation"
 # What the gate and its checks are computed by, besides their inputs.
 VALIDATION_CODE = ("schemas", "assets/validation")
 EXAMPLES = 10  # failing rows shown in the UI per table
+RECHECKED = "only_validated_rows.centers"  # per center: the core version that last passed the whole gate again
 
 
 def _key(relation: str) -> dg.AssetKey:
@@ -129,20 +130,27 @@ def clinical_checks(warehouse: WarehouseResource):
 )
 @skip_when_unchanged("only_validated_rows", VALIDATION_CODE)
 def only_validated_rows(warehouse: WarehouseResource):
-    # The gate itself over core, every center, its findings in temporary tables: a read-only connection.
+    # The gate itself over core, its findings in temporary tables (a read-only connection may write those),
+    # for the centers whose core changed since their last clean recheck: the others passed as they are now.
     from assets.validation.gate import gate_centers
 
+    recheck = (lambda table: f"recheck_quarantine_{table}", lambda table: f"recheck_warnings_{table}")
+    with warehouse.connect() as con:
+        core, checked = versions.recorded(con, "core"), versions.recorded(con, RECHECKED)
+    centers = sorted(center for center, version in core.items() if checked.get(center) != version)
     with warehouse.connect(read_only=True) as con:
-        centers = [center for (center,) in con.execute(" UNION ".join(
-            f"SELECT center_id FROM core.{table}" for table in ORDER) + " ORDER BY 1").fetchall()]
-        recheck = (lambda table: f"recheck_quarantine_{table}", lambda table: f"recheck_warnings_{table}")
         tallies = gate_centers(con, centers, _today(), source=lambda table: f"core.{table}", sinks=recheck)
-        for table, tally in tallies.items():
-            yield dg.AssetCheckResult(
-                asset_key=CORE_KEYS[table], check_name="only_validated_rows",
-                passed=tally.quarantined == 0, severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"failing_rows": tally.quarantined, "failures": _examples(con, recheck[0](table))},
-            )
+        failing = {center for (center,) in con.execute(" UNION ".join(
+            f"SELECT center_id FROM {recheck[0](table)}" for table in ORDER)).fetchall()}
+        results = [dg.AssetCheckResult(
+            asset_key=CORE_KEYS[table], check_name="only_validated_rows",
+            passed=tally.quarantined == 0, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"failing_rows": tally.quarantined, "centers_rechecked": ", ".join(centers),
+                      "failures": _examples(con, recheck[0](table))},
+        ) for table, tally in tallies.items()]
+    with warehouse.connect() as con:
+        versions.record(con, RECHECKED, {center: core[center] for center in centers if center not in failing})
+    yield from results
 
 
 @dg.asset(
