@@ -1,5 +1,5 @@
 """Dagster side of validation: the gate between the candidate and the core dbt models, its checks, and
-audit.row_accounting. The gate's logic is pure (gate.py); here it only reads and writes the warehouse.
+audit.row_accounting. The gate itself is gate.py; here it is told which centers to gate, and reported.
 
 Graph: intermediate.int_<table> (dbt) -> validation_gate -> quarantine.<table> + audit.<table>_warnings
 -> core.<table> (dbt) -> audit.row_accounting.
@@ -59,7 +59,7 @@ def validation_gate(warehouse: WarehouseResource):
     """The candidate core rows of the centers whose candidates changed through the clinical checks (schemas/,
     assets/validation/gate.py); their findings replace those centers' rows, the other centers' stay."""
     from assets.validation.gate import gate_centers
-    from assets.validation.store import count, keep_centers
+    from assets.validation.store import count, drop_vanished
 
     with warehouse.connect() as con:
         plan = versions.plan_centers(con, "validation")
@@ -69,7 +69,7 @@ def validation_gate(warehouse: WarehouseResource):
         tallies = gate_centers(con, plan.dirty, _today())
         for table in ORDER:
             for relation in (quarantine_table(table), warnings_table(table)):
-                keep_centers(con, relation, plan.centers)
+                drop_vanished(con, relation, candidate_table(table))
         versions.record(con, "validation", plan.versions)
         for table, tally in tallies.items():
             yield dg.MaterializeResult(asset_key=_key(quarantine_table(table)), metadata={

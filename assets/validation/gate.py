@@ -85,21 +85,15 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
                  sinks: tuple[Callable[[str], str], Callable[[str], str]] = (quarantine_table, warnings_table),
                  rows_per_batch: int = ROWS_PER_BATCH) -> dict[str, Tally]:
     """The rows of `source(table)` of each of `centers` through the gate; each center's findings replace its
-    rows in `sinks` (quarantine, warnings). One transaction per center: a failure leaves the others' rows."""
+    rows in `sinks` (quarantine, warnings)."""
     for table in ORDER:
         for sink in sinks:
             ensure_findings_table(con, sink(table))
     tallies = dict.fromkeys(ORDER, Tally())
     for center in centers:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for table in ORDER:
-                tallies[table] += _gate(con, table, center, today, source(table),
-                                        tuple(sink(table) for sink in sinks), rows_per_batch)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        for table in ORDER:
+            tallies[table] += _gate(con, table, center, today, source(table), tuple(sink(table) for sink in sinks),
+                                    rows_per_batch)
     for table in ORDER:
         con.execute(f"DROP VIEW IF EXISTS {passed_of(table)}")
         con.execute(f"DROP TABLE IF EXISTS {refused_of(table)}")
@@ -185,18 +179,26 @@ def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
 
 def _write_findings(con, table: str, center: str, severity: str, sink: str, batch: int, without: str = "") -> int:
     """Replace the center's rows of `sink` with one finding per row with failures of `severity` (`without`:
-    rows not to report); batch by batch of `_row`s, so that only rows with failures come to Python."""
-    con.execute(f"DELETE FROM {sink} WHERE center_id = ?", [center])
+    rows not to report); batch by batch of `_row`s, so that only rows with failures come to Python. In one
+    transaction: readers see the center's old findings or its new ones. (The gate's temporary tables stay
+    outside transactions, so that DuckDB may spill them.)"""
     failing = f"severity = '{severity}'" + (f" AND {ROW} NOT IN ({without})" if without else "")
     starts = [start for (start,) in con.execute(
         f"SELECT DISTINCT {ROW} // {batch} * {batch} FROM {FAILURES} WHERE {failing} ORDER BY 1").fetchall()]
     written = 0
-    for start in starts:
-        within = f"{ROW} >= {start} AND {ROW} < {start + batch}"
-        frame = pl.DataFrame(con.sql(_FINDINGS_SQL.format(rows=rows_of(table), failures=FAILURES, row=ROW,
-                                                          failing=f"{failing} AND {within}", within=within)))
-        append(con, sink, _findings(table, frame, severity))
-        written += frame.height
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {sink} WHERE center_id = ?", [center])
+        for start in starts:
+            within = f"{ROW} >= {start} AND {ROW} < {start + batch}"
+            frame = pl.DataFrame(con.sql(_FINDINGS_SQL.format(rows=rows_of(table), failures=FAILURES, row=ROW,
+                                                              failing=f"{failing} AND {within}", within=within)))
+            append(con, sink, _findings(table, frame, severity))
+            written += frame.height
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
     return written
 
 

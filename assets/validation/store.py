@@ -50,10 +50,10 @@ def ensure_findings_table(con: "duckdb.DuckDBPyConnection", relation: str) -> No
     con.execute(f"CREATE OR REPLACE {'' if schema else 'TEMP '}TABLE {relation} ({definition})")
 
 
-def keep_centers(con: "duckdb.DuckDBPyConnection", relation: str, centers) -> None:
-    """Delete the findings of every center not in `centers` (one that no longer delivers)."""
-    con.execute(f"DELETE FROM {relation} WHERE center_id IS NULL OR NOT list_contains(?, center_id)",
-                [list(centers)])
+def drop_vanished(con: "duckdb.DuckDBPyConnection", relation: str, candidates: str) -> None:
+    """Delete the findings of every center without a row in `candidates` (one that no longer delivers)."""
+    con.execute(f"DELETE FROM {relation} WHERE center_id IS NULL"
+                f" OR center_id NOT IN (SELECT center_id FROM {candidates} WHERE center_id IS NOT NULL)")
 
 
 def append(con: "duckdb.DuckDBPyConnection", relation: str, frame: pl.DataFrame) -> None:

@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from assets.validation.gate import ORDER, ROWS_PER_BATCH, gate_centers
-from assets.validation.store import KEY, append, quarantine_table, warnings_table
+from assets.validation.store import KEY, quarantine_table, warnings_table
 
 IN_ORDER = ", ".join(f"{column} NULLS LAST" for column in KEY)
 

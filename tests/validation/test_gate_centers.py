@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from assets.validation.gate import ORDER, gate_centers
-from assets.validation.store import keep_centers, quarantine_table, warnings_table
+from assets.validation.store import drop_vanished, quarantine_table, warnings_table
 from tests.validation.gating import candidates as candidate_table
 from tests.validation.gating import gate_frames, load
 from tests.validation.rows import SUBJECT, TODAY, candidates, changed, clean
@@ -75,8 +75,9 @@ def test_a_center_that_no_longer_delivers_loses_its_findings():
         gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
         kept = _findings(con, "aaa")
         assert len(kept["quarantine.labs"]) == 1
+        load(con, candidates(labs=changed("labs", 1, value=-5.0, value_raw="-5")))  # center bbb is gone
         for table in ORDER:
             for relation in (quarantine_table(table), warnings_table(table)):
-                keep_centers(con, relation, ["aaa"])
+                drop_vanished(con, relation, candidate_table(table))
         assert all(rows == [] for rows in _findings(con, "bbb").values())
         assert _findings(con, "aaa") == kept
