@@ -208,3 +208,10 @@ def test_cycle_delivered_twice_identically_keeps_the_first_copy_and_its_records(
     assert row["source_row"] == 7 and "repeats cycles.csv row 1 exactly" in row["reason"]
     for table in ("assessments", "labs", "adverse_events"):
         assert results[table].quarantine.is_empty(), table
+
+
+def test_lineage_percentages_summing_to_the_ceiling_pass_whatever_the_rounding():
+    labs = clean("labs")
+    for index, value in ((1, 87.9), (2, 9.7), (3, 12.4)):  # added naively in this order: 110.00000000000001
+        labs[index] = {**labs[index], "value": value, "value_raw": str(value)}
+    assert run(labs=labs)["labs"].quarantine.is_empty()
