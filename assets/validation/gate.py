@@ -192,7 +192,8 @@ def _write_findings(con, table: str, center: str, severity: str, sink: str, batc
         for start in starts:
             within = f"{ROW} >= {start} AND {ROW} < {start + batch}"
             frame = pl.DataFrame(con.sql(_FINDINGS_SQL.format(rows=rows_of(table), failures=FAILURES, row=ROW,
-                                                              failing=f"{failing} AND {within}", within=within)))
+                                                              failing=f"{failing} AND {within}", within=within,
+                                                              separator=SEPARATOR)))
             append(con, sink, _findings(table, frame, severity))
             written += frame.height
     except BaseException:
@@ -210,11 +211,11 @@ WITH failure AS (
 ),
 grouped AS (
     SELECT {row},
-        string_agg(check_name, '; ' ORDER BY step, seq) AS _check_name,
-        string_agg(column_name, '; ' ORDER BY step, seq) AS _column_name,
-        string_agg(coalesce(value, ''), '; ' ORDER BY step, seq) AS _value,
+        string_agg(check_name, '{separator}' ORDER BY step, seq) AS _check_name,
+        string_agg(column_name, '{separator}' ORDER BY step, seq) AS _column_name,
+        string_agg(coalesce(value, ''), '{separator}' ORDER BY step, seq) AS _value,
         count(*) AS _n_failures,
-        string_agg(problem, '; ' ORDER BY step, seq) AS _problems
+        string_agg(problem, '{separator}' ORDER BY step, seq) AS _problems
     FROM failure GROUP BY {row}
 )
 SELECT candidate.*, grouped.* EXCLUDE ({row})

@@ -52,7 +52,7 @@ def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
                  if table == "events" else "")
     by = ", ".join(key)
     column = key[-1] if table != "events" else "event_type"
-    kept = dict.fromkeys((*key, column))  # only what the windows need
+    needed = dict.fromkeys((*key, column))  # only what the windows read
     # Among the rows whose key repeats (few), the first copy in file order; the copies agree when their
     # contents hash alike (min = max).
     keyed = f"""(
@@ -61,7 +61,7 @@ def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
             first_value(source_row) OVER copies AS first_row,
             {ROW} = first_value({ROW}) OVER copies AS is_first,
             min(content_hash) OVER copies_of <> max(content_hash) OVER copies_of AS disagree
-        FROM (SELECT {ROW}, source_file, source_row, {", ".join(kept)}, n_copies, hash({", ".join(content)})
+        FROM (SELECT {ROW}, source_file, source_row, {", ".join(needed)}, n_copies, hash({", ".join(content)})
               AS content_hash
               FROM (SELECT *{event_day}, count(*) OVER (PARTITION BY {by}) AS n_copies FROM {rows}
                     WHERE subject_id IS NOT NULL)
