@@ -10,7 +10,10 @@ assessments, labs and adverse events, each compared only with rows that already 
    batches of at most `rows_per_batch` rows; only their failure rows are kept, in a temporary table;
 3. the checks between rows and tables (relations.py) run as DuckDB queries into the same table;
 4. the refused rows' `_row`s are kept for the next tables (their passed rows are the rest), and the findings
-   are worded in Python only for the rows with failures, fetched batch by batch.
+   are worded in Python only for the rows with failures, fetched batch by batch, into temporary tables.
+
+Once every center is gated, their findings replace those centers' rows of the findings tables, in one
+transaction.
 
 Python holds one batch at a time: memory does not grow with the table; passed rows never leave DuckDB.
 """
@@ -80,29 +83,48 @@ def passed_of(table: str) -> str:
     return f"gate_passed_{table}"
 
 
+def staged_of(sink: str) -> str:
+    """The temporary table collecting the findings bound for `sink` until every center is gated."""
+    return "gate_staged_" + sink.replace(".", "_")
+
+
 def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today: date,
                  source: Callable[[str], str] = candidate_table,
                  sinks: tuple[Callable[[str], str], Callable[[str], str]] = (quarantine_table, warnings_table),
                  rows_per_batch: int = ROWS_PER_BATCH) -> dict[str, Tally]:
-    """The rows of `source(table)` of each of `centers` through the gate; each center's findings replace its
-    rows in `sinks` (quarantine, warnings)."""
+    """The rows of `source(table)` of each of `centers` through the gate; the centers' findings replace their
+    rows in `sinks` (quarantine, warnings), the other centers' rows stay."""
+    tallies = dict.fromkeys(ORDER, Tally())
     for table in ORDER:
         for sink in sinks:
-            ensure_findings_table(con, sink(table))
-    tallies = dict.fromkeys(ORDER, Tally())
+            con.execute(f"DROP TABLE IF EXISTS {staged_of(sink(table))}")
+            ensure_findings_table(con, staged_of(sink(table)))
     for center in centers:
         for table in ORDER:
-            tallies[table] += _gate(con, table, center, today, source(table), tuple(sink(table) for sink in sinks),
-                                    rows_per_batch)
+            tallies[table] += _gate(con, table, center, today, source(table),
+                                    tuple(staged_of(sink(table)) for sink in sinks), rows_per_batch)
+    # Into the warehouse in one transaction: readers see the old findings or the new ones, and DuckDB writes
+    # (and checkpoints) them once rather than batch by batch.
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ORDER:
+            for sink in sinks:
+                ensure_findings_table(con, sink(table))
+                con.execute(f"DELETE FROM {sink(table)} WHERE list_contains(?, center_id)", [list(centers)])
+                con.execute(f"INSERT INTO {sink(table)} SELECT * FROM {staged_of(sink(table))}")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
     for table in ORDER:
         con.execute(f"DROP VIEW IF EXISTS {passed_of(table)}")
-        con.execute(f"DROP TABLE IF EXISTS {refused_of(table)}")
-        con.execute(f"DROP TABLE IF EXISTS {rows_of(table)}")
+        for temporary in (refused_of(table), rows_of(table), *(staged_of(sink(table)) for sink in sinks)):
+            con.execute(f"DROP TABLE IF EXISTS {temporary}")
     con.execute(f"DROP TABLE IF EXISTS {FAILURES}")
     return tallies
 
 
-def _gate(con, table: str, center: str, today: date, source: str, sinks: tuple[str, str], batch: int) -> Tally:
+def _gate(con, table: str, center: str, today: date, source: str, staged: tuple[str, str], batch: int) -> Tally:
     schema, rows = TABLES[table], rows_of(table)
     order = ", ".join(f"{column} NULLS LAST" for column in schema.key)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT row_number() OVER (ORDER BY {order}) - 1 AS {ROW}, *"
@@ -128,8 +150,8 @@ def _gate(con, table: str, center: str, today: date, source: str, sinks: tuple[s
                 f" WHERE severity = '{ERROR}'")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {passed_of(table)} AS SELECT * FROM {rows}"
                 f" WHERE {ROW} NOT IN (SELECT {ROW} FROM {refused})")
-    quarantined = _write_findings(con, table, center, ERROR, sinks[0], batch)
-    warned = _write_findings(con, table, center, WARNING, sinks[1], batch, without=f"SELECT {ROW} FROM {refused}")
+    quarantined = _write_findings(con, table, ERROR, staged[0], batch)
+    warned = _write_findings(con, table, WARNING, staged[1], batch, without=f"SELECT {ROW} FROM {refused}")
     return Tally(candidates, quarantined, warned)
 
 
@@ -177,29 +199,20 @@ def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
     return queries
 
 
-def _write_findings(con, table: str, center: str, severity: str, sink: str, batch: int, without: str = "") -> int:
-    """Replace the center's rows of `sink` with one finding per row with failures of `severity` (`without`:
-    rows not to report); batch by batch of `_row`s, so that only rows with failures come to Python. In one
-    transaction: readers see the center's old findings or its new ones. (The gate's temporary tables stay
-    outside transactions, so that DuckDB may spill them.)"""
+def _write_findings(con, table: str, severity: str, staged: str, batch: int, without: str = "") -> int:
+    """Append to `staged` one finding per row with failures of `severity` (`without`: rows not to report);
+    batch by batch of `_row`s, so that only rows with failures come to Python."""
     failing = f"severity = '{severity}'" + (f" AND {ROW} NOT IN ({without})" if without else "")
     starts = [start for (start,) in con.execute(
         f"SELECT DISTINCT {ROW} // {batch} * {batch} FROM {FAILURES} WHERE {failing} ORDER BY 1").fetchall()]
     written = 0
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM {sink} WHERE center_id = ?", [center])
-        for start in starts:
-            within = f"{ROW} >= {start} AND {ROW} < {start + batch}"
-            frame = pl.DataFrame(con.sql(_FINDINGS_SQL.format(rows=rows_of(table), failures=FAILURES, row=ROW,
-                                                              failing=f"{failing} AND {within}", within=within,
-                                                              separator=SEPARATOR)))
-            append(con, sink, _findings(table, frame, severity))
-            written += frame.height
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+    for start in starts:
+        within = f"{ROW} >= {start} AND {ROW} < {start + batch}"
+        frame = pl.DataFrame(con.sql(_FINDINGS_SQL.format(rows=rows_of(table), failures=FAILURES, row=ROW,
+                                                          failing=f"{failing} AND {within}", within=within,
+                                                          separator=SEPARATOR)))
+        append(con, staged, _findings(table, frame, severity))
+        written += frame.height
     return written
 
 
