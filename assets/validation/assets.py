@@ -1,5 +1,5 @@
 """Dagster side of validation: the gate between the candidate and the core dbt models, its checks, and
-audit.row_accounting. The gate's logic is pure (gate.py); here it only reads and writes the warehouse.
+audit.row_accounting. The gate itself is gate.py; here it is told which centers to gate, and reported.
 
 Graph: intermediate.int_<table> (dbt) -> validation_gate -> quarantine.<table> + audit.<table>_warnings
 -> core.<table> (dbt) -> audit.row_accounting.
@@ -21,6 +21,7 @@ GROUP = "validation"
 # What the gate and its checks are computed by, besides their inputs.
 VALIDATION_CODE = ("schemas", "assets/validation")
 EXAMPLES = 10  # failing rows shown in the UI per table
+RECHECKED = "only_validated_rows.centers"  # per center: the core version that last passed the whole gate again
 
 
 def _key(relation: str) -> dg.AssetKey:
@@ -36,9 +37,11 @@ def _today():
     return datetime.now(UTC).date()
 
 
-def _examples(findings) -> dg.MetadataValue:
-    shown = findings.head(EXAMPLES).select("source_file", "source_row", "check_name", "value", "reason")
-    return dg.MetadataValue.md(markdown_table(shown.columns, shown.rows()))
+def _examples(con, relation: str) -> dg.MetadataValue:
+    from assets.validation.store import examples
+
+    return dg.MetadataValue.md(markdown_table(("source_file", "source_row", "check_name", "value", "reason"),
+                                              examples(con, relation, EXAMPLES)))
 
 
 @dg.multi_asset(
@@ -53,41 +56,43 @@ def _examples(findings) -> dg.MetadataValue:
     pool=POOL,
 )
 def validation_gate(warehouse: WarehouseResource):
-    """Every candidate core row through the clinical checks (schemas/, assets/validation/gate.py)."""
-    from assets.validation.gate import gate_all
-    from assets.validation.store import read_frames, replace_table
+    """The candidate core rows of the centers whose candidates changed through the clinical checks (schemas/,
+    assets/validation/gate.py); their findings replace those centers' rows, the other centers' stay."""
+    from assets.validation.gate import gate_centers
+    from assets.validation.store import count, drop_vanished
 
     with warehouse.connect() as con:
         plan = versions.plan_centers(con, "validation")
         if not plan.dirty:
             yield from _unchanged_findings(con, plan)
             return
-        candidates = read_frames(con, candidate_table)
-        results = gate_all(candidates, _today())
-        for table, result in results.items():
-            replace_table(con, quarantine_table(table), result.quarantine)
-            replace_table(con, warnings_table(table), result.warnings)
+        tallies = gate_centers(con, plan.dirty, _today())
+        for table in ORDER:
+            for relation in (quarantine_table(table), warnings_table(table)):
+                drop_vanished(con, relation, candidate_table(table))
         versions.record(con, "validation", plan.versions)
-    for table, result in results.items():
-        yield dg.MaterializeResult(asset_key=_key(quarantine_table(table)), metadata={
-            "dagster/row_count": result.quarantine.height,
-            "candidates": candidates[table].height,
-            "passed": result.passed.height,
-            "examples": _examples(result.quarantine),
-        })
-        yield dg.MaterializeResult(asset_key=_key(warnings_table(table)), metadata={
-            "dagster/row_count": result.warnings.height,
-            "examples": _examples(result.warnings),
-        })
+        for table, tally in tallies.items():
+            yield dg.MaterializeResult(asset_key=_key(quarantine_table(table)), metadata={
+                "dagster/row_count": count(con, quarantine_table(table)),
+                "centers_gated": ", ".join(plan.dirty),
+                "candidates": tally.candidates,
+                "passed": tally.passed,
+                "examples": _examples(con, quarantine_table(table)),
+            })
+            yield dg.MaterializeResult(asset_key=_key(warnings_table(table)), metadata={
+                "dagster/row_count": count(con, warnings_table(table)),
+                "examples": _examples(con, warnings_table(table)),
+            })
 
 
 def _unchanged_findings(con, plan: versions.CenterPlan):
     """No center's candidates changed: the findings tables stay as they are."""
+    from assets.validation.store import count
+
     for table in ORDER:
         for relation in (quarantine_table(table), warnings_table(table)):
-            [(rows,)] = con.execute(f"SELECT count(*) FROM {relation}").fetchall()
             yield dg.MaterializeResult(asset_key=_key(relation), metadata={
-                "skipped": "no center's candidates changed", "dagster/row_count": rows},
+                "skipped": "no center's candidates changed", "dagster/row_count": count(con, relation)},
                 data_version=dg.DataVersion(plan.version(con)))
 
 
@@ -101,23 +106,21 @@ def _unchanged_findings(con, plan: versions.CenterPlan):
 )
 @skip_when_unchanged("clinical_checks", VALIDATION_CODE, after="validation")
 def clinical_checks(warehouse: WarehouseResource):
-    # Read from the gate's tables: the gate is the one place the checks run.
-    from assets.validation.store import read_frames
+    # Read from the gate's tables (counts and a few examples): the gate is the one place the checks run.
+    from assets.validation.store import count
 
     with warehouse.connect(read_only=True) as con:
-        refused = read_frames(con, quarantine_table)
-        warned = read_frames(con, warnings_table)
-        candidates = dict(con.execute(" UNION ALL ".join(
-            f"SELECT '{table}', count(*) FROM {candidate_table(table)}" for table in ORDER)).fetchall())
-    for table in ORDER:
-        yield dg.AssetCheckResult(
-            asset_key=CANDIDATE_KEYS[table], check_name="clinical_checks",
-            passed=refused[table].is_empty(),
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"failing_rows": refused[table].height, "rows_with_warnings": warned[table].height,
-                      "candidates": candidates[table], "failures": _examples(refused[table]),
-                      "warnings": _examples(warned[table])},
-        )
+        for table in ORDER:
+            refused = count(con, quarantine_table(table))
+            yield dg.AssetCheckResult(
+                asset_key=CANDIDATE_KEYS[table], check_name="clinical_checks",
+                passed=refused == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"failing_rows": refused, "rows_with_warnings": count(con, warnings_table(table)),
+                          "candidates": count(con, candidate_table(table)),
+                          "failures": _examples(con, quarantine_table(table)),
+                          "warnings": _examples(con, warnings_table(table))},
+            )
 
 
 @dg.multi_asset_check(
@@ -127,17 +130,27 @@ def clinical_checks(warehouse: WarehouseResource):
 )
 @skip_when_unchanged("only_validated_rows", VALIDATION_CODE)
 def only_validated_rows(warehouse: WarehouseResource):
-    from assets.validation.gate import gate_all
-    from assets.validation.store import read_frames
+    # The gate itself over core, its findings in temporary tables (a read-only connection may write those),
+    # for the centers whose core changed since their last clean recheck: the others passed as they are now.
+    from assets.validation.gate import gate_centers
 
+    recheck = (lambda table: f"recheck_quarantine_{table}", lambda table: f"recheck_warnings_{table}")
+    with warehouse.connect() as con:
+        core, checked = versions.recorded(con, "core"), versions.recorded(con, RECHECKED)
+    centers = sorted(center for center, version in core.items() if checked.get(center) != version)
     with warehouse.connect(read_only=True) as con:
-        results = gate_all(read_frames(con, lambda table: f"core.{table}"), _today())
-    for table, result in results.items():
-        yield dg.AssetCheckResult(
+        tallies = gate_centers(con, centers, _today(), source=lambda table: f"core.{table}", sinks=recheck)
+        failing = {center for (center,) in con.execute(" UNION ".join(
+            f"SELECT center_id FROM {recheck[0](table)}" for table in ORDER)).fetchall()}
+        results = [dg.AssetCheckResult(
             asset_key=CORE_KEYS[table], check_name="only_validated_rows",
-            passed=result.quarantine.is_empty(), severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"failing_rows": result.quarantine.height, "failures": _examples(result.quarantine)},
-        )
+            passed=tally.quarantined == 0, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"failing_rows": tally.quarantined, "centers_rechecked": ", ".join(centers),
+                      "failures": _examples(con, recheck[0](table))},
+        ) for table, tally in tallies.items()]
+    with warehouse.connect() as con:
+        versions.record(con, RECHECKED, {center: core[center] for center in centers if center not in failing})
+    yield from results
 
 
 @dg.asset(

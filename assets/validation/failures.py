@@ -1,10 +1,12 @@
-"""Failures of one candidate table as rows: which row (`_row`, its position), check, column, value, severity,
-and the problem in words. The gate (gate.py) folds them into quarantine and warnings.
+"""Row-local failures of one batch of candidate rows: which row (`_row`, its position in delivery order), check,
+column, value, severity, and the problem in words. The gate (gate.py) streams a center's candidates through
+them in bounded batches and keeps only these rows; the checks that need other rows are SQL (relations.py).
 
-Sources: the pandera models of schemas/ (hard and soft) and the parse errors staging recorded.
+Sources: the parse errors staging recorded, the pandera models of schemas/ (hard and soft), dates in the future.
 """
 
 from collections.abc import Mapping
+from datetime import date
 
 import polars as pl
 
@@ -47,9 +49,12 @@ def model_failures(schema: TableSchema, frame: pl.DataFrame, severity: str) -> p
     broken = cases.filter(pl.col("index").is_null())
     if broken.height:  # a missing column or a wrong type: the dbt model changed, not the data
         raise ValueError(f"{schema.name} does not fit {model.__name__}: {broken.rows(named=True)}")
-    rows = frame.rows(named=True)
+    cases = cases.sort("index", maintain_order=True)
+    # Only the failing rows become dicts: a batch is mostly clean.
+    failing = cases.get_column("index").unique(maintain_order=True).to_list()
+    rows = dict(zip(failing, frame.select(pl.all().gather(failing)).rows(named=True), strict=True))
     failures = []
-    for case in cases.sort("index", maintain_order=True).iter_rows(named=True):
+    for case in cases.iter_rows(named=True):
         row = rows[case["index"]]
         column, problem = _explain(schema, case, row)
         failures.append({ROW: row[ROW], "check": case["check"], "column": column, "value": as_text(row.get(column)),
@@ -69,6 +74,16 @@ def _explain(schema: TableSchema, case: Mapping, row: Mapping) -> tuple[str, str
 
 def _label(schema: TableSchema, field: str) -> Label:
     return schema.labels.get(field) or Label(field.replace("_", " "))
+
+
+def future_dates(schema: TableSchema, frame: pl.DataFrame, today: date) -> pl.DataFrame:
+    return pl.concat([
+        frame.filter(pl.col(column) > today).select(
+            pl.col(ROW), pl.lit("not_in_future").alias("check"), pl.lit(column).alias("column"),
+            pl.col(column).cast(pl.String).alias("value"), pl.lit(ERROR).alias("severity"),
+            pl.format(f"{schema.labels[column].name} {{}} is in the future (validated on {today})", pl.col(column))
+            .alias("problem")).cast(FAILURE_SCHEMA)
+        for column in schema.dates])
 
 
 def parse_failures(schema: TableSchema, frame: pl.DataFrame) -> pl.DataFrame:

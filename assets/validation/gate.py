@@ -1,144 +1,260 @@
 """The validation gate: every candidate core row passes explicit clinical checks or goes to quarantine.
 
-`gate(table, frame, context)` splits one candidate table into the rows that pass, the quarantined rows (one
-row each, with every error listed) and the warnings of the rows that pass. `gate_all` runs the six tables
-in the order their cross-table checks need: patients, events, cycles, then assessments, labs and adverse
-events, each compared only with rows that already passed.
+`gate_centers` runs center by center (every rule stays within one subject, and a subject belongs to one
+center), each center's six tables in the order their cross-table checks need: patients, events, cycles, then
+assessments, labs and adverse events, each compared only with rows that already passed. For one table:
+
+1. its candidate rows of the center are copied into a temporary table, numbered `_row` in delivery order
+   (the table's key), so that the same input gives the same findings whatever order the warehouse returned;
+2. the row-local checks (failures.py: parse errors, the pandera models, future dates) run in Python on
+   batches of at most `rows_per_batch` rows; only their failure rows are kept, in a temporary table;
+3. the checks between rows and tables (relations.py) run as DuckDB queries into the same table;
+4. the refused rows' `_row`s are kept for the next tables (their passed rows are the rest), and the findings
+   are worded in Python only for the rows with failures, fetched batch by batch, into temporary tables.
+
+Once every center is gated, their findings replace those centers' rows of the findings tables, in one
+transaction.
+
+Python holds one batch at a time: memory does not grow with the table; passed rows never leave DuckDB.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from assets.validation import relations
-from assets.validation.failures import ROW, model_failures, parse_failures
+from assets.validation.failures import ROW, future_dates, model_failures, parse_failures
+from assets.validation.store import (FINDING_SCHEMA, append, candidate_table, ensure_findings_table,
+                                     quarantine_table, warnings_table)
 from schemas import TABLES
 from schemas.limits import SUBSET_PCT_SUM_MAX
 from schemas.reasons import ERROR, WARNING, sentence
 
+if TYPE_CHECKING:
+    import duckdb
+
 ORDER = ("patients", "events", "cycles", "assessments", "labs", "adverse_events")
-FINDING_SCHEMA = {
-    "table_name": pl.String, "subject_id": pl.String, "center_id": pl.String, "source_file": pl.String,
-    "source_row": pl.Int64, "source_column": pl.String, "check_name": pl.String, "column_name": pl.String,
-    "value": pl.String, "severity": pl.String, "n_failures": pl.Int64, "reason": pl.String, "row_json": pl.String,
-}
+# Rows handed to Python at once: ~16 columns of a lab row make a 250,000-row batch some 100 MB in polars and
+# in pandera's working copies, whatever the delivery's size, while keeping per-batch overhead negligible.
+ROWS_PER_BATCH = 250_000
 SEPARATOR = "; "
+FAILURES = "gate_failures"
+# The producer of a failure row: a row's reasons are listed in this order (row-local ones first, in the
+# order of their batch), then the relations in the order of _relations.
+PARSED, HARD, SOFT, FUTURE, RELATIONS = 0, 1, 2, 3, 4
+DATE_COLUMN = {"cycles": "start_date", "assessments": "assessment_date", "labs": "sample_date",
+               "adverse_events": "onset_date", "events": "event_date"}
+DATE_LABEL = {"cycles": "infusion start", "assessments": "aspiration date", "labs": "sample date",
+              "adverse_events": "onset", "events": "event date"}
+BASELINES = {"assessments": ("pre_cycle",), "labs": ("baseline",), "adverse_events": ()}
 
 
 @dataclass(frozen=True)
-class Context:
-    """The validated rows a table's cross-table checks compare with, and the day of validation."""
+class Tally:
+    """What the gate did with some candidate rows."""
 
-    today: date
-    patients: pl.DataFrame | None = None
-    events: pl.DataFrame | None = None
-    cycles: pl.DataFrame | None = None
+    candidates: int = 0
+    quarantined: int = 0
+    warned: int = 0
 
+    @property
+    def passed(self) -> int:
+        return self.candidates - self.quarantined
 
-@dataclass(frozen=True)
-class GateResult:
-    passed: pl.DataFrame  # the candidate rows that passed, columns unchanged
-    quarantine: pl.DataFrame  # FINDING_SCHEMA, one row per refused delivered row, severity error
-    warnings: pl.DataFrame  # FINDING_SCHEMA, one row per passing row with warnings, severity warning
-
-
-def gate(table: str, frame: pl.DataFrame, context: Context) -> GateResult:
-    schema = TABLES[table]
-    # In delivery order, whatever order the warehouse returned: the same input gives the same bytes.
-    numbered = frame.sort(schema.key, nulls_last=True).with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-    failures = pl.concat([
-        parse_failures(schema, numbered),
-        model_failures(schema, numbered, ERROR),
-        model_failures(schema, numbered, WARNING),
-        *relations.future_dates(schema, numbered, context.today),
-        *relations.duplicates(table, numbered),
-        *_cross_table(table, numbered, context),
-    ])
-    failures = _without_redundant_missing(failures)
-    refused = failures.filter(pl.col("severity") == ERROR)
-    passed = numbered.join(refused.select(ROW).unique(), on=ROW, how="anti")
-    return GateResult(
-        passed=passed.sort(ROW).drop(ROW),
-        quarantine=_findings(table, numbered, refused, ERROR),
-        warnings=_findings(table, passed, failures.filter(pl.col("severity") == WARNING), WARNING),
-    )
+    def __add__(self, other: "Tally") -> "Tally":
+        return Tally(self.candidates + other.candidates, self.quarantined + other.quarantined,
+                     self.warned + other.warned)
 
 
-def gate_all(candidates: dict[str, pl.DataFrame], today: date) -> dict[str, GateResult]:
-    """Every core table through the gate, in dependency order."""
-    results: dict[str, GateResult] = {}
+def rows_of(table: str) -> str:
+    """The temporary table of the center's candidate rows, numbered `_row`."""
+    return f"gate_{table}"
+
+
+def refused_of(table: str) -> str:
+    """The temporary table of the `_row`s of the center's rows of `table` the gate refused."""
+    return f"gate_refused_{table}"
+
+
+def passed_of(table: str) -> str:
+    return f"gate_passed_{table}"
+
+
+def staged_of(sink: str) -> str:
+    """The temporary table collecting the findings bound for `sink` until every center is gated."""
+    return "gate_staged_" + sink.replace(".", "_")
+
+
+def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today: date,
+                 source: Callable[[str], str] = candidate_table,
+                 sinks: tuple[Callable[[str], str], Callable[[str], str]] = (quarantine_table, warnings_table),
+                 rows_per_batch: int = ROWS_PER_BATCH) -> dict[str, Tally]:
+    """The rows of `source(table)` of each of `centers` through the gate; the centers' findings replace their
+    rows in `sinks` (quarantine, warnings), the other centers' rows stay."""
+    tallies = dict.fromkeys(ORDER, Tally())
     for table in ORDER:
-        context = Context(today, **{name: results[name].passed for name in ("patients", "events", "cycles")
-                                    if name in results})
-        results[table] = gate(table, candidates[table], context)
-    return results
+        for sink in sinks:
+            con.execute(f"DROP TABLE IF EXISTS {staged_of(sink(table))}")
+            ensure_findings_table(con, staged_of(sink(table)))
+    for center in centers:
+        for table in ORDER:
+            tallies[table] += _gate(con, table, center, today, source(table),
+                                    tuple(staged_of(sink(table)) for sink in sinks), rows_per_batch)
+    # Into the warehouse in one transaction: readers see the old findings or the new ones, and DuckDB writes
+    # (and checkpoints) them once rather than batch by batch.
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ORDER:
+            for sink in sinks:
+                ensure_findings_table(con, sink(table))
+                con.execute(f"DELETE FROM {sink(table)} WHERE list_contains(?, center_id)", [list(centers)])
+                con.execute(f"INSERT INTO {sink(table)} SELECT * FROM {staged_of(sink(table))}")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    for table in ORDER:
+        con.execute(f"DROP VIEW IF EXISTS {passed_of(table)}")
+        for temporary in (refused_of(table), rows_of(table), *(staged_of(sink(table)) for sink in sinks)):
+            con.execute(f"DROP TABLE IF EXISTS {temporary}")
+    con.execute(f"DROP TABLE IF EXISTS {FAILURES}")
+    return tallies
 
 
-def _cross_table(table: str, frame: pl.DataFrame, context: Context) -> list[pl.DataFrame]:
-    checks: list[pl.DataFrame] = []
-    if table != "patients" and context.patients is not None:
-        checks += relations.missing_patient(table, frame, context.patients)
-    date_column = {"cycles": "start_date", "assessments": "assessment_date", "labs": "sample_date",
-                   "adverse_events": "onset_date", "events": "event_date"}.get(table)
-    label = {"cycles": "infusion start", "assessments": "aspiration date", "labs": "sample date",
-             "adverse_events": "onset", "events": "event date"}.get(table)
-    if date_column and context.patients is not None:
-        checks += relations.before_diagnosis(frame, date_column, label, context.patients)
-    deaths_from = _first_pass(frame) if table == "events" else context.events
-    if date_column and deaths_from is not None:
-        checks += relations.after_death(frame, date_column, label, deaths_from)
-    if table == "cycles":
-        checks += relations.cycle_order(frame)
-    if table in ("assessments", "labs", "adverse_events") and context.cycles is not None:
-        checks += relations.missing_cycle(frame, context.cycles)
-        baselines = {"assessments": ("pre_cycle",), "labs": ("baseline",), "adverse_events": ()}[table]
-        timepoint = None if table == "adverse_events" else "timepoint"
-        checks += relations.timing_in_cycle(frame, date_column, label, context.cycles, baselines, timepoint)
-    if table == "adverse_events" and context.cycles is not None:
-        checks += relations.onset_long_after_cycle(frame, context.cycles)
-    if table == "labs":
-        checks += relations.subset_percentages(frame, SUBSET_PCT_SUM_MAX)
-    return checks
+def _gate(con, table: str, center: str, today: date, source: str, staged: tuple[str, str], batch: int) -> Tally:
+    schema, rows = TABLES[table], rows_of(table)
+    order = ", ".join(f"{column} NULLS LAST" for column in schema.key)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT row_number() OVER (ORDER BY {order}) - 1 AS {ROW}, *"
+                f" FROM {source} WHERE center_id = ? ORDER BY {ROW}", [center])
+    [(candidates,)] = con.execute(f"SELECT count(*) FROM {rows}").fetchall()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES} ({ROW} BIGINT, step INTEGER, seq BIGINT,"
+                " check_name VARCHAR, column_name VARCHAR, value VARCHAR, severity VARCHAR, problem VARCHAR)")
+    seq = 0
+    for start in range(0, candidates, batch):
+        found = _row_failures(table, _batch(con, rows, start, batch), today)
+        append(con, FAILURES, found.with_columns(seq=pl.int_range(seq, seq + found.height, dtype=pl.Int64)))
+        seq += found.height
+    columns = [column for (column,) in con.execute(f"SELECT name FROM pragma_table_info('{rows}')").fetchall()]
+    for step, query in enumerate(_relations(table, rows, columns), start=RELATIONS):
+        con.execute(f"INSERT INTO {FAILURES} SELECT {ROW}, {step}, 0, check_name, column_name, value, severity, problem"
+                    f" FROM ({query})")
+    # A value that did not parse is also NULL: report the parse error, not a second 'is missing'.
+    con.execute(f"DELETE FROM {FAILURES} AS missing WHERE check_name = 'not_nullable' AND EXISTS ("
+                f"SELECT 1 FROM {FAILURES} AS unparsed WHERE unparsed.{ROW} = missing.{ROW}"
+                " AND unparsed.column_name = missing.column_name AND unparsed.check_name LIKE 'parses:%')")
+    refused = refused_of(table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {refused} AS SELECT DISTINCT {ROW} FROM {FAILURES}"
+                f" WHERE severity = '{ERROR}'")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {passed_of(table)} AS SELECT * FROM {rows}"
+                f" WHERE {ROW} NOT IN (SELECT {ROW} FROM {refused})")
+    quarantined = _write_findings(con, table, ERROR, staged[0], batch)
+    warned = _write_findings(con, table, WARNING, staged[1], batch, without=f"SELECT {ROW} FROM {refused}")
+    return Tally(candidates, quarantined, warned)
 
 
-def _first_pass(events: pl.DataFrame) -> pl.DataFrame:
-    """Event rows without row-level errors: only their deaths may refuse later events."""
-    schema = TABLES["events"]
-    errors = pl.concat([parse_failures(schema, events), model_failures(schema, events, ERROR)])
-    return events.join(errors.select(ROW), on=ROW, how="anti")
+def _batch(con, rows: str, start: int, size: int) -> pl.DataFrame:
+    return pl.DataFrame(con.sql(f"SELECT * FROM {rows} WHERE {ROW} >= {start} AND {ROW} < {start + size}"
+                                f" ORDER BY {ROW}"))
 
 
-def _without_redundant_missing(failures: pl.DataFrame) -> pl.DataFrame:
-    """A value that did not parse is also NULL: report the parse error, not a second 'is missing'."""
-    unparsed = failures.filter(pl.col("check").str.starts_with("parses:")).select(ROW, "column")
-    missing = failures.filter(pl.col("check") == "not_nullable").join(unparsed, on=[ROW, "column"], how="semi")
-    return failures.join(missing, on=failures.columns, how="anti", nulls_equal=True)
-
-
-def _findings(table: str, frame: pl.DataFrame, failures: pl.DataFrame, severity: str) -> pl.DataFrame:
-    """One row per delivered row with failures: every check, column, value and problem listed in order."""
-    if failures.is_empty():
-        return pl.DataFrame(schema=FINDING_SCHEMA)
+def _row_failures(table: str, frame: pl.DataFrame, today: date) -> pl.DataFrame:
+    """The batch's failures of the checks that read one row at a time, tagged with their producer."""
     schema = TABLES[table]
-    grouped = failures.unique(maintain_order=True).group_by(ROW, maintain_order=True).agg(
-        check_name=pl.col("check").str.join(SEPARATOR),
-        column_name=pl.col("column").str.join(SEPARATOR),
-        value=pl.col("value").fill_null("").str.join(SEPARATOR),
-        n_failures=pl.len(),
-        problems=pl.col("problem"),
-    )
-    rows = frame.join(grouped, on=ROW, how="inner").sort(ROW)
-    content = [column for column in frame.columns if column != ROW]
-    rows = rows.with_columns(row_json=pl.struct(content).struct.json_encode())
-    reasons = [sentence(schema.describe(row), row, SEPARATOR.join(row["problems"]))
-               for row in rows.select(*schema.key, "subject_id", *_described(rows), "problems").iter_rows(named=True)]
-    return rows.with_columns(
+    return pl.concat([found.rename({"check": "check_name", "column": "column_name"})
+                      .with_columns(step=pl.lit(step, pl.Int32)) for step, found in (
+        (PARSED, parse_failures(schema, frame)),
+        (HARD, model_failures(schema, frame, ERROR)),
+        (SOFT, model_failures(schema, frame, WARNING)),
+        (FUTURE, future_dates(schema, frame, today)),
+    )])
+
+
+def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
+    """The cross-row and cross-table checks of `table`, against the rows of patients, events and cycles that
+    passed (this center's: gated before `table`)."""
+    queries = relations.duplicates(table, rows, columns)
+    column, label = DATE_COLUMN.get(table), DATE_LABEL.get(table)
+    if table != "patients":
+        queries.append(relations.missing_patient(rows, passed_of("patients")))
+    if column:
+        queries.append(relations.before_diagnosis(rows, column, label, passed_of("patients")))
+    if column:
+        # Events: only deaths from event rows without row-level errors may refuse other events.
+        deaths_from = (f"(SELECT * FROM {rows} WHERE {ROW} NOT IN (SELECT {ROW} FROM {FAILURES}"
+                       f" WHERE step IN ({PARSED}, {HARD})))") if table == "events" else passed_of("events")
+        queries.append(relations.after_death(rows, column, label, deaths_from))
+    if table == "cycles":
+        queries.append(relations.cycle_order(rows))
+    if table in BASELINES:
+        queries.append(relations.missing_cycle(rows, passed_of("cycles")))
+        timepoint = None if table == "adverse_events" else "timepoint"
+        queries += relations.timing_in_cycle(rows, column, label, passed_of("cycles"), BASELINES[table], timepoint)
+    if table == "adverse_events":
+        queries.append(relations.onset_long_after_cycle(rows, passed_of("cycles")))
+    if table == "labs":
+        queries.append(relations.subset_percentages(rows, SUBSET_PCT_SUM_MAX))
+    return queries
+
+
+def _write_findings(con, table: str, severity: str, staged: str, batch: int, without: str = "") -> int:
+    """Append to `staged` one finding per row with failures of `severity` (`without`: rows not to report);
+    batch by batch of `_row`s, so that only rows with failures come to Python."""
+    failing = f"severity = '{severity}'" + (f" AND {ROW} NOT IN ({without})" if without else "")
+    starts = [start for (start,) in con.execute(
+        f"SELECT DISTINCT {ROW} // {batch} * {batch} FROM {FAILURES} WHERE {failing} ORDER BY 1").fetchall()]
+    written = 0
+    for start in starts:
+        within = f"{ROW} >= {start} AND {ROW} < {start + batch}"
+        frame = pl.DataFrame(con.sql(_FINDINGS_SQL.format(rows=rows_of(table), failures=FAILURES, row=ROW,
+                                                          failing=f"{failing} AND {within}", within=within,
+                                                          separator=SEPARATOR)))
+        append(con, staged, _findings(table, frame, severity))
+        written += frame.height
+    return written
+
+
+# Per failing row its checks in order, each distinct failure once, and the row itself.
+_FINDINGS_SQL = """
+WITH failure AS (
+    SELECT * FROM {failures} WHERE {failing}
+    QUALIFY row_number() OVER (PARTITION BY {row}, check_name, column_name, value, problem ORDER BY step, seq) = 1
+),
+grouped AS (
+    SELECT {row},
+        string_agg(check_name, '{separator}' ORDER BY step, seq) AS _check_name,
+        string_agg(column_name, '{separator}' ORDER BY step, seq) AS _column_name,
+        string_agg(coalesce(value, ''), '{separator}' ORDER BY step, seq) AS _value,
+        count(*) AS _n_failures,
+        string_agg(problem, '{separator}' ORDER BY step, seq) AS _problems
+    FROM failure GROUP BY {row}
+)
+SELECT candidate.*, grouped.* EXCLUDE ({row})
+FROM {rows} AS candidate JOIN grouped USING ({row})
+WHERE candidate.{within}
+ORDER BY {row}
+"""
+_AGGREGATED = ("_check_name", "_column_name", "_value", "_n_failures", "_problems")
+
+
+def _findings(table: str, rows: pl.DataFrame, severity: str) -> pl.DataFrame:
+    """One finding per delivered row with failures: every check, column, value and problem listed in order."""
+    schema = TABLES[table]
+    content = [column for column in rows.columns if column != ROW and column not in _AGGREGATED]
+    reasons = [sentence(schema.describe(row), row, row["_problems"])
+               for row in rows.select(*schema.key, "subject_id", *_described(rows), "_problems").iter_rows(named=True)]
+    return rows.select(
         table_name=pl.lit(table),
+        subject_id=pl.col("subject_id"), center_id=pl.col("center_id"), source_file=pl.col("source_file"),
+        source_row=pl.col("source_row"),
         source_column=pl.col("source_column") if "source_column" in rows.columns else pl.lit(None, pl.String),
-        severity=pl.lit(severity),
+        check_name=pl.col("_check_name"), column_name=pl.col("_column_name"), value=pl.col("_value"),
+        severity=pl.lit(severity), n_failures=pl.col("_n_failures"),
         reason=pl.Series(reasons, dtype=pl.String),
-    ).select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)
+        row_json=pl.struct(content).struct.json_encode(),
+    ).cast(FINDING_SCHEMA)
 
 
 def _described(rows: pl.DataFrame) -> list[str]:

@@ -1,16 +1,13 @@
-"""Checks that need other rows or other tables, as polars joins feeding the gate's failure rows.
+"""Checks that need other rows or other tables, as DuckDB queries feeding the gate's failure rows.
 
-Each function takes the candidate frame (with its `_row` position) and returns failure rows (failures.py).
-`patients`, `cycles` and `events` are the rows of those tables that already passed the gate, so a row is
-only ever compared with validated rows: the gate runs patients, events, cycles, then everything else.
+Each function returns one SELECT of failure rows (_row, check_name, column_name, value, severity, problem)
+over `rows`, the relation of one center's candidate rows of a table numbered by `_row` (gate.py). `patients`,
+`cycles` and `events` name the rows of those tables that already passed the gate, so a row is only ever
+compared with validated rows: the gate runs patients, events, cycles, then everything else. Every rule stays
+within one subject, and a subject belongs to one center, so one center at a time is exact.
 """
 
-from datetime import date
-
-import polars as pl
-
-from assets.validation.failures import FAILURE_SCHEMA, ROW
-from schemas import TableSchema
+from assets.validation.failures import ROW
 from schemas.reasons import ERROR, WARNING
 
 ADVERSE_EVENT_WINDOW_DAYS = 30  # treatment-emergent: up to 30 days after the last infusion (admiral)
@@ -29,136 +26,141 @@ DUPLICATE_KEYS = {
 NOT_CONTENT = ("source_file", "source_row", "source_column", ROW)
 
 
-def _failures(frame: pl.DataFrame, check: str, column: str, severity: str, problem: pl.Expr) -> pl.DataFrame:
-    """Failure rows for every row of `frame` (already filtered to the failing ones)."""
-    return frame.select(
-        pl.col(ROW), pl.lit(check).alias("check"), pl.lit(column).alias("column"),
-        pl.col(column).cast(pl.String).alias("value"), pl.lit(severity).alias("severity"), problem.alias("problem"),
-    ).cast(FAILURE_SCHEMA)
+def _text(sql: str) -> str:
+    return f"CAST({sql} AS VARCHAR)"
 
 
-def future_dates(schema: TableSchema, frame: pl.DataFrame, today: date) -> list[pl.DataFrame]:
-    return [_failures(frame.filter(pl.col(column) > today), "not_in_future", column, ERROR,
-                      pl.format(f"{schema.labels[column].name} {{}} is in the future (validated on {today})",
-                                pl.col(column)))
-            for column in schema.dates]
+def _quoted(values) -> str:
+    return ", ".join(f"'{value}'" for value in values)
 
 
-def duplicates(table: str, frame: pl.DataFrame) -> list[pl.DataFrame]:
+def _failures(relation: str, check: str, column: str, severity: str, problem: str, where: str = "true") -> str:
+    """Failure rows for the rows of `relation` that satisfy `where`; `problem` is a SQL text expression."""
+    return (f"SELECT {ROW}, '{check}' AS check_name, '{column}' AS column_name, {_text(column)} AS value,"
+            f" '{severity}' AS severity, {problem} AS problem FROM {relation} WHERE {where}")
+
+
+def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
+    """Exact copies after the first (no_duplicate) and copies that disagree (no_conflicting_duplicate): one
+    query, as a row is one or the other."""
     if table not in DUPLICATE_KEYS:
         return []
     key, conflict_severity = DUPLICATE_KEYS[table]
-    content = [column for column in frame.columns if column not in NOT_CONTENT]
-    keyed = frame
-    if table == "events":  # one death and one last contact per patient, whatever their dates
-        keyed = frame.with_columns(event_day=pl.when(pl.col("event_type").is_in(ONE_PER_PATIENT))
-                                   .then(None).otherwise(pl.col("event_date")))
-    by = [*key]
-    keyed = keyed.filter(pl.col("subject_id").is_not_null()).sort("source_file", "source_row").with_columns(
-        first_file=pl.col("source_file").first().over(by),
-        first_row=pl.col("source_row").first().over(by),
-        is_first=pl.col(ROW) == pl.col(ROW).first().over(by),
-        copies=pl.len().over(by),
-        versions=pl.struct(content).hash().n_unique().over(by),
-    ).filter(pl.col("copies") > 1)
-    first = pl.format("{} row {}", pl.col("first_file"), pl.col("first_row"))
-    copies = keyed.filter((pl.col("versions") == 1) & ~pl.col("is_first"))
-    conflicts = keyed.filter(pl.col("versions") > 1)
-    return [
-        _failures(copies, "no_duplicate", key[-1] if table != "events" else "event_type", ERROR,
-                  pl.format("repeats {} exactly; the first copy is kept", first)),
-        _failures(conflicts, "no_conflicting_duplicate", key[-1] if table != "events" else "event_type",
-                  conflict_severity,
-                  pl.format("delivered {} times with different values (first at {}); "
-                            + ("none is kept until the center corrects them" if conflict_severity == ERROR
-                               else "all are kept as repeated measurements"), pl.col("copies"), first)),
-    ]
+    content = [column for column in columns if column not in NOT_CONTENT]
+    # One death and one last contact per patient, whatever their dates.
+    event_day = (f", CASE WHEN event_type IN ({_quoted(ONE_PER_PATIENT)}) THEN NULL ELSE event_date END AS event_day"
+                 if table == "events" else "")
+    by = ", ".join(key)
+    column = key[-1] if table != "events" else "event_type"
+    needed = dict.fromkeys((*key, column))  # only what the windows read
+    # Among the rows whose key repeats (few), the first copy in file order; the copies agree when their
+    # contents hash alike (min = max).
+    keyed = f"""(
+        SELECT *,
+            first_value(source_file) OVER copies AS first_file,
+            first_value(source_row) OVER copies AS first_row,
+            {ROW} = first_value({ROW}) OVER copies AS is_first,
+            min(content_hash) OVER copies_of <> max(content_hash) OVER copies_of AS disagree
+        FROM (SELECT {ROW}, source_file, source_row, {", ".join(needed)}, n_copies, hash({", ".join(content)})
+              AS content_hash
+              FROM (SELECT *{event_day}, count(*) OVER (PARTITION BY {by}) AS n_copies FROM {rows}
+                    WHERE subject_id IS NOT NULL)
+              WHERE n_copies > 1)
+        WINDOW copies_of AS (PARTITION BY {by}),
+            copies AS (PARTITION BY {by} ORDER BY source_file NULLS FIRST, source_row NULLS FIRST, {ROW})
+        QUALIFY disagree OR NOT is_first
+    )"""
+    first = "first_file || ' row ' || first_row"
+    kept = ("none is kept until the center corrects them" if conflict_severity == ERROR
+            else "all are kept as repeated measurements")
+    return [f"SELECT {ROW},"
+            " CASE WHEN disagree THEN 'no_conflicting_duplicate' ELSE 'no_duplicate' END AS check_name,"
+            f" '{column}' AS column_name, {_text(column)} AS value,"
+            f" CASE WHEN disagree THEN '{conflict_severity}' ELSE '{ERROR}' END AS severity,"
+            f" CASE WHEN disagree THEN 'delivered ' || n_copies || ' times with different values (first at ' || {first}"
+            f" || '); {kept}' ELSE 'repeats ' || {first} || ' exactly; the first copy is kept' END AS problem"
+            f" FROM {keyed}"]
 
 
-def missing_patient(table: str, frame: pl.DataFrame, patients: pl.DataFrame) -> list[pl.DataFrame]:
+def missing_patient(rows: str, patients: str) -> str:
     """A row of a subject without a validated patient row: its patient was quarantined or never delivered."""
-    orphans = frame.filter(pl.col("subject_id").is_not_null()).join(
-        patients.select("subject_id"), on="subject_id", how="anti")
-    return [_failures(orphans, "patient_in_core", "subject_id", ERROR, pl.lit(
-        "its patient is not in core (quarantined, see quarantine.patients, or never delivered)"))]
+    return _failures(rows, "patient_in_core", "subject_id", ERROR,
+                     "'its patient is not in core (quarantined, see quarantine.patients, or never delivered)'",
+                     f"subject_id IS NOT NULL AND subject_id NOT IN (SELECT subject_id FROM {patients}"
+                     " WHERE subject_id IS NOT NULL)")
 
 
-def missing_cycle(frame: pl.DataFrame, cycles: pl.DataFrame) -> list[pl.DataFrame]:
+def missing_cycle(rows: str, cycles: str) -> str:
     """A row of a cycle that is not in core: the cycle was quarantined or never delivered."""
-    orphans = frame.filter(pl.col("cycle_no").is_not_null() & pl.col("subject_id").is_not_null()).join(
-        cycles.select("subject_id", "cycle_no"), on=["subject_id", "cycle_no"], how="anti")
-    return [_failures(orphans, "cycle_in_core", "cycle_no", ERROR, pl.format(
-        "cycle {} of this subject is not in core (quarantined, see quarantine.cycles, or never delivered)",
-        pl.col("cycle_no")))]
+    return _failures(rows, "cycle_in_core", "cycle_no", ERROR,
+                     "'cycle ' || cycle_no || ' of this subject is not in core (quarantined, see quarantine.cycles,"
+                     " or never delivered)'",
+                     f"cycle_no IS NOT NULL AND subject_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {cycles} AS cycle"
+                     f" WHERE cycle.subject_id = {rows}.subject_id AND cycle.cycle_no = {rows}.cycle_no)")
 
 
-def before_diagnosis(frame: pl.DataFrame, column: str, label: str, patients: pl.DataFrame) -> list[pl.DataFrame]:
-    dated = frame.join(patients.select("subject_id", "diagnosis_date"), on="subject_id", how="inner")
-    early = dated.filter(pl.col(column) < pl.col("diagnosis_date"))
-    return [_failures(early, "after_diagnosis", column, ERROR,
-                      pl.format(f"{label} {{}} is before the diagnosis on {{}}", pl.col(column), pl.col("diagnosis_date")))]
+def before_diagnosis(rows: str, column: str, label: str, patients: str) -> str:
+    dated = (f"(SELECT candidate.*, patient.diagnosis_date AS diagnosed FROM {rows} AS candidate"
+             f" JOIN {patients} AS patient USING (subject_id))")
+    return _failures(dated, "after_diagnosis", column, ERROR,
+                     f"'{label} ' || {column} || ' is before the diagnosis on ' || diagnosed", f"{column} < diagnosed")
 
 
-def deaths(events: pl.DataFrame) -> pl.DataFrame:
-    """subject_id, death_date: the first recorded death of each subject."""
-    return (events.filter(pl.col("event_type") == "death").group_by("subject_id")
-            .agg(death_date=pl.col("event_date").min()))
+def after_death(rows: str, column: str, label: str, deaths_from: str) -> str:
+    """Death comes last: nothing is dated after the subject's first recorded death (a last contact on the day
+    of death is allowed). `deaths_from`: event rows whose deaths count."""
+    deaths = (f"(SELECT subject_id, min(event_date) AS death_date FROM {deaths_from}"
+              " WHERE event_type = 'death' GROUP BY subject_id)")
+    late = f"(SELECT candidate.*, death.death_date FROM {rows} AS candidate JOIN {deaths} AS death USING (subject_id))"
+    return _failures(late, "death_last", column, ERROR,
+                     f"'{label} ' || {column} || ' is after the subject''s death on ' || death_date",
+                     f"{column} > death_date")
 
 
-def after_death(frame: pl.DataFrame, column: str, label: str, events: pl.DataFrame) -> list[pl.DataFrame]:
-    """Death comes last: nothing is dated after it (a last contact on the day of death is allowed)."""
-    late = frame.join(deaths(events), on="subject_id", how="inner").filter(pl.col(column) > pl.col("death_date"))
-    return [_failures(late, "death_last", column, ERROR,
-                      pl.format(f"{label} {{}} is after the subject's death on {{}}", pl.col(column), pl.col("death_date")))]
-
-
-def cycle_order(frame: pl.DataFrame) -> list[pl.DataFrame]:
+def cycle_order(rows: str) -> str:
     """Cycles follow one another: a cycle starts after the previous one (by number) ended."""
-    ordered = frame.filter(pl.col("subject_id").is_not_null() & pl.col("cycle_no").is_not_null()).sort(
-        "subject_id", "cycle_no").with_columns(
-        previous_end=pl.col("end_date").shift(1).over("subject_id"),
-        previous_no=pl.col("cycle_no").shift(1).over("subject_id"),
-    )
-    overlapping = ordered.filter(pl.col("start_date") <= pl.col("previous_end"))
-    return [_failures(overlapping, "cycles_in_order", "start_date", ERROR, pl.format(
-        "cycle {} starts on {}, before cycle {} ended on {}", pl.col("cycle_no"), pl.col("start_date"),
-        pl.col("previous_no"), pl.col("previous_end")))]
+    ordered = (f"(SELECT *, lag(end_date) OVER previous AS previous_end, lag(cycle_no) OVER previous AS previous_no"
+               f" FROM {rows} WHERE subject_id IS NOT NULL AND cycle_no IS NOT NULL"
+               f" WINDOW previous AS (PARTITION BY subject_id ORDER BY cycle_no, {ROW}))")
+    return _failures(ordered, "cycles_in_order", "start_date", ERROR,
+                     "'cycle ' || cycle_no || ' starts on ' || start_date || ', before cycle ' || previous_no"
+                     " || ' ended on ' || previous_end", "start_date <= previous_end")
 
 
-def timing_in_cycle(frame: pl.DataFrame, column: str, label: str, cycles: pl.DataFrame, before_start_ok: tuple[str, ...],
-                    timepoint: str | None = "timepoint") -> list[pl.DataFrame]:
+def _in_cycle(rows: str, cycles: str) -> str:
+    return (f"(SELECT candidate.*, cycle.start_date AS cycle_start, cycle.end_date AS cycle_end FROM {rows} AS candidate"
+            f" JOIN {cycles} AS cycle USING (subject_id, cycle_no))")
+
+
+def timing_in_cycle(rows: str, column: str, label: str, cycles: str, before_start_ok: tuple[str, ...],
+                    timepoint: str | None = "timepoint") -> list[str]:
     """Rows that follow a cycle cannot be dated before it started; baselines cannot be after it ended."""
-    windows = cycles.select("subject_id", "cycle_no", cycle_start="start_date", cycle_end="end_date")
-    dated = frame.join(windows, on=["subject_id", "cycle_no"], how="inner")
-    is_baseline = pl.col(timepoint).is_in(before_start_ok) if timepoint else pl.lit(False)
-    early = dated.filter(~is_baseline & (pl.col(column) < pl.col("cycle_start")))
-    late_baseline = dated.filter(is_baseline & (pl.col(column) > pl.col("cycle_end")))
+    dated = _in_cycle(rows, cycles)
+    is_baseline = f"{timepoint} IN ({_quoted(before_start_ok)})" if timepoint and before_start_ok else "false"
     return [
-        _failures(early, "after_cycle_start", column, ERROR, pl.format(
-            f"{label} {{}} is before cycle {{}} started on {{}}", pl.col(column), pl.col("cycle_no"),
-            pl.col("cycle_start"))),
-        _failures(late_baseline, "baseline_before_cycle_end", column, ERROR, pl.format(
-            f"baseline {label} {{}} is after cycle {{}} ended on {{}}", pl.col(column), pl.col("cycle_no"),
-            pl.col("cycle_end"))),
+        _failures(dated, "after_cycle_start", column, ERROR,
+                  f"'{label} ' || {column} || ' is before cycle ' || cycle_no || ' started on ' || cycle_start",
+                  f"NOT ({is_baseline}) AND {column} < cycle_start"),
+        _failures(dated, "baseline_before_cycle_end", column, ERROR,
+                  f"'baseline {label} ' || {column} || ' is after cycle ' || cycle_no || ' ended on ' || cycle_end",
+                  f"({is_baseline}) AND {column} > cycle_end"),
     ]
 
 
-def onset_long_after_cycle(frame: pl.DataFrame, cycles: pl.DataFrame) -> list[pl.DataFrame]:
-    windows = cycles.select("subject_id", "cycle_no", cycle_end="end_date")
-    late = frame.join(windows, on=["subject_id", "cycle_no"], how="inner").filter(
-        pl.col("onset_date") > pl.col("cycle_end") + pl.duration(days=ADVERSE_EVENT_WINDOW_DAYS))
-    return [_failures(late, "treatment_emergent", "onset_date", WARNING, pl.format(
-        f"onset {{}} is more than {ADVERSE_EVENT_WINDOW_DAYS} days after cycle {{}} ended on {{}}",
-        pl.col("onset_date"), pl.col("cycle_no"), pl.col("cycle_end")))]
+def onset_long_after_cycle(rows: str, cycles: str) -> str:
+    return _failures(_in_cycle(rows, cycles), "treatment_emergent", "onset_date", WARNING,
+                     f"'onset ' || onset_date || ' is more than {ADVERSE_EVENT_WINDOW_DAYS} days after cycle '"
+                     " || cycle_no || ' ended on ' || cycle_end",
+                     f"onset_date > cycle_end + {ADVERSE_EVENT_WINDOW_DAYS}")
 
 
-def subset_percentages(frame: pl.DataFrame, ceiling: float) -> list[pl.DataFrame]:
+def subset_percentages(rows: str, ceiling: float) -> str:
     """T (CD3), B (CD19) and NK cells share the lymphocytes: their percentages of one sample cannot sum far
-    above 100 %. Every percentage of such a sample is refused: which one is wrong cannot be told."""
-    panel = ["subject_id", "cycle_no", "timepoint", "specimen", "sample_date"]
-    shares = frame.filter(pl.col("analyte").is_in(["cd3_pct", "cd19_pct", "nk_pct"]) & pl.col("value").is_not_null())
-    totals = shares.group_by(panel, maintain_order=True).agg(lineage_total=pl.col("value").sum())
-    over = shares.join(totals.filter(pl.col("lineage_total") > ceiling), on=panel, how="inner", nulls_equal=True)
-    return [_failures(over, "subset_percentages_sum", "value", ERROR, pl.format(
-        f"CD3 + CD19 + NK percentages of this sample sum to {{}} %, above the possible {ceiling:g} %",
-        pl.col("lineage_total").round(1)))]
+    above 100 %. Every percentage of such a sample is refused: which one is wrong cannot be told. A compensated
+    sum (fsum): 87.9 + 9.7 + 12.4 is 110, whatever order the values are added in."""
+    shares = (f"(SELECT *, fsum(value) OVER (PARTITION BY subject_id, cycle_no, timepoint, specimen, sample_date)"
+              f" AS lineage_total FROM {rows}"
+              " WHERE analyte IN ('cd3_pct', 'cd19_pct', 'nk_pct') AND value IS NOT NULL)")
+    return _failures(shares, "subset_percentages_sum", "value", ERROR,
+                     f"'CD3 + CD19 + NK percentages of this sample sum to ' || round(lineage_total, 1)"
+                     f" || ' %, above the possible {ceiling:g} %'", f"lineage_total > {ceiling}")

@@ -1,17 +1,26 @@
 """The gate's tables in DuckDB: candidates in (intermediate.int_<table>), findings out.
 
-quarantine.<table>         one row per refused delivered row (gate.FINDING_SCHEMA, severity error)
+quarantine.<table>         one row per refused delivered row (FINDING_SCHEMA, severity error)
 audit.<table>_warnings     one row per accepted row with warnings (severity warning); core.<table> joins them
-Until the gate first runs, dbt creates them empty (macro ensure_gate_tables), so core always builds.
+Until the gate first runs, dbt creates them with only the columns core reads (macro ensure_gate_tables), so
+core always builds; the gate replaces such a placeholder with the full columns. Findings are written center
+by center: a center's rows are deleted and inserted again.
 """
 
 from typing import TYPE_CHECKING
 
-from assets.validation.gate import ORDER
+import polars as pl
 
 if TYPE_CHECKING:
     import duckdb
-    import polars as pl
+
+FINDING_SCHEMA = {
+    "table_name": pl.String, "subject_id": pl.String, "center_id": pl.String, "source_file": pl.String,
+    "source_row": pl.Int64, "source_column": pl.String, "check_name": pl.String, "column_name": pl.String,
+    "value": pl.String, "severity": pl.String, "n_failures": pl.Int64, "reason": pl.String, "row_json": pl.String,
+}
+_SQL_TYPES = {pl.String: "VARCHAR", pl.Int64: "BIGINT"}
+KEY = ("center_id", "source_file", "source_row", "source_column")  # a delivered row, wide labs' too
 
 
 def quarantine_table(table: str) -> str:
@@ -26,17 +35,42 @@ def candidate_table(table: str) -> str:
     return f"intermediate.int_{table}"
 
 
-def read_frames(con: "duckdb.DuckDBPyConnection", relation_of, tables=ORDER) -> dict[str, "pl.DataFrame"]:
-    """The rows of each of `tables` from `relation_of(table)` (candidate_table, or 'core.<table>')."""
-    import polars as pl
+def ensure_findings_table(con: "duckdb.DuckDBPyConnection", relation: str) -> None:
+    """`relation` with FINDING_SCHEMA's columns, created if missing or a placeholder; a name without a schema
+    is a temporary table (a read-only connection can still write those)."""
+    schema, _, name = relation.rpartition(".")
+    columns = [column for (column,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
+        " AND (database_name = 'temp') = ? ORDER BY column_index", [schema or "main", name, not schema]).fetchall()]
+    if columns == list(FINDING_SCHEMA):
+        return
+    if schema:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    definition = ", ".join(f"{column} {_SQL_TYPES[dtype]}" for column, dtype in FINDING_SCHEMA.items())
+    con.execute(f"CREATE OR REPLACE {'' if schema else 'TEMP '}TABLE {relation} ({definition})")
 
-    return {table: pl.DataFrame(con.sql(f"SELECT * FROM {relation_of(table)}")) for table in tables}
+
+def drop_vanished(con: "duckdb.DuckDBPyConnection", relation: str, candidates: str) -> None:
+    """Delete the findings of every center without a row in `candidates` (one that no longer delivers)."""
+    con.execute(f"DELETE FROM {relation} WHERE center_id IS NULL"
+                f" OR center_id NOT IN (SELECT center_id FROM {candidates} WHERE center_id IS NOT NULL)")
 
 
-def replace_table(con: "duckdb.DuckDBPyConnection", relation: str, frame: "pl.DataFrame") -> None:
+def append(con: "duckdb.DuckDBPyConnection", relation: str, frame: pl.DataFrame) -> None:
     # Through the Arrow C stream: duckdb reads a polars frame without pyarrow this way.
-    con.register("findings", con.from_arrow(frame.__arrow_c_stream__()))
+    con.register("appended", con.from_arrow(frame.__arrow_c_stream__()))
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM findings")
+        con.execute(f"INSERT INTO {relation} BY NAME SELECT * FROM appended")
     finally:
-        con.unregister("findings")
+        con.unregister("appended")
+
+
+def examples(con: "duckdb.DuckDBPyConnection", relation: str, limit: int) -> list[tuple]:
+    """The first `limit` findings of `relation` in delivery order: what the UI shows, whatever the table's size."""
+    order = ", ".join(f"{column} NULLS LAST" for column in KEY)
+    return con.execute(f"SELECT source_file, source_row, check_name, value, reason FROM {relation}"
+                       f" ORDER BY {order} LIMIT {int(limit)}").fetchall()
+
+
+def count(con: "duckdb.DuckDBPyConnection", relation: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]

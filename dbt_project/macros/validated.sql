@@ -29,7 +29,7 @@
 
 {#- Empty gate tables where the validation gate has not written any yet (a first `dbt build` by hand, or a
     warehouse built before the gate existed), so that the core models always build. Only the columns the
-    core models read; the gate (assets/validation/store.py) replaces them whole. -#}
+    core models read; the gate (assets/validation/store.py) gives them all its columns when it first writes. -#}
 {% macro ensure_gate_tables() -%}
     create schema if not exists quarantine;
     create schema if not exists audit;

@@ -6,14 +6,14 @@ from datetime import date
 import polars as pl
 import pytest
 
-from assets.validation.gate import gate_all
+from tests.validation.gating import gate_frames
 from tests.validation.rows import SUBJECT, TODAY, candidates, changed, clean
 
 TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events")
 
 
 def run(**changes):
-    results = gate_all(candidates(**changes), TODAY)
+    results = gate_frames(candidates(**changes), TODAY)
     for table, result in results.items():  # nothing lost: every candidate row passes or is quarantined
         delivered = candidates(**changes)[table].height
         assert result.passed.height + result.quarantine.height == delivered, table
@@ -199,3 +199,19 @@ def test_same_input_gives_the_same_quarantine_whatever_the_row_order():
     forward = run(labs=labs)["labs"].quarantine
     backward = run(labs=labs[::-1])["labs"].quarantine
     assert forward.equals(backward) and forward.height == 2
+
+
+def test_cycle_delivered_twice_identically_keeps_the_first_copy_and_its_records():
+    # The copy is compared with the cycle before it in file order, never the first copy with its own copy.
+    results = run(cycles=clean("cycles") + [{**clean("cycles")[0], "source_row": 7}])
+    row = only_refusal(results, "cycles")
+    assert row["source_row"] == 7 and "repeats cycles.csv row 1 exactly" in row["reason"]
+    for table in ("assessments", "labs", "adverse_events"):
+        assert results[table].quarantine.is_empty(), table
+
+
+def test_lineage_percentages_summing_to_the_ceiling_pass_whatever_the_rounding():
+    labs = clean("labs")
+    for index, value in ((1, 87.9), (2, 9.7), (3, 12.4)):  # added naively in this order: 110.00000000000001
+        labs[index] = {**labs[index], "value": value, "value_raw": str(value)}
+    assert run(labs=labs)["labs"].quarantine.is_empty()

@@ -1,0 +1,83 @@
+"""The gate at registry scale: batches and centers change nothing in the findings. Python sees a center's
+rows a bounded batch at a time, and re-gating one center leaves every other center's findings rows as they
+were (not rewritten identically: the same rows, at the same row ids)."""
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from assets.validation.gate import ORDER, gate_centers
+from assets.validation.store import drop_vanished, quarantine_table, warnings_table
+from tests.validation.gating import candidates as candidate_table
+from tests.validation.gating import gate_frames, load
+from tests.validation.rows import SUBJECT, TODAY, candidates, changed, clean
+
+
+def _two_centers(**changes) -> dict[str, pl.DataFrame]:
+    """Center aaa as `changes` say, and center bbb: the same rows of another subject, with a bad lab value
+    and an exact duplicate of its cycle."""
+    first = candidates(**changes)
+    second = candidates(labs=changed("labs", 0, value=1200.0, value_raw="1200"),
+                        cycles=clean("cycles") + [{**clean("cycles")[0], "source_row": 9}])
+    other = {"center_id": pl.lit("bbb"), "subject_id": pl.lit("b" * 64)}
+    return {table: pl.concat([first[table], second[table].with_columns(**other)]) for table in ORDER}
+
+
+def _messy_labs() -> list[dict]:
+    """Failures spread over the rows: a count in cells/uL, a missing value, a soft-ceiling warning, and a
+    lineage sum above 100 % whose three rows fall into different batches of 2."""
+    labs = changed("labs", 0, value=1200.0, value_raw="1200")
+    labs[1] = {**labs[1], "value": 90.0, "value_raw": "90"}
+    labs[4] = {**labs[4], "value": 9.0, "value_raw": "9"}
+    labs[7] = {**labs[7], "value": None, "value_raw": None}
+    return labs + [{**clean("labs")[0], "source_row": 20}]  # a repeated measurement: a warning
+
+
+def test_batches_of_two_rows_give_the_findings_of_one_batch():
+    events = clean("events") + [{**clean("events")[0], "source_row": 2, "event_type": "hsct",
+                                 "event_date": date(2030, 1, 1)}]
+    frames = candidates(labs=_messy_labs(), events=events,
+                        assessments=changed("assessments", 1, mrd_pct=150.0, assessment_date=date(2021, 2, 1)))
+    whole, batched = gate_frames(frames, TODAY), gate_frames(frames, TODAY, rows_per_batch=2)
+    assert whole["labs"].quarantine.height == 5 and whole["labs"].warnings.height == 2
+    for table in ORDER:
+        assert batched[table].quarantine.equals(whole[table].quarantine), table
+        assert batched[table].warnings.equals(whole[table].warnings), table
+        assert batched[table].passed.equals(whole[table].passed), table
+
+
+def _findings(con: duckdb.DuckDBPyConnection, center: str) -> dict[str, list[tuple]]:
+    """Every findings row of `center`, with its DuckDB row id: a rewritten row gets a new one."""
+    return {relation: con.execute(f"SELECT rowid, * FROM {relation} WHERE center_id = ? ORDER BY rowid",
+                                  [center]).fetchall()
+            for table in ORDER for relation in (quarantine_table(table), warnings_table(table))}
+
+
+def test_gating_one_center_leaves_the_other_centers_findings_untouched():
+    with duckdb.connect() as con:
+        load(con, _two_centers())
+        gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
+        before = _findings(con, "bbb")
+        assert len(before["quarantine.labs"]) == 1 and len(before["quarantine.cycles"]) == 1
+        assert _findings(con, "aaa")["quarantine.labs"] == []
+
+        load(con, _two_centers(labs=changed("labs", 1, value=-5.0, value_raw="-5")))
+        gate_centers(con, ["aaa"], TODAY, source=candidate_table)
+        assert _findings(con, "bbb") == before
+        [(reason,)] = con.execute("SELECT reason FROM quarantine.labs WHERE center_id = 'aaa'").fetchall()
+        assert reason.startswith(f"Lab value cd3_pct (blood, cycle 1 baseline) of subject {SUBJECT[:8]}…")
+
+
+def test_a_center_that_no_longer_delivers_loses_its_findings():
+    with duckdb.connect() as con:
+        load(con, _two_centers(labs=changed("labs", 1, value=-5.0, value_raw="-5")))
+        gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
+        kept = _findings(con, "aaa")
+        assert len(kept["quarantine.labs"]) == 1
+        load(con, candidates(labs=changed("labs", 1, value=-5.0, value_raw="-5")))  # center bbb is gone
+        for table in ORDER:
+            for relation in (quarantine_table(table), warnings_table(table)):
+                drop_vanished(con, relation, candidate_table(table))
+        assert all(rows == [] for rows in _findings(con, "bbb").values())
+        assert _findings(con, "aaa") == kept
