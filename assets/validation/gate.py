@@ -1,10 +1,11 @@
 """The validation gate: every candidate core row passes explicit clinical checks or goes to quarantine.
 
-`gate_centers` runs center by center (every rule stays within one subject, and a subject belongs to one
-center), each center's six tables in the order their cross-table checks need: patients, events, cycles, then
-assessments, labs and adverse events, each compared only with rows that already passed. For one table:
+`gate_centers` gates the rows of the centers it is given (those whose candidates changed; every rule stays
+within one subject, and a subject belongs to one center, so the other centers' findings stand), the six
+tables in the order their cross-table checks need: patients, events, cycles, then assessments, labs and
+adverse events, each compared only with rows that already passed. For one table:
 
-1. its candidate rows of the center are copied into a temporary table, numbered `_row` in delivery order
+1. its candidate rows of those centers are copied into a temporary table, numbered `_row` in delivery order
    (the table's key), so that the same input gives the same findings whatever order the warehouse returned;
 2. the row-local checks (failures.py: parse errors, the pandera models, future dates) run in Python on
    batches of at most `rows_per_batch` rows; only their failure rows are kept, in a temporary table;
@@ -12,7 +13,7 @@ assessments, labs and adverse events, each compared only with rows that already 
 4. the refused rows' `_row`s are kept for the next tables (their passed rows are the rest), and the findings
    are worded in Python only for the rows with failures, fetched batch by batch, into temporary tables.
 
-Once every center is gated, their findings replace those centers' rows of the findings tables, in one
+Once every table is gated, the findings replace those centers' rows of the findings tables, in one
 transaction.
 
 Python holds one batch at a time: memory does not grow with the table; passed rows never leave DuckDB.
@@ -70,12 +71,12 @@ class Tally:
 
 
 def rows_of(table: str) -> str:
-    """The temporary table of the center's candidate rows, numbered `_row`."""
+    """The temporary table of the gated centers' candidate rows, numbered `_row`."""
     return f"gate_{table}"
 
 
 def refused_of(table: str) -> str:
-    """The temporary table of the `_row`s of the center's rows of `table` the gate refused."""
+    """The temporary table of the `_row`s of the gated rows of `table` the gate refused."""
     return f"gate_refused_{table}"
 
 
@@ -84,7 +85,7 @@ def passed_of(table: str) -> str:
 
 
 def staged_of(sink: str) -> str:
-    """The temporary table collecting the findings bound for `sink` until every center is gated."""
+    """The temporary table collecting the findings bound for `sink` until every table is gated."""
     return "gate_staged_" + sink.replace(".", "_")
 
 
@@ -99,10 +100,11 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
         for sink in sinks:
             con.execute(f"DROP TABLE IF EXISTS {staged_of(sink(table))}")
             ensure_findings_table(con, staged_of(sink(table)))
-    for center in centers:
-        for table in ORDER:
-            tallies[table] += _gate(con, table, center, today, source(table),
-                                    tuple(staged_of(sink(table)) for sink in sinks), rows_per_batch)
+    # Every center at once: each rule stays within one subject, so gating the centers together is exact, and
+    # a table costs its queries once rather than once per center (the demo's gate took 5x as long).
+    for table in ORDER:
+        tallies[table] = _gate(con, table, centers, today, source(table),
+                               tuple(staged_of(sink(table)) for sink in sinks), rows_per_batch)
     # Into the warehouse in one transaction: readers see the old findings or the new ones, and DuckDB writes
     # (and checkpoints) them once rather than batch by batch.
     con.execute("BEGIN TRANSACTION")
@@ -124,11 +126,12 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
     return tallies
 
 
-def _gate(con, table: str, center: str, today: date, source: str, staged: tuple[str, str], batch: int) -> Tally:
+def _gate(con, table: str, centers: Sequence[str], today: date, source: str, staged: tuple[str, str],
+          batch: int) -> Tally:
     schema, rows = TABLES[table], rows_of(table)
     order = ", ".join(f"{column} NULLS LAST" for column in schema.key)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT row_number() OVER (ORDER BY {order}) - 1 AS {ROW}, *"
-                f" FROM {source} WHERE center_id = ? ORDER BY {ROW}", [center])
+                f" FROM {source} WHERE list_contains(?, center_id) ORDER BY {ROW}", [list(centers)])
     [(candidates,)] = con.execute(f"SELECT count(*) FROM {rows}").fetchall()
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES} ({ROW} BIGINT, step INTEGER, seq BIGINT,"
                 " check_name VARCHAR, column_name VARCHAR, value VARCHAR, severity VARCHAR, problem VARCHAR)")
@@ -174,7 +177,7 @@ def _row_failures(table: str, frame: pl.DataFrame, today: date) -> pl.DataFrame:
 
 def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
     """The cross-row and cross-table checks of `table`, against the rows of patients, events and cycles that
-    passed (this center's: gated before `table`)."""
+    passed (gated before `table`)."""
     queries = relations.duplicates(table, rows, columns)
     column, label = DATE_COLUMN.get(table), DATE_LABEL.get(table)
     if table != "patients":

@@ -1,10 +1,10 @@
 """Checks that need other rows or other tables, as DuckDB queries feeding the gate's failure rows.
 
 Each function returns one SELECT of failure rows (_row, check_name, column_name, value, severity, problem)
-over `rows`, the relation of one center's candidate rows of a table numbered by `_row` (gate.py). `patients`,
+over `rows`, the relation of the gated centers' candidate rows of a table numbered by `_row` (gate.py). `patients`,
 `cycles` and `events` name the rows of those tables that already passed the gate, so a row is only ever
 compared with validated rows: the gate runs patients, events, cycles, then everything else. Every rule stays
-within one subject, and a subject belongs to one center, so one center at a time is exact.
+within one subject, and a subject belongs to one center, so gating only some centers is exact.
 """
 
 from assets.validation.failures import ROW
