@@ -32,20 +32,18 @@ def skip_when_unchanged(name: str, code: Sequence[str], after: str = "core",
         def run(*args, **kwargs) -> Iterator:
             warehouse = kwargs["warehouse"]
             context = _current_context()
+            # One connection for the plan, the function (its own `connect`s reuse it) and the record.
             with warehouse.connect() as con:
                 plan = versions.plan_asset(con, name, code, *([extra(con)] if extra else []), after=after)
                 if plan.unchanged and missing and missing(con):
                     plan = versions.AssetPlan(plan.name, plan.version, unchanged=False)
                 if plan.unchanged:
-                    skipped = list(_skipped(context, con, plan))
-            if plan.unchanged:
-                yield from skipped
-                return
-            results = _events(function(*args, **kwargs))
-            with warehouse.connect() as con:
-                versions.record_asset(con, plan)
-                versions.record_checks(con, _check_outcomes(context, results))
-            yield from (_versioned(result, plan.version) for result in results)
+                    results = list(_skipped(context, con, plan))
+                else:
+                    results = [_versioned(result, plan.version) for result in _events(function(*args, **kwargs))]
+                    versions.record_asset(con, plan)
+                    versions.record_checks(con, _check_outcomes(context, results))
+            yield from results
 
         return run
 
