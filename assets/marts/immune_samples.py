@@ -34,8 +34,6 @@ RATIO_SOURCES = (("cd4_pct", "cd8_pct"), ("cd4_abs", "cd8_abs"))
 # declared floor, else a measured 0 (shared.MEASURED_VALUE_SQL); every other value as delivered.
 OBSERVED_VALUE_SQL = (f"CASE WHEN value IS NULL AND below_lod AND detection_limit IS NOT NULL THEN detection_limit "
                       f"ELSE {shared.MEASURED_VALUE_SQL} END")
-# SQL: the order of a draw's deliveries, the last one counting.
-DELIVERY_ORDER = "sample_date NULLS FIRST, source_file NULLS FIRST, source_row NULLS FIRST"
 
 
 def end_of_treatment(infusion_days: str) -> str:
@@ -48,8 +46,8 @@ def latest_sql(where: str, keys: Sequence[str]) -> str:
     """SQL: one row per `keys` of the core.labs rows matching `where`: `value` (OBSERVED_VALUE_SQL) and
     `below_lod` of the last delivery with a known value."""
     return f"""
-        SELECT {", ".join(keys)}, last(value ORDER BY {DELIVERY_ORDER}) AS value,
-               last(below_lod ORDER BY {DELIVERY_ORDER}) AS below_lod
+        SELECT {", ".join(keys)}, {shared.last_delivered("value")} AS value,
+               {shared.last_delivered("below_lod")} AS below_lod
         FROM (SELECT * REPLACE ({OBSERVED_VALUE_SQL} AS value) FROM core.labs WHERE {where})
         WHERE value IS NOT NULL
         GROUP BY ALL

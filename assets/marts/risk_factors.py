@@ -73,8 +73,7 @@ def _baseline_labs_sql() -> str:
         ),
         latest AS (
             SELECT subject_id, analyte,
-                   last(value ORDER BY sample_date NULLS FIRST, source_file NULLS FIRST, source_row NULLS FIRST)
-                       AS value
+                   {shared.last_delivered("value")} AS value
             FROM draws
             WHERE value IS NOT NULL
             GROUP BY ALL

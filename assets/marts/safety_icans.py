@@ -53,8 +53,7 @@ COLUMNS = {
 CYCLE_BASELINES_SQL = f"""
     WITH latest AS (
         SELECT subject_id, cycle_no, analyte,
-               last(value ORDER BY sample_date NULLS FIRST, source_file NULLS FIRST, source_row NULLS FIRST)
-                   AS value
+               {shared.last_delivered("value")} AS value
         FROM (SELECT * REPLACE ({shared.MEASURED_VALUE_SQL} AS value) FROM core.labs
               WHERE timepoint = 'baseline' AND specimen = 'blood'
                 AND analyte IN ({", ".join(map(shared.sql_text, BASELINE_ANALYTES))}) AND {shared.IN_STUDY_SQL})

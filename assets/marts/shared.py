@@ -167,6 +167,13 @@ IN_STUDY_SQL = "subject_id IN (SELECT subject_id FROM core.patients WHERE study 
 MEASURED_VALUE_SQL = "CASE WHEN value IS NULL AND below_lod THEN 0.0 ELSE value END"
 
 
+def last_delivered(column: str) -> str:
+    """SQL aggregate over core.labs rows: `column` of a group's last delivery (by sample date, undated first,
+    then file and row). arg_max keeps one small state per group, where last(... ORDER BY ...) buffers every
+    row of every group: it ran out of its 2 GB on a registry's cycle-1 draws."""
+    return f"arg_max({column}, (coalesce(sample_date, '-infinity'::DATE), source_file, source_row))"
+
+
 
 def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> dict[str, Any]:
     """MaterializeResult metadata: the row count and a markdown preview (floats to 4 significant digits)."""
