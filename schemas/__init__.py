@@ -1,16 +1,21 @@
-"""pandera models (polars) of the core tables, one module per table, with what the gate needs to word failures.
+"""The clinical rules of the core tables, one module per table, with what the gate needs to word failures.
 
-Each table has two models: `<Table>` (hard: a failure quarantines the row) and `<Table>Unusual` (soft: the
-row passes with a warning). Checks that need other rows or tables live in assets/validation/relations.py.
+Each table has two pandera models of its columns, `<Table>` (hard: a failure quarantines the row) and
+`<Table>Unusual` (soft: the row passes with a warning), and `ROW_RULES`, the checks that read several columns
+of a row, each stated once in SQL (rules.py). `TableSchema.model` and `.unusual` are the pandera schemas of
+both together; the gate runs the same checks in DuckDB (assets/validation/failures.py). Checks that need other
+rows or tables live in assets/validation/relations.py.
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandera.polars as pa
 
 from schemas import adverse_events, assessments, cycles, events, labs, patients
-from schemas.reasons import Label, RowRule
+from schemas.reasons import ERROR, WARNING, Label
+from schemas.rules import RowRule, pandera_schema
 
 PROVENANCE = ("center_id", "source_file", "source_row")
 
@@ -20,14 +25,24 @@ class TableSchema:
     """Everything the gate knows about one core table."""
 
     name: str
-    model: type[pa.DataFrameModel]
-    unusual: type[pa.DataFrameModel]
+    columns: type[pa.DataFrameModel]  # hard column checks
+    unusual_columns: type[pa.DataFrameModel]  # soft column checks
     labels: Mapping[str, Label]
     row_rules: Mapping[str, RowRule]
     describe: Callable[[Mapping], str]
     dates: tuple[str, ...]  # delivered dates, none of which may lie in the future
     key: tuple[str, ...] = PROVENANCE  # identifies a delivered row
     column_problems: Mapping[str, Callable[[Mapping], str]] = field(default_factory=dict)
+
+    @cached_property
+    def model(self) -> pa.DataFrameSchema:
+        """What a row must satisfy to enter core: the hard column checks, then the hard row rules."""
+        return pandera_schema(self.columns, self.row_rules, ERROR)
+
+    @cached_property
+    def unusual(self) -> pa.DataFrameSchema:
+        """What a row is warned about: the soft column checks, then the soft row rules."""
+        return pandera_schema(self.unusual_columns, self.row_rules, WARNING)
 
 
 TABLES = {schema.name: schema for schema in (

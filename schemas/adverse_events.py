@@ -3,10 +3,10 @@
 from datetime import date
 
 import pandera.polars as pa
-import polars as pl
 
 from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE
-from schemas.reasons import Label, RowRule, subject
+from schemas.reasons import WARNING, Label, subject
+from schemas.rules import RowRule
 from schemas.vocabulary import codes
 
 GRADES = {"min_value": 0, "max_value": 5}  # CTCAE v5.0 and ASTCT consensus both stop at 5 (death)
@@ -39,17 +39,14 @@ class AdverseEvents(pa.DataFrameModel):
 class AdverseEventsUnusual(pa.DataFrameModel):
     """Plausible but unusual: the row passes with a warning."""
 
-    @pa.dataframe_check(name="onset_dated")
-    def onset_dated(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(~(pl.col("grade") >= 1).fill_null(False) | pl.col("onset_date").is_not_null())
-
     class Config:
         coerce = True
         strict = False
 
 
 ROW_RULES = {
-    "onset_dated": RowRule("onset_date", lambda row: f"grade {row['grade']} {row['term']} has no onset date"),
+    "onset_dated": RowRule("onset_date", WARNING, "NOT coalesce(grade >= 1, false) OR onset_date IS NOT NULL",
+                           lambda row: f"grade {row['grade']} {row['term']} has no onset date"),
 }
 
 

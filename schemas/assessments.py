@@ -3,10 +3,10 @@
 from datetime import date
 
 import pandera.polars as pa
-import polars as pl
 
 from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, PERCENT
-from schemas.reasons import Label, RowRule, subject
+from schemas.reasons import ERROR, WARNING, Label, subject
+from schemas.rules import RowRule, listed
 from schemas.vocabulary import codes
 
 CYCLE_TIMEPOINTS = ("pre_cycle", "day15", "end_of_cycle")  # meaningless without their cycle
@@ -36,11 +36,6 @@ class Assessments(pa.DataFrameModel):
     mrd_pct: float = pa.Field(in_range=PERCENT_RANGE, nullable=True)
     fusion_transcript_pct: float = pa.Field(ge=0, nullable=True)  # a qPCR ratio may exceed 100 %
 
-    @pa.dataframe_check(name="cycle_timepoint_has_cycle")
-    def cycle_timepoint_has_cycle(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(
-            ~pl.col("timepoint").is_in(CYCLE_TIMEPOINTS).fill_null(False) | pl.col("cycle_no").is_not_null())
-
     class Config:
         coerce = True
         strict = False
@@ -51,20 +46,18 @@ class AssessmentsUnusual(pa.DataFrameModel):
 
     fusion_transcript_pct: float = pa.Field(le=PERCENT[1], nullable=True)
 
-    @pa.dataframe_check(name="measured")
-    def measured(cls, data) -> pl.LazyFrame:
-        measured = [pl.col(f"{field}_raw").is_not_null() for field in ("bm_blasts_pct", "mrd_pct", "fusion_transcript_pct")]
-        return data.lazyframe.select(measured[0] | measured[1] | measured[2])
-
     class Config:
         coerce = True
         strict = False
 
 
 ROW_RULES = {
-    "cycle_timepoint_has_cycle": RowRule("cycle_no", lambda row: (
-        f"time point '{row['timepoint']}' belongs to a blinatumomab cycle, but no cycle number was delivered")),
-    "measured": RowRule("mrd_pct", lambda row: "no blast, MRD or transcript value was delivered"),
+    "cycle_timepoint_has_cycle": RowRule(
+        "cycle_no", ERROR, f"NOT coalesce(timepoint IN ({listed(CYCLE_TIMEPOINTS)}), false) OR cycle_no IS NOT NULL",
+        lambda row: (f"time point '{row['timepoint']}' belongs to a blinatumomab cycle, but no cycle number was"
+                     " delivered")),
+    "measured": RowRule("mrd_pct", WARNING, " OR ".join(f"{field}_raw IS NOT NULL" for field in (
+        "bm_blasts_pct", "mrd_pct", "fusion_transcript_pct")), lambda row: "no blast, MRD or transcript value was delivered"),
 }
 
 

@@ -3,12 +3,12 @@
 from datetime import date
 
 import pandera.polars as pa
-import polars as pl
 
 from schemas.limits import (BSA_M2_MAX, CYCLE_NO_MAX, CYCLOPHOSPHAMIDE_MG_M2_MAX, DOSES_UG_M2_DAY, EARLIEST_DATE,
                             FLAT_DOSE_CAP_UG_DAY, FLAT_DOSE_WEIGHT_KG, INFUSION_DAYS_MAX, INFUSION_DAYS_SOFT,
                             WEIGHT_KG_MAX)
-from schemas.reasons import Label, RowRule, shown, subject
+from schemas.reasons import ERROR, WARNING, Label, shown, subject
+from schemas.rules import RowRule
 
 FLAT_UNIT = "ug/day"  # the adult flat dose: staging has no per-m2 conversion for it, the gate reads it raw
 LABELS = {
@@ -26,9 +26,13 @@ LABELS = {
 }
 
 
-def _flat_dose(field: str) -> pl.Expr:
+def _flat_dose(field: str) -> str:
     """A flat ug/day dose as delivered (NULL for per-m2 doses)."""
-    return pl.when(pl.col("dose_unit_raw") == FLAT_UNIT).then(pl.col(f"{field}_raw").cast(pl.Float64, strict=False))
+    return f"(CASE WHEN dose_unit_raw = '{FLAT_UNIT}' THEN TRY_CAST({field}_raw AS DOUBLE) END)"
+
+
+def _flat_within_cap(field: str) -> str:
+    return f"coalesce({_flat_dose(field)} > 0 AND {_flat_dose(field)} <= {FLAT_DOSE_CAP_UG_DAY}, true)"
 
 
 class Cycles(pa.DataFrameModel):
@@ -49,22 +53,6 @@ class Cycles(pa.DataFrameModel):
     bsa_m2: float = pa.Field(gt=0, le=BSA_M2_MAX, nullable=True)
     cyclophosphamide_dose_mg_m2: float = pa.Field(gt=0, le=CYCLOPHOSPHAMIDE_MG_M2_MAX, nullable=True)
 
-    @pa.dataframe_check(name="end_on_or_after_start")
-    def end_on_or_after_start(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select((pl.col("end_date") >= pl.col("start_date")).fill_null(True))
-
-    @pa.dataframe_check(name="step_up_within_cycle")
-    def step_up_within_cycle(cls, data) -> pl.LazyFrame:
-        step_up = pl.col("step_up_date")
-        return data.lazyframe.select(
-            ((step_up >= pl.col("start_date")).fill_null(True) & (step_up <= pl.col("end_date")).fill_null(True)))
-
-    @pa.dataframe_check(name="flat_dose_cap")
-    def flat_dose_cap(cls, data) -> pl.LazyFrame:
-        within = [(_flat_dose(field) > 0) & (_flat_dose(field) <= FLAT_DOSE_CAP_UG_DAY)
-                  for field in ("dose_start", "dose_target")]
-        return data.lazyframe.select(within[0].fill_null(True) & within[1].fill_null(True))
-
     class Config:
         coerce = True
         strict = False
@@ -78,25 +66,6 @@ class CyclesUnusual(pa.DataFrameModel):
     infusion_days: int = pa.Field(in_range={"min_value": INFUSION_DAYS_SOFT[0], "max_value": INFUSION_DAYS_SOFT[1]},
                                   nullable=True)
 
-    @pa.dataframe_check(name="dose_recorded")
-    def dose_recorded(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("dose_start").is_not_null() | _flat_dose("dose_start").is_not_null())
-
-    @pa.dataframe_check(name="dose_step_follows_protocol")
-    def dose_step_follows_protocol(cls, data) -> pl.LazyFrame:
-        # Cycle 1 starts at 5 ug/m2/day, later cycles at 15 (clinical-rules.md, Dosing).
-        expected = pl.when(pl.col("cycle_no") == 1).then(DOSES_UG_M2_DAY[0]).otherwise(DOSES_UG_M2_DAY[1])
-        return data.lazyframe.select((pl.col("dose_start") == expected).fill_null(True))
-
-    @pa.dataframe_check(name="flat_dose_above_weight")
-    def flat_dose_above_weight(cls, data) -> pl.LazyFrame:
-        # Flat dosing is for >= 45 kg; per-m2 dosing there is capped at the flat dose.
-        flat = pl.col("dose_unit_raw") == FLAT_UNIT
-        heavy = pl.col("weight_kg") >= FLAT_DOSE_WEIGHT_KG
-        per_m2_over_cap = pl.col("dose_target").fill_null(pl.col("dose_start")) * pl.col("bsa_m2") > FLAT_DOSE_CAP_UG_DAY
-        return data.lazyframe.select(
-            (~(flat & ~heavy)).fill_null(True) & (~(heavy & per_m2_over_cap)).fill_null(True))
-
     class Config:
         coerce = True
         strict = False
@@ -107,19 +76,31 @@ def _dose_text(row, field: str) -> str:
     return f"{shown(row[field], 'ug/m2/day')}{delivered}"
 
 
+HEAVY = f"weight_kg >= {FLAT_DOSE_WEIGHT_KG}"
 ROW_RULES = {
-    "end_on_or_after_start": RowRule("end_date", lambda row: (
+    "end_on_or_after_start": RowRule("end_date", ERROR, "end_date >= start_date", lambda row: (
         f"infusion end date {row['end_date']} is before its start date {row['start_date']}")),
-    "step_up_within_cycle": RowRule("step_up_date", lambda row: (
-        f"step-up date {row['step_up_date']} is outside the infusion {row['start_date']} to {row['end_date']}")),
-    "flat_dose_cap": RowRule("dose_start", lambda row: (
-        f"flat dose {row['dose_start_raw']} / {row['dose_target_raw']} ug/day is above the adult cap of "
-        f"{FLAT_DOSE_CAP_UG_DAY:g} ug/day")),
-    "dose_recorded": RowRule("dose_start", lambda row: "the blinatumomab dose was not delivered"),
-    "dose_step_follows_protocol": RowRule("dose_start", lambda row: (
-        f"cycle {row['cycle_no']} starts at {_dose_text(row, 'dose_start')}; the protocol starts cycle 1 at 5 "
-        "and later cycles at 15 ug/m2/day")),
-    "flat_dose_above_weight": RowRule("dose_start", lambda row: (
+    "step_up_within_cycle": RowRule(
+        "step_up_date", ERROR,
+        "coalesce(step_up_date >= start_date, true) AND coalesce(step_up_date <= end_date, true)", lambda row: (
+            f"step-up date {row['step_up_date']} is outside the infusion {row['start_date']} to {row['end_date']}")),
+    "flat_dose_cap": RowRule(
+        "dose_start", ERROR, f"{_flat_within_cap('dose_start')} AND {_flat_within_cap('dose_target')}", lambda row: (
+            f"flat dose {row['dose_start_raw']} / {row['dose_target_raw']} ug/day is above the adult cap of "
+            f"{FLAT_DOSE_CAP_UG_DAY:g} ug/day")),
+    "dose_recorded": RowRule("dose_start", WARNING, f"dose_start IS NOT NULL OR {_flat_dose('dose_start')} IS NOT NULL",
+                             lambda row: "the blinatumomab dose was not delivered"),
+    # Cycle 1 starts at 5 ug/m2/day, later cycles at 15 (clinical-rules.md, Dosing).
+    "dose_step_follows_protocol": RowRule(
+        "dose_start", WARNING,
+        f"dose_start = CASE WHEN cycle_no = 1 THEN {DOSES_UG_M2_DAY[0]} ELSE {DOSES_UG_M2_DAY[1]} END", lambda row: (
+            f"cycle {row['cycle_no']} starts at {_dose_text(row, 'dose_start')}; the protocol starts cycle 1 at 5 "
+            "and later cycles at 15 ug/m2/day")),
+    # Flat dosing is for >= 45 kg; per-m2 dosing there is capped at the flat dose.
+    "flat_dose_above_weight": RowRule(
+        "dose_start", WARNING,
+        f"coalesce(NOT (dose_unit_raw = '{FLAT_UNIT}' AND NOT ({HEAVY})), true) AND coalesce(NOT ({HEAVY} AND"
+        f" coalesce(dose_target, dose_start) * bsa_m2 > {FLAT_DOSE_CAP_UG_DAY}), true)", lambda row: (
         f"the dose does not fit the weight {shown(row['weight_kg'], 'kg')}: flat ug/day dosing is for "
         f"{FLAT_DOSE_WEIGHT_KG:g} kg and over, where a per-m2 dose is capped at {FLAT_DOSE_CAP_UG_DAY:g} ug/day")),
 }

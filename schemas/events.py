@@ -3,10 +3,10 @@
 from datetime import date
 
 import pandera.polars as pa
-import polars as pl
 
 from schemas.limits import EARLIEST_DATE
-from schemas.reasons import Label, RowRule, subject
+from schemas.reasons import WARNING, Label, subject
+from schemas.rules import RowRule
 from schemas.vocabulary import codes
 
 LABELS = {
@@ -38,18 +38,15 @@ class Events(pa.DataFrameModel):
 class EventsUnusual(pa.DataFrameModel):
     """Plausible but unusual: the row passes with a warning."""
 
-    @pa.dataframe_check(name="relapse_details_on_relapse_only")
-    def relapse_details_on_relapse_only(cls, data) -> pl.LazyFrame:
-        detailed = pl.col("relapse_site").is_not_null() | pl.col("cd19_status").is_not_null()
-        return data.lazyframe.select((pl.col("event_type") == "relapse").fill_null(False) | ~detailed)
-
     class Config:
         coerce = True
         strict = False
 
 
 ROW_RULES = {
-    "relapse_details_on_relapse_only": RowRule("relapse_site", lambda row: (
+    "relapse_details_on_relapse_only": RowRule(
+        "relapse_site", WARNING,
+        "coalesce(event_type = 'relapse', false) OR NOT (relapse_site IS NOT NULL OR cd19_status IS NOT NULL)", lambda row: (
         f"a {row['event_type']} event carries a relapse site or CD19 status, which only a relapse has")),
 }
 

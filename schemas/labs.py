@@ -3,10 +3,10 @@
 from datetime import date
 
 import pandera.polars as pa
-import polars as pl
 
 from schemas.limits import COUNT_ANALYTES, CYCLE_NO_MAX, EARLIEST_DATE, IMMUNOGLOBULINS, LAB_HARD_LIMITS, LAB_SOFT_CEILINGS
-from schemas.reasons import Label, RowRule, shown, subject
+from schemas.reasons import ERROR, WARNING, Label, shown, subject
+from schemas.rules import RowRule, per_value
 from schemas.vocabulary import analytes, codes
 
 LABELS = {
@@ -21,15 +21,10 @@ LABELS = {
 # The slip a value 1000 (counts) or 100 (immunoglobulins) times above its ceiling points to.
 UNIT_SLIPS = {**{analyte: (1000, "cells/uL delivered as x10^9/L") for analyte in COUNT_ANALYTES},
               **{analyte: (100, "mg/dL delivered as g/L") for analyte in IMMUNOGLOBULINS}}
-
-
-def _per_analyte(limit: dict[str, float]) -> pl.Expr:
-    """The row's analyte's limit (NULL for an analyte without one)."""
-    return pl.col("analyte").replace_strict(limit, default=None, return_dtype=pl.Float64)
-
-
-HARD_MIN = {analyte: low for analyte, (low, _) in LAB_HARD_LIMITS.items()}
-HARD_MAX = {analyte: high for analyte, (_, high) in LAB_HARD_LIMITS.items()}
+# Per row, its analyte's limits and specimens (NULL for an analyte without them).
+HARD_MIN = per_value("analyte", {analyte: low for analyte, (low, _) in LAB_HARD_LIMITS.items()})
+HARD_MAX = per_value("analyte", {analyte: high for analyte, (_, high) in LAB_HARD_LIMITS.items()})
+SPECIMENS = per_value("analyte", {analyte: row["specimens"].split(";") for analyte, row in analytes().items()})
 
 
 class Labs(pa.DataFrameModel):
@@ -46,18 +41,6 @@ class Labs(pa.DataFrameModel):
     analyte: str = pa.Field(isin=list(analytes()), nullable=False)
     value: float = pa.Field(nullable=True)
 
-    @pa.dataframe_check(name="value_delivered")
-    def value_delivered(cls, data) -> pl.LazyFrame:
-        # `ND` is a NULL value below the limit of detection; unparsed text is reported as a parse error.
-        return data.lazyframe.select(pl.col("value").is_not_null() | pl.col("below_lod").fill_null(False)
-                                     | pl.col("parse_errors").is_not_null())
-
-    @pa.dataframe_check(name="value_within_hard_limits")
-    def value_within_hard_limits(cls, data) -> pl.LazyFrame:
-        value = pl.col("value")
-        return data.lazyframe.select(
-            ((value >= _per_analyte(HARD_MIN)) & (value <= _per_analyte(HARD_MAX))).fill_null(True))
-
     class Config:
         coerce = True
         strict = False
@@ -65,17 +48,6 @@ class Labs(pa.DataFrameModel):
 
 class LabsUnusual(pa.DataFrameModel):
     """Plausible but unusual: the row passes with a warning."""
-
-    @pa.dataframe_check(name="value_within_soft_ceiling")
-    def value_within_soft_ceiling(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select((pl.col("value") <= _per_analyte(LAB_SOFT_CEILINGS)).fill_null(True))
-
-    @pa.dataframe_check(name="specimen_fits_analyte")
-    def specimen_fits_analyte(cls, data) -> pl.LazyFrame:
-        allowed = pl.col("analyte").replace_strict(
-            {analyte: row["specimens"].split(";") for analyte, row in analytes().items()},
-            default=None, return_dtype=pl.List(pl.String))
-        return data.lazyframe.select(allowed.list.contains(pl.col("specimen")).fill_null(True))
 
     class Config:
         coerce = True
@@ -94,12 +66,16 @@ def hard_limit_problem(row) -> str:
 
 
 ROW_RULES = {
-    "value_delivered": RowRule("value", lambda row: "no value was delivered"),
-    "value_within_hard_limits": RowRule("value", hard_limit_problem),
-    "value_within_soft_ceiling": RowRule("value", lambda row: (
+    # `ND` is a NULL value below the limit of detection; unparsed text is reported as a parse error.
+    "value_delivered": RowRule("value", ERROR, "value IS NOT NULL OR coalesce(below_lod, false)"
+                               " OR parse_errors IS NOT NULL", lambda row: "no value was delivered"),
+    "value_within_hard_limits": RowRule("value", ERROR, f"value >= {HARD_MIN} AND value <= {HARD_MAX}",
+                                        hard_limit_problem),
+    "value_within_soft_ceiling": RowRule("value", WARNING, f"value <= {per_value('analyte', LAB_SOFT_CEILINGS)}",
+                                         lambda row: (
         f"{row['analyte']} {shown(row['value'], row.get('unit'))} is far above the pediatric range (over "
         f"{LAB_SOFT_CEILINGS[row['analyte']]:g} {row.get('unit')}, twice its upper normal limit)")),
-    "specimen_fits_analyte": RowRule("specimen", lambda row: (
+    "specimen_fits_analyte": RowRule("specimen", WARNING, f"list_contains({SPECIMENS}, specimen)", lambda row: (
         f"{row['analyte']} is not measured in {row['specimen']} "
         f"(expected {analytes()[row['analyte']]['specimens'].replace(';', ' or ')})")),
 }

@@ -4,10 +4,10 @@ from datetime import date
 from typing import Optional
 
 import pandera.polars as pa
-import polars as pl
 
 from schemas.limits import AGE_MONTHS_MAX, EARLIEST_DATE
-from schemas.reasons import Label, RowRule, shown, subject
+from schemas.reasons import ERROR, Label, shown, subject
+from schemas.rules import RowRule, literal
 from schemas.vocabulary import codes
 
 LABELS = {
@@ -37,18 +37,6 @@ class Patients(pa.DataFrameModel):
     first_infusion_date: date = pa.Field(nullable=True)
     cytogenetics: str = pa.Field(nullable=True)
 
-    @pa.dataframe_check(name="diagnosis_before_first_infusion")
-    def diagnosis_before_first_infusion(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(
-            (pl.col("diagnosis_date") <= pl.col("first_infusion_date")).fill_null(True))
-
-    @pa.dataframe_check(name="cytogenetics_codes")
-    def cytogenetics_codes(cls, data) -> pl.LazyFrame:
-        known = pl.lit(list(codes("patients", "cytogenetics")))
-        elements = pl.col("cytogenetics").str.split(";")
-        return data.lazyframe.select(
-            elements.list.set_difference(known).list.len().eq(0).fill_null(True))
-
     class Config:
         coerce = True
         strict = False
@@ -68,10 +56,14 @@ class PatientsUnusual(pa.DataFrameModel):
 
 
 ROW_RULES = {
-    "diagnosis_before_first_infusion": RowRule("diagnosis_date", lambda row: (
-        f"diagnosis date {row['diagnosis_date']} is after the first blinatumomab infusion "
-        f"{row['first_infusion_date']}")),
-    "cytogenetics_codes": RowRule("cytogenetics", lambda row: (
+    "diagnosis_before_first_infusion": RowRule(
+        "diagnosis_date", ERROR, "diagnosis_date <= first_infusion_date", lambda row: (
+            f"diagnosis date {row['diagnosis_date']} is after the first blinatumomab infusion "
+            f"{row['first_infusion_date']}")),
+    # ';'-separated codes, each from the contract list.
+    "cytogenetics_codes": RowRule(
+        "cytogenetics", ERROR, f"list_has_all({literal(codes('patients', 'cytogenetics'))},"
+                               " string_split(cytogenetics, ';'))", lambda row: (
         f"cytogenetics {shown(row['cytogenetics'])} holds a code outside the contract list "
         f"({', '.join(codes('patients', 'cytogenetics'))})")),
 }

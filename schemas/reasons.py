@@ -5,7 +5,7 @@ A sentence names the row (what it is, whose, where it was delivered) and then wh
 """
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 ERROR, WARNING = "error", "warning"  # an error quarantines the row; a warning travels with it
@@ -19,14 +19,6 @@ class Label:
 
     name: str
     unit: str | None = None
-
-
-@dataclass(frozen=True)
-class RowRule:
-    """A row-level check's column (the one a data manager should look at) and its sentence."""
-
-    column: str
-    sentence: Callable[[Mapping], str]
 
 
 def shown(value: object, unit: str | None = None) -> str:

@@ -1,29 +1,144 @@
-"""Row-local failures of one batch of candidate rows: which row (`_row`, its position in delivery order), check,
-column, value, severity, and the problem in words. The gate (gate.py) streams a center's candidates through
-them in bounded batches and keeps only these rows; the checks that need other rows are SQL (relations.py).
+"""Row-local failures as DuckDB queries, derived from the table's rules in schemas/: which row (`_row`, its
+position in delivery order), check, column and severity. The checks that need other rows are relations.py.
 
-Sources: the parse errors staging recorded, the pandera models of schemas/ (hard and soft), dates in the future.
+Sources, in the order a row's reasons are listed:
+- the parse errors staging recorded (`parse_errors`: 'end_date:invalid_date, ...');
+- the hard pandera schema (`TableSchema.model`): per column, not-null, then its checks; then the row rules;
+- the soft one (`TableSchema.unusual`), alike;
+- dates in the future.
+A pandera column check becomes SQL by its name and statistics (`_COMPARISONS`); a row rule is SQL already.
+NULL passes a check, as pandera's `ignore_na` has it. The value and the problem in words are filled in
+Python, and only for the failing rows (`explain`), when the gate writes its findings.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
-import polars as pl
-
 from schemas import TableSchema
-from schemas.reasons import ERROR, Label, column_problem, shown
+from schemas.reasons import ERROR, WARNING, Label, column_problem, shown
+from schemas.rules import listed, literal
 
 ROW = "_row"
-FAILURE_SCHEMA = {ROW: pl.Int64, "check": pl.String, "column": pl.String, "value": pl.String,
-                  "severity": pl.String, "problem": pl.String}
+# The producer of a failure row: a row's reasons are listed in this order, by `seq` within one producer.
+PARSED, HARD, SOFT, FUTURE, RELATIONS = 0, 1, 2, 3, 4
 # Staging recorded the field's text in `<field>_raw`, except for identifying fields, which stop at staging:
 # their reasons name the field, not the value.
 WITHHELD = ("birth_date",)
 FLAT_UNIT = "ug/day"
+FLOATS = ("DOUBLE", "FLOAT", "REAL")
 
 
-def failure_frame(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=FAILURE_SCHEMA, orient="row")
+@dataclass(frozen=True)
+class RowCheck:
+    """One row-local check: it fails where `fails` (SQL) is true; `problem` words a failing row."""
+
+    step: int
+    check: str
+    column: str
+    severity: str
+    fails: str
+    problem: Callable[[Mapping], str]
+
+
+def row_checks(schema: TableSchema, types: Mapping[str, str], today: date) -> list[RowCheck]:
+    """The table's row-local checks, in pandera's order (columns in model order, each not-null first, then the
+    row rules), over a relation with these columns and DuckDB types."""
+    checks = []
+    for step, pandera_schema, severity in ((HARD, schema.model, ERROR), (SOFT, schema.unusual, WARNING)):
+        for column, spec in pandera_schema.columns.items():
+            if column not in types:
+                if spec.required:  # the dbt model changed, not the data
+                    raise ValueError(f"{schema.name} has no column {column}, which its pandera model checks")
+                continue
+            label = schema.labels.get(column) or Label(column.replace("_", " "))
+            if not spec.nullable:
+                nan = f" OR isnan({column})" if types[column] in FLOATS else ""
+                checks.append(RowCheck(step, "not_nullable", column, severity, f"{column} IS NULL{nan}",
+                                       _column_problem(schema, "not_nullable", column, label, generic=True)))
+            for check in spec.checks:
+                name = check.error or check.name
+                checks.append(RowCheck(step, name, column, severity, f"NOT coalesce({_holds(column, check)}, true)",
+                                       _column_problem(schema, name, column, label)))
+        checks += [RowCheck(step, name, rule.column, severity, f"NOT coalesce(({rule.holds}), true)",
+                            rule.sentence) for name, rule in schema.row_rules.items() if rule.severity == severity]
+    for column in schema.dates:
+        label = schema.labels[column].name
+        checks.append(RowCheck(FUTURE, "not_in_future", column, ERROR, f"{column} > {literal(today)}",
+                               lambda row, column=column, label=label:
+                               f"{label} {row[column]} is in the future (validated on {today})"))
+    return checks
+
+
+_COMPARISONS = {"greater_than_or_equal_to": ">=", "greater_than": ">", "less_than_or_equal_to": "<=",
+                "less_than": "<", "equal_to": "=", "not_equal_to": "<>"}
+
+
+def _holds(column: str, check) -> str:
+    """A pandera built-in column check as SQL, true where the value passes."""
+    stats = check.statistics
+    if check.name in _COMPARISONS:
+        [bound] = stats.values()
+        return f"{column} {_COMPARISONS[check.name]} {literal(bound)}"
+    if check.name == "in_range":
+        low = ">=" if stats.get("include_min", True) else ">"
+        high = "<=" if stats.get("include_max", True) else "<"
+        return (f"{column} {low} {literal(stats['min_value'])} AND {column} {high} {literal(stats['max_value'])}")
+    if check.name in ("isin", "notin"):
+        negation = "NOT " if check.name == "notin" else ""
+        return f"{column} {negation}IN ({listed(stats['allowed_values' if check.name == 'isin' else 'forbidden_values'])})"
+    raise NotImplementedError(f"the pandera check {check.error or check.name} on {column} has no SQL translation"
+                              " (assets/validation/failures.py)")
+
+
+def _column_problem(schema: TableSchema, check: str, column: str, label: Label, generic: bool = False):
+    if column in schema.column_problems and not generic:
+        return schema.column_problems[column]
+    return lambda row: column_problem(check, label, row.get(column))
+
+
+def row_failures_sql(rows: str, checks: list[RowCheck], catalog: str) -> str:
+    """Failure rows (_row, id into `catalog`) of the checks: one pass over `rows`, which lists the failed
+    checks of only the rows where some check failed."""
+    failed = ", ".join(f"CASE WHEN {check.fails} THEN {number} END" for number, check in enumerate(checks))
+    any_failed = " OR ".join(f"coalesce({check.fails}, false)" for check in checks)
+    return (f"SELECT {ROW}, failure.* EXCLUDE (id) FROM (SELECT {ROW}, unnest(list_filter([{failed}],"
+            f" lambda id: id IS NOT NULL)) AS id FROM {rows} WHERE {any_failed}) JOIN {catalog} AS failure USING (id)")
+
+
+def catalog_rows(checks: list[RowCheck]) -> list[tuple]:
+    """The rows of the checks' catalog: id, step, seq (the id again: `explain` finds the check by it),
+    check_name, column_name, severity."""
+    return [(number, check.step, number, check.check, check.column, check.severity)
+            for number, check in enumerate(checks)]
+
+
+def parse_failures_sql(rows: str, columns: Mapping[str, str]) -> str:
+    """Every delivered value staging could not parse: an error per field of `parse_errors`, in its order."""
+    flat = "AND NOT (field = 'dose_unit' AND dose_unit_raw IS NOT DISTINCT FROM '{FLAT_UNIT}')".format(
+        FLAT_UNIT=FLAT_UNIT) if "dose_unit_raw" in columns else ""  # a flat dose: valid, see flat_dose_cap
+    unit = ", dose_unit_raw" if "dose_unit_raw" in columns else ""
+    return f"""
+        SELECT {ROW}, {PARSED} AS step, seq, 'parses:' || reason AS check_name, field AS column_name,
+            '{ERROR}' AS severity
+        FROM (
+            SELECT {ROW}{unit}, seq, trim(split_part(error, ':', 1)) AS field, trim(split_part(error, ':', 2)) AS reason
+            FROM (SELECT {ROW}{unit}, unnest(string_split(parse_errors, ',')) AS error,
+                         generate_subscripts(string_split(parse_errors, ','), 1) AS seq
+                  FROM {rows} WHERE parse_errors IS NOT NULL))
+        WHERE true {flat}"""
+
+
+def explain(schema: TableSchema, checks: list[RowCheck], failure: Mapping, row: Mapping) -> tuple[str | None, str]:
+    """The value and the problem in words of one row-local failure of `row` (a parse error, or the check
+    numbered `seq` in `checks`)."""
+    if failure["step"] == PARSED:
+        column = failure["column_name"]
+        value = None if column in WITHHELD else row.get(f"{column}_raw")
+        label = schema.labels.get(column) or Label(column.replace("_", " "))
+        return value, _parse_problem(label, failure["check_name"].removeprefix("parses:"), value, row)
+    check = checks[failure["seq"]]
+    return as_text(row.get(check.column)), check.problem(row)
 
 
 def as_text(value: object) -> str | None:
@@ -32,72 +147,6 @@ def as_text(value: object) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def model_failures(schema: TableSchema, frame: pl.DataFrame, severity: str) -> pl.DataFrame:
-    """The rows of `frame` that fail the table's hard (severity error) or soft (warning) pandera model."""
-    import pandera.errors
-    import pandera.polars  # noqa: F401  (registers the polars backend)
-
-    model = schema.model if severity == ERROR else schema.unusual
-    try:
-        model.validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-    else:
-        return failure_frame([])
-    broken = cases.filter(pl.col("index").is_null())
-    if broken.height:  # a missing column or a wrong type: the dbt model changed, not the data
-        raise ValueError(f"{schema.name} does not fit {model.__name__}: {broken.rows(named=True)}")
-    cases = cases.sort("index", maintain_order=True)
-    # Only the failing rows become dicts: a batch is mostly clean.
-    failing = cases.get_column("index").unique(maintain_order=True).to_list()
-    rows = dict(zip(failing, frame.select(pl.all().gather(failing)).rows(named=True), strict=True))
-    failures = []
-    for case in cases.iter_rows(named=True):
-        row = rows[case["index"]]
-        column, problem = _explain(schema, case, row)
-        failures.append({ROW: row[ROW], "check": case["check"], "column": column, "value": as_text(row.get(column)),
-                         "severity": severity, "problem": problem})
-    return failure_frame(failures)
-
-
-def _explain(schema: TableSchema, case: Mapping, row: Mapping) -> tuple[str, str]:
-    if case["schema_context"] == "DataFrameSchema":
-        rule = schema.row_rules[case["check"]]
-        return rule.column, rule.sentence(row)
-    column = case["column"]
-    if column in schema.column_problems and case["check"] != "not_nullable":
-        return column, schema.column_problems[column](row)
-    return column, column_problem(case["check"], _label(schema, column), row.get(column))
-
-
-def _label(schema: TableSchema, field: str) -> Label:
-    return schema.labels.get(field) or Label(field.replace("_", " "))
-
-
-def future_dates(schema: TableSchema, frame: pl.DataFrame, today: date) -> pl.DataFrame:
-    return pl.concat([
-        frame.filter(pl.col(column) > today).select(
-            pl.col(ROW), pl.lit("not_in_future").alias("check"), pl.lit(column).alias("column"),
-            pl.col(column).cast(pl.String).alias("value"), pl.lit(ERROR).alias("severity"),
-            pl.format(f"{schema.labels[column].name} {{}} is in the future (validated on {today})", pl.col(column))
-            .alias("problem")).cast(FAILURE_SCHEMA)
-        for column in schema.dates])
-
-
-def parse_failures(schema: TableSchema, frame: pl.DataFrame) -> pl.DataFrame:
-    """Every delivered value staging could not parse (`parse_errors` 'end_date:invalid_date, ...'): an error."""
-    failures = []
-    for row in frame.filter(pl.col("parse_errors").is_not_null()).iter_rows(named=True):
-        for error in row["parse_errors"].split(","):
-            field, reason = error.strip().split(":")
-            if field == "dose_unit" and row.get("dose_unit_raw") == FLAT_UNIT:
-                continue  # a flat adult dose: valid, checked by schemas.cycles (flat_dose_cap)
-            value = None if field in WITHHELD else row.get(f"{field}_raw")
-            failures.append({ROW: row[ROW], "check": f"parses:{reason}", "column": field, "value": value,
-                             "severity": ERROR, "problem": _parse_problem(_label(schema, field), reason, value, row)})
-    return failure_frame(failures)
 
 
 def _parse_problem(label: Label, reason: str, value: str | None, row: Mapping) -> str:

@@ -7,16 +7,18 @@ adverse events, each compared only with rows that already passed. For one table:
 
 1. its candidate rows of those centers are copied into a temporary table, numbered `_row` in delivery order
    (the table's key), so that the same input gives the same findings whatever order the warehouse returned;
-2. the row-local checks (failures.py: parse errors, the pandera models, future dates) run in Python on
-   batches of at most `rows_per_batch` rows; only their failure rows are kept, in a temporary table;
+2. the row-local checks (failures.py: parse errors, the rules of schemas/ as SQL, future dates) run in one
+   DuckDB pass; only their failure rows are kept, in a temporary table;
 3. the checks between rows and tables (relations.py) run as DuckDB queries into the same table;
 4. the refused rows' `_row`s are kept for the next tables (their passed rows are the rest), and the findings
-   are worded in Python only for the rows with failures, fetched batch by batch, into temporary tables.
+   are worded in Python only for the rows with failures, fetched at most `rows_per_batch` rows at a time,
+   into temporary tables.
 
 Once every table is gated, the findings replace those centers' rows of the findings tables, in one
 transaction.
 
-Python holds one batch at a time: memory does not grow with the table; passed rows never leave DuckDB.
+Python holds one batch of failing rows at a time: memory does not grow with the table; passed rows never
+leave DuckDB.
 """
 
 from collections.abc import Callable, Sequence
@@ -27,7 +29,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from assets.validation import relations
-from assets.validation.failures import ROW, future_dates, model_failures, parse_failures
+from assets.validation.failures import (HARD, PARSED, RELATIONS, ROW, RowCheck, catalog_rows, explain,
+                                        parse_failures_sql, row_checks, row_failures_sql)
 from assets.validation.store import (FINDING_SCHEMA, append, candidate_table, ensure_findings_table,
                                      quarantine_table, warnings_table)
 from schemas import TABLES
@@ -38,14 +41,12 @@ if TYPE_CHECKING:
     import duckdb
 
 ORDER = ("patients", "events", "cycles", "assessments", "labs", "adverse_events")
-# Rows handed to Python at once: ~16 columns of a lab row make a 250,000-row batch some 100 MB in polars and
-# in pandera's working copies, whatever the delivery's size, while keeping per-batch overhead negligible.
+# Failing rows handed to Python at once: ~16 columns of a lab row make a 250,000-row batch some 100 MB in
+# polars, whatever the delivery's size, while keeping per-batch overhead negligible.
 ROWS_PER_BATCH = 250_000
 SEPARATOR = "; "
 FAILURES = "gate_failures"
-# The producer of a failure row: a row's reasons are listed in this order (row-local ones first, in the
-# order of their batch), then the relations in the order of _relations.
-PARSED, HARD, SOFT, FUTURE, RELATIONS = 0, 1, 2, 3, 4
+CATALOG = "gate_checks"  # the row-local checks of the table being gated, by number
 DATE_COLUMN = {"cycles": "start_date", "assessments": "assessment_date", "labs": "sample_date",
                "adverse_events": "onset_date", "events": "event_date"}
 DATE_LABEL = {"cycles": "infusion start", "assessments": "aspiration date", "labs": "sample date",
@@ -135,13 +136,16 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
     [(candidates,)] = con.execute(f"SELECT count(*) FROM {rows}").fetchall()
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES} ({ROW} BIGINT, step INTEGER, seq BIGINT,"
                 " check_name VARCHAR, column_name VARCHAR, value VARCHAR, severity VARCHAR, problem VARCHAR)")
-    seq = 0
-    for start in range(0, candidates, batch):
-        found = _row_failures(table, _batch(con, rows, start, batch), today)
-        append(con, FAILURES, found.with_columns(seq=pl.int_range(seq, seq + found.height, dtype=pl.Int64)))
-        seq += found.height
-    columns = [column for (column,) in con.execute(f"SELECT name FROM pragma_table_info('{rows}')").fetchall()]
-    for step, query in enumerate(_relations(table, rows, columns), start=RELATIONS):
+    types = dict(con.execute(f"SELECT name, type FROM pragma_table_info('{rows}')").fetchall())
+    checks = row_checks(schema, types, today)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {CATALOG} (id INTEGER, step INTEGER, seq BIGINT, check_name VARCHAR,"
+                " column_name VARCHAR, severity VARCHAR)")
+    con.executemany(f"INSERT INTO {CATALOG} VALUES (?, ?, ?, ?, ?, ?)", catalog_rows(checks))
+    # Row-local failures get their value and problem in words later, for the failing rows only.
+    for query in (parse_failures_sql(rows, types), row_failures_sql(rows, checks, CATALOG)):
+        con.execute(f"INSERT INTO {FAILURES} SELECT {ROW}, step, seq, check_name, column_name, NULL, severity, NULL"
+                    f" FROM ({query})")
+    for step, query in enumerate(_relations(table, rows, list(types)), start=RELATIONS):
         con.execute(f"INSERT INTO {FAILURES} SELECT {ROW}, {step}, 0, check_name, column_name, value, severity, problem"
                     f" FROM ({query})")
     # A value that did not parse is also NULL: report the parse error, not a second 'is missing'.
@@ -153,26 +157,9 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
                 f" WHERE severity = '{ERROR}'")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {passed_of(table)} AS SELECT * FROM {rows}"
                 f" WHERE {ROW} NOT IN (SELECT {ROW} FROM {refused})")
-    quarantined = _write_findings(con, table, ERROR, staged[0], batch)
-    warned = _write_findings(con, table, WARNING, staged[1], batch, without=f"SELECT {ROW} FROM {refused}")
+    quarantined = _write_findings(con, table, checks, ERROR, staged[0], batch)
+    warned = _write_findings(con, table, checks, WARNING, staged[1], batch, without=f"SELECT {ROW} FROM {refused}")
     return Tally(candidates, quarantined, warned)
-
-
-def _batch(con, rows: str, start: int, size: int) -> pl.DataFrame:
-    return pl.DataFrame(con.sql(f"SELECT * FROM {rows} WHERE {ROW} >= {start} AND {ROW} < {start + size}"
-                                f" ORDER BY {ROW}"))
-
-
-def _row_failures(table: str, frame: pl.DataFrame, today: date) -> pl.DataFrame:
-    """The batch's failures of the checks that read one row at a time, tagged with their producer."""
-    schema = TABLES[table]
-    return pl.concat([found.rename({"check": "check_name", "column": "column_name"})
-                      .with_columns(step=pl.lit(step, pl.Int32)) for step, found in (
-        (PARSED, parse_failures(schema, frame)),
-        (HARD, model_failures(schema, frame, ERROR)),
-        (SOFT, model_failures(schema, frame, WARNING)),
-        (FUTURE, future_dates(schema, frame, today)),
-    )])
 
 
 def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
@@ -202,7 +189,8 @@ def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
     return queries
 
 
-def _write_findings(con, table: str, severity: str, staged: str, batch: int, without: str = "") -> int:
+def _write_findings(con, table: str, checks: list[RowCheck], severity: str, staged: str, batch: int,
+                    without: str = "") -> int:
     """Append to `staged` one finding per row with failures of `severity` (`without`: rows not to report);
     batch by batch of `_row`s, so that only rows with failures come to Python."""
     failing = f"severity = '{severity}'" + (f" AND {ROW} NOT IN ({without})" if without else "")
@@ -212,52 +200,61 @@ def _write_findings(con, table: str, severity: str, staged: str, batch: int, wit
     for start in starts:
         within = f"{ROW} >= {start} AND {ROW} < {start + batch}"
         frame = pl.DataFrame(con.sql(_FINDINGS_SQL.format(rows=rows_of(table), failures=FAILURES, row=ROW,
-                                                          failing=f"{failing} AND {within}", within=within,
-                                                          separator=SEPARATOR)))
-        append(con, staged, _findings(table, frame, severity))
+                                                          failing=f"{failing} AND {within}", within=within)))
+        append(con, staged, _findings(table, checks, frame, severity))
         written += frame.height
     return written
 
 
-# Per failing row its checks in order, each distinct failure once, and the row itself.
+# Per failing row the row itself and its failures in order (one list, so that ties cannot misalign them).
 _FINDINGS_SQL = """
-WITH failure AS (
-    SELECT * FROM {failures} WHERE {failing}
-    QUALIFY row_number() OVER (PARTITION BY {row}, check_name, column_name, value, problem ORDER BY step, seq) = 1
-),
-grouped AS (
-    SELECT {row},
-        string_agg(check_name, '{separator}' ORDER BY step, seq) AS _check_name,
-        string_agg(column_name, '{separator}' ORDER BY step, seq) AS _column_name,
-        string_agg(coalesce(value, ''), '{separator}' ORDER BY step, seq) AS _value,
-        count(*) AS _n_failures,
-        string_agg(problem, '{separator}' ORDER BY step, seq) AS _problems
-    FROM failure GROUP BY {row}
+WITH grouped AS (
+    SELECT {row}, list({{'step': step, 'seq': seq, 'check_name': check_name, 'column_name': column_name,
+                        'value': value, 'problem': problem}}
+                       ORDER BY step, seq, check_name, column_name, value, problem) AS _failures
+    FROM {failures} WHERE {failing} GROUP BY {row}
 )
-SELECT candidate.*, grouped.* EXCLUDE ({row})
+SELECT candidate.*, grouped._failures
 FROM {rows} AS candidate JOIN grouped USING ({row})
 WHERE candidate.{within}
 ORDER BY {row}
 """
-_AGGREGATED = ("_check_name", "_column_name", "_value", "_n_failures", "_problems")
 
 
-def _findings(table: str, rows: pl.DataFrame, severity: str) -> pl.DataFrame:
-    """One finding per delivered row with failures: every check, column, value and problem listed in order."""
+def _findings(table: str, checks: list[RowCheck], rows: pl.DataFrame, severity: str) -> pl.DataFrame:
+    """One finding per delivered row with failures: every check, column, value and problem listed in order,
+    each distinct failure once."""
     schema = TABLES[table]
-    content = [column for column in rows.columns if column != ROW and column not in _AGGREGATED]
-    reasons = [sentence(schema.describe(row), row, row["_problems"])
-               for row in rows.select(*schema.key, "subject_id", *_described(rows), "_problems").iter_rows(named=True)]
+    listed = [_listed(schema, checks, row) for row in rows.iter_rows(named=True)]
+    reasons = [sentence(schema.describe(row), row, SEPARATOR.join(problems))
+               for row, (*_, problems) in zip(rows.select(*schema.key, "subject_id", *_described(rows))
+                                              .iter_rows(named=True), listed, strict=True)]
+    check_names, column_names, values, problems = zip(*listed, strict=True) if listed else ([], [], [], [])
     return rows.select(
         table_name=pl.lit(table),
         subject_id=pl.col("subject_id"), center_id=pl.col("center_id"), source_file=pl.col("source_file"),
         source_row=pl.col("source_row"),
         source_column=pl.col("source_column") if "source_column" in rows.columns else pl.lit(None, pl.String),
-        check_name=pl.col("_check_name"), column_name=pl.col("_column_name"), value=pl.col("_value"),
-        severity=pl.lit(severity), n_failures=pl.col("_n_failures"),
+        check_name=pl.Series([SEPARATOR.join(names) for names in check_names], dtype=pl.String),
+        column_name=pl.Series([SEPARATOR.join(names) for names in column_names], dtype=pl.String),
+        value=pl.Series([SEPARATOR.join(value or "" for value in row) for row in values], dtype=pl.String),
+        severity=pl.lit(severity),
+        n_failures=pl.Series([len(row) for row in problems], dtype=pl.Int64),
         reason=pl.Series(reasons, dtype=pl.String),
-        row_json=pl.struct(content).struct.json_encode(),
+        row_json=pl.struct([column for column in rows.columns if column not in (ROW, "_failures")])
+        .struct.json_encode(),
     ).cast(FINDING_SCHEMA)
+
+
+def _listed(schema, checks: list[RowCheck], row: dict) -> tuple[list, list, list, list]:
+    """A row's distinct failures, in order: check names, columns, values, problems; a row-local failure's value
+    and problem are worded here (failures.explain)."""
+    seen = dict.fromkeys(
+        (failure["check_name"], failure["column_name"],
+         *((failure["value"], failure["problem"]) if failure["problem"] is not None
+           else explain(schema, checks, failure, row)))
+        for failure in row["_failures"])
+    return tuple(map(list, zip(*seen, strict=True)))
 
 
 def _described(rows: pl.DataFrame) -> list[str]:
