@@ -53,6 +53,9 @@ def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
     by = ", ".join(key)
     column = key[-1] if table != "events" else "event_type"
     needed = dict.fromkeys((*key, column))  # only what the windows read
+    # File order (wide labs: then column order); `_row` only makes the order total.
+    delivery_order = ", ".join(f"{name} NULLS FIRST" for name in ("source_file", "source_row", "source_column", ROW)
+                               if name in columns or name == ROW)
     # Among the rows whose key repeats (few), the first copy in file order; the copies agree when their
     # contents hash alike (min = max).
     keyed = f"""(
@@ -61,13 +64,13 @@ def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
             first_value(source_row) OVER copies AS first_row,
             {ROW} = first_value({ROW}) OVER copies AS is_first,
             min(content_hash) OVER copies_of <> max(content_hash) OVER copies_of AS disagree
-        FROM (SELECT {ROW}, source_file, source_row, {", ".join(needed)}, n_copies, hash({", ".join(content)})
+        FROM (SELECT {ROW}, {", ".join(name for name in ("source_file", "source_row", "source_column") if name in columns)}, {", ".join(needed)}, n_copies, hash({", ".join(content)})
               AS content_hash
               FROM (SELECT *{event_day}, count(*) OVER (PARTITION BY {by}) AS n_copies FROM {rows}
                     WHERE subject_id IS NOT NULL)
               WHERE n_copies > 1)
         WINDOW copies_of AS (PARTITION BY {by}),
-            copies AS (PARTITION BY {by} ORDER BY source_file NULLS FIRST, source_row NULLS FIRST, {ROW})
+            copies AS (PARTITION BY {by} ORDER BY {delivery_order})
         QUALIFY disagree OR NOT is_first
     )"""
     first = "first_file || ' row ' || first_row"
@@ -121,7 +124,7 @@ def cycle_order(rows: str) -> str:
     """Cycles follow one another: a cycle starts after the previous one (by number) ended."""
     ordered = (f"(SELECT *, lag(end_date) OVER previous AS previous_end, lag(cycle_no) OVER previous AS previous_no"
                f" FROM {rows} WHERE subject_id IS NOT NULL AND cycle_no IS NOT NULL"
-               f" WINDOW previous AS (PARTITION BY subject_id ORDER BY cycle_no, {ROW}))")
+               f" WINDOW previous AS (PARTITION BY subject_id ORDER BY cycle_no, source_file, source_row, {ROW}))")
     return _failures(ordered, "cycles_in_order", "start_date", ERROR,
                      "'cycle ' || cycle_no || ' starts on ' || start_date || ', before cycle ' || previous_no"
                      " || ' ended on ' || previous_end", "start_date <= previous_end")

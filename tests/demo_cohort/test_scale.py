@@ -22,8 +22,7 @@ from demo_cohort.cohort import LABS_SCHEMA
 from demo_cohort.design_cycles import TERMS
 from demo_cohort.scale_frames import synth_chunk
 from demo_cohort.writers import write_center
-from schemas.labs import HARD_MAX
-from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, WEIGHT_KG_MAX
+from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, LAB_HARD_LIMITS, WEIGHT_KG_MAX
 
 PATIENTS, CENTERS, CHUNK = 2_000, 3, 400
 
@@ -246,7 +245,7 @@ def test_every_kind_of_bad_row_occurs_where_it_fits(bad_rows):
 
 def test_bad_values_break_the_rules_they_stand_for(bad_rows):
     """A bad date cannot be read or precedes EARLIEST_DATE; an out-of-range value passes a hard limit."""
-    ceilings = {"labs": HARD_MAX["platelets"], "cycles": WEIGHT_KG_MAX, "assessments": 100, "adverse_events": 5}
+    ceilings = {"labs": LAB_HARD_LIMITS["platelets"][1], "cycles": WEIGHT_KG_MAX, "assessments": 100, "adverse_events": 5}
     for name in KINDS_BY_TABLE:
         for kind, table, header, clean, cell in bad_rows[name]:
             if kind == "date":
