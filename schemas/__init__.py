@@ -14,7 +14,7 @@ from functools import cached_property
 import pandera.polars as pa
 
 from schemas import adverse_events, assessments, cycles, events, labs, patients
-from schemas.reasons import ERROR, WARNING, Label
+from schemas.reasons import ERROR, WARNING, Get, Label
 from schemas.rules import RowRule, pandera_schema
 
 PROVENANCE = ("center_id", "source_file", "source_row")
@@ -29,7 +29,7 @@ class TableSchema:
     unusual_columns: type[pa.DataFrameModel]  # soft column checks
     labels: Mapping[str, Label]
     row_rules: Mapping[str, RowRule]
-    describe: Callable[[Mapping], str]
+    describe: Callable[[Get], str]  # SQL: what the row is, e.g. "Cycle 2 of subject 3fa2c01b…"
     dates: tuple[str, ...]  # delivered dates, none of which may lie in the future
     key: tuple[str, ...] = PROVENANCE  # identifies a delivered row
     column_problems: Mapping[str, Callable[[Mapping], str]] = field(default_factory=dict)

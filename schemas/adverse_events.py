@@ -5,7 +5,7 @@ from datetime import date
 import pandera.polars as pa
 
 from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE
-from schemas.reasons import WARNING, Label, subject
+from schemas.reasons import WARNING, Get, Label, as_python, or_else, subject
 from schemas.rules import RowRule
 from schemas.vocabulary import codes
 
@@ -50,6 +50,6 @@ ROW_RULES = {
 }
 
 
-def describe(row) -> str:
-    return (f"Adverse event {row.get('term') or '(no term)'} in cycle {row.get('cycle_no')} "
-            f"of subject {subject(row)}")
+def describe(get: Get) -> str:
+    return (f"'Adverse event ' || {or_else(get('term'), '(no term)')} || ' in cycle ' || {as_python(get('cycle_no'))}"
+            f" || ' of subject ' || {subject(get)}")

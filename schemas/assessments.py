@@ -5,7 +5,7 @@ from datetime import date
 import pandera.polars as pa
 
 from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, PERCENT
-from schemas.reasons import ERROR, WARNING, Label, subject
+from schemas.reasons import ERROR, WARNING, Get, Label, or_else, subject
 from schemas.rules import RowRule, listed
 from schemas.vocabulary import codes
 
@@ -61,6 +61,6 @@ ROW_RULES = {
 }
 
 
-def describe(row) -> str:
-    cycle = f", cycle {row['cycle_no']}" if row.get("cycle_no") is not None else ""
-    return f"Marrow assessment {row.get('timepoint') or '(no time point)'}{cycle} of subject {subject(row)}"
+def describe(get: Get) -> str:
+    return (f"'Marrow assessment ' || {or_else(get('timepoint'), '(no time point)')}"
+            f" || coalesce(', cycle ' || {get('cycle_no')}, '') || ' of subject ' || {subject(get)}")

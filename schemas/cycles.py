@@ -7,7 +7,7 @@ import pandera.polars as pa
 from schemas.limits import (BSA_M2_MAX, CYCLE_NO_MAX, CYCLOPHOSPHAMIDE_MG_M2_MAX, DOSES_UG_M2_DAY, EARLIEST_DATE,
                             FLAT_DOSE_CAP_UG_DAY, FLAT_DOSE_WEIGHT_KG, INFUSION_DAYS_MAX, INFUSION_DAYS_SOFT,
                             WEIGHT_KG_MAX)
-from schemas.reasons import ERROR, WARNING, Label, shown, subject
+from schemas.reasons import ERROR, WARNING, Get, Label, shown, subject
 from schemas.rules import RowRule
 
 FLAT_UNIT = "ug/day"  # the adult flat dose: staging has no per-m2 conversion for it, the gate reads it raw
@@ -115,9 +115,9 @@ def dose_problem(row, field: str) -> str:
     return problem
 
 
-def describe(row) -> str:
-    cycle = row.get("cycle_no") if row.get("cycle_no") is not None else row.get("cycle_no_raw")
-    return f"Cycle {cycle if cycle is not None else '(no number)'} of subject {subject(row)}"
+def describe(get: Get) -> str:
+    return (f"'Cycle ' || coalesce({get('cycle_no')}, {get('cycle_no_raw')}, '(no number)') || ' of subject '"
+            f" || {subject(get)}")
 
 
 # Column checks whose generic sentence is not enough: the dose names the unit slip.

@@ -5,7 +5,7 @@ from datetime import date
 import pandera.polars as pa
 
 from schemas.limits import EARLIEST_DATE
-from schemas.reasons import WARNING, Label, subject
+from schemas.reasons import WARNING, Get, Label, or_else, subject
 from schemas.rules import RowRule
 from schemas.vocabulary import codes
 
@@ -51,5 +51,5 @@ ROW_RULES = {
 }
 
 
-def describe(row) -> str:
-    return f"Follow-up event {row.get('event_type') or '(no type)'} of subject {subject(row)}"
+def describe(get: Get) -> str:
+    return f"'Follow-up event ' || {or_else(get('event_type'), '(no type)')} || ' of subject ' || {subject(get)}"

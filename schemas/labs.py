@@ -5,7 +5,7 @@ from datetime import date
 import pandera.polars as pa
 
 from schemas.limits import COUNT_ANALYTES, CYCLE_NO_MAX, EARLIEST_DATE, IMMUNOGLOBULINS, LAB_HARD_LIMITS, LAB_SOFT_CEILINGS
-from schemas.reasons import ERROR, WARNING, Label, shown, subject
+from schemas.reasons import ERROR, WARNING, Get, Label, as_python, or_else, shown, subject
 from schemas.rules import RowRule, per_value
 from schemas.vocabulary import analytes, codes
 
@@ -81,6 +81,7 @@ ROW_RULES = {
 }
 
 
-def describe(row) -> str:
-    return (f"Lab value {row.get('analyte') or '(no analyte)'} ({row.get('specimen')}, cycle {row.get('cycle_no')} "
-            f"{row.get('timepoint')}) of subject {subject(row)}")
+def describe(get: Get) -> str:
+    return (f"'Lab value ' || {or_else(get('analyte'), '(no analyte)')} || ' (' || {as_python(get('specimen'))}"
+            f" || ', cycle ' || {as_python(get('cycle_no'))} || ' ' || {as_python(get('timepoint'))}"
+            f" || ') of subject ' || {subject(get)}")

@@ -6,7 +6,7 @@ from typing import Optional
 import pandera.polars as pa
 
 from schemas.limits import AGE_MONTHS_MAX, EARLIEST_DATE
-from schemas.reasons import ERROR, Label, shown, subject
+from schemas.reasons import ERROR, Get, Label, shown, subject
 from schemas.rules import RowRule, literal
 from schemas.vocabulary import codes
 
@@ -69,5 +69,5 @@ ROW_RULES = {
 }
 
 
-def describe(row) -> str:
-    return f"Patient {subject(row)}"
+def describe(get: Get) -> str:
+    return f"'Patient ' || {subject(get)}"

@@ -5,7 +5,7 @@ A sentence names the row (what it is, whose, where it was delivered) and then wh
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ERROR, WARNING = "error", "warning"  # an error quarantines the row; a warning travels with it
@@ -31,21 +31,37 @@ def shown(value: object, unit: str | None = None) -> str:
     return f"{text} {unit}" if unit else text
 
 
-def where(row: Mapping) -> str:
-    """'ach/cycles.csv row 12' (wide labs: ', column IL-6')."""
-    place = f"{row.get('center_id')}/{row.get('source_file')} row {row.get('source_row')}"
-    return f"{place}, column '{row['source_column']}'" if row.get("source_column") else place
+# The sentence is built in DuckDB for every refused row (most are refused for their patient or cycle and
+# need no Python). `describe` of each table module and these read a row's columns as SQL text through
+# `get(column)`, which gives NULL text where the relation lacks the column.
+Get = Callable[[str], str]
 
 
-def subject(row: Mapping) -> str:
-    """'3fa2c01b…', the start of the pseudonym, or a note that the row has no record number."""
-    subject_id = row.get("subject_id")
-    return f"{subject_id[:SUBJECT_PREFIX]}…" if subject_id else "(no record number)"
+def as_python(text: str) -> str:
+    """SQL: text as a Python f-string shows a value that may be None."""
+    return f"coalesce({text}, 'None')"
 
 
-def sentence(what: str, row: Mapping, problem: str) -> str:
-    """The full sentence: what the row is, where it came from, what is wrong."""
-    return f"{what} ({where(row)}): {problem.rstrip('.')}."
+def or_else(text: str, default: str) -> str:
+    """SQL: Python's `value or default` on text."""
+    return f"coalesce(nullif({text}, ''), '{default}')"
+
+
+def where(get: Get) -> str:
+    """SQL: 'ach/cycles.csv row 12' (wide labs: ', column IL-6')."""
+    place = " || '/' || ".join((as_python(get("center_id")), as_python(get("source_file"))))
+    column = f"coalesce(', column ' || chr(39) || nullif({get('source_column')}, '') || chr(39), '')"
+    return f"{place} || ' row ' || {as_python(get('source_row'))} || {column}"
+
+
+def subject(get: Get) -> str:
+    """SQL: '3fa2c01b…', the start of the pseudonym, or a note that the row has no record number."""
+    return f"coalesce(left(nullif({get('subject_id')}, ''), {SUBJECT_PREFIX}) || '…', '(no record number)')"
+
+
+def sentence(what: str, get: Get, problems: str) -> str:
+    """SQL: the full sentence: what the row is, where it came from, what is wrong."""
+    return f"{what} || ' (' || {where(get)} || '): ' || rtrim({problems}, '.') || '.'"
 
 
 _BOUND = re.compile(r"^(?P<name>[a-z_]+)\((?P<args>.*)\)$")

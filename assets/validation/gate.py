@@ -5,20 +5,23 @@ within one subject, and a subject belongs to one center, so the other centers' f
 tables in the order their cross-table checks need: patients, events, cycles, then assessments, labs and
 adverse events, each compared only with rows that already passed. For one table:
 
-1. its candidate rows of those centers are copied into a temporary table, numbered `_row` by its rowid (no
-   sort: where the order of rows matters, the rules order by the delivered file and row);
+1. its candidate rows of those centers are numbered `_row` by their rowid (no sort: where the order of rows
+   matters, the rules order by the delivered file and row): the rows of a table as they are, those of a
+   view (the intermediate models) copied into a temporary table first;
 2. the row-local checks (failures.py: parse errors, the rules of schemas/ as SQL, future dates) run in one
    DuckDB pass; only their failure rows are kept, in a temporary table;
 3. the checks between rows and tables (relations.py) run as DuckDB queries into the same table;
-4. the refused rows' `_row`s are kept for the next tables (their passed rows are the rest), and the findings
-   are worded in Python only for the rows with failures, fetched at most `rows_per_batch` rows at a time,
-   into temporary tables.
+4. the refused rows' `_row`s are kept for the next tables (their passed rows are the rest); the row-local
+   failures get their value and problem in words in Python (failures.explain), fetched at most
+   `rows_per_batch` failing rows at a time; then each row's findings, its sentence and its row as JSON are
+   assembled in DuckDB into temporary tables: most refused rows (refused for their patient or cycle) never
+   reach Python.
 
 Once every table is gated, the findings replace those centers' rows of the findings tables, in one
 transaction.
 
-Python holds one batch of failing rows at a time: memory does not grow with the table; passed rows never
-leave DuckDB.
+Python holds one batch of failing rows at a time: memory does not grow with the table; passed rows, and
+rows refused only by the rules between rows, never leave DuckDB.
 """
 
 from collections.abc import Callable, Sequence
@@ -31,11 +34,12 @@ import polars as pl
 from assets.validation import relations
 from assets.validation.failures import (HARD, PARSED, RELATIONS, ROW, RowCheck, catalog_rows, explain,
                                         parse_failures_sql, row_checks, row_failures_sql)
-from assets.validation.store import (FINDING_SCHEMA, append, candidate_table, ensure_findings_table,
+from assets.validation.store import (append, candidate_table, ensure_findings_table,
                                      quarantine_table, warnings_table)
 from schemas import TABLES
 from schemas.limits import SUBSET_PCT_SUM_MAX
 from schemas.reasons import ERROR, WARNING, sentence
+from schemas.rules import literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -72,12 +76,12 @@ class Tally:
 
 
 def rows_of(table: str) -> str:
-    """The gated centers' candidate rows, numbered `_row` (a view of `copied_of(table)`)."""
+    """The gated centers' candidate rows, numbered `_row` (a temporary view)."""
     return f"gate_{table}"
 
 
 def copied_of(table: str) -> str:
-    """The temporary table of the gated centers' candidate rows."""
+    """The temporary table of the gated centers' candidate rows, where the source is a view."""
     return f"gate_copied_{table}"
 
 
@@ -136,10 +140,12 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
 def _gate(con, table: str, centers: Sequence[str], today: date, source: str, staged: tuple[str, str],
           batch: int) -> Tally:
     schema, rows = TABLES[table], rows_of(table)
-    # A plain copy: numbering the rows with a window (row_number) took 5 times as long on 4.9 M lab rows.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {copied_of(table)} AS SELECT * FROM {source}"
-                " WHERE list_contains(?, center_id)", [list(centers)])
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {rows} AS SELECT rowid AS {ROW}, * FROM {copied_of(table)}")
+    # Numbering the rows with a window (row_number) instead took 5 times as long as a copy on 4.9 M lab rows.
+    gated = f"list_contains({literal(list(centers))}, center_id)"
+    if not _is_table(con, source):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {copied_of(table)} AS SELECT * FROM {source} WHERE {gated}")
+        source, gated = copied_of(table), "true"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {rows} AS SELECT rowid AS {ROW}, * FROM {source} WHERE {gated}")
     [(candidates,)] = con.execute(f"SELECT count(*) FROM {rows}").fetchall()
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES} ({ROW} BIGINT, step INTEGER, seq BIGINT,"
                 " check_name VARCHAR, column_name VARCHAR, value VARCHAR, severity VARCHAR, problem VARCHAR)")
@@ -164,9 +170,20 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
                 f" WHERE severity = '{ERROR}'")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {passed_of(table)} AS SELECT * FROM {rows}"
                 f" WHERE {ROW} NOT IN (SELECT {ROW} FROM {refused})")
-    quarantined = _write_findings(con, table, checks, ERROR, staged[0], batch)
-    warned = _write_findings(con, table, checks, WARNING, staged[1], batch, without=f"SELECT {ROW} FROM {refused}")
+    _word(con, table, checks, batch)
+    def get(column: str) -> str:  # a column of the candidate row as SQL text (schemas.reasons.Get)
+        return f'CAST(candidate."{column}" AS VARCHAR)' if column in types else "CAST(NULL AS VARCHAR)"
+
+    content = [column for column in types if column != ROW]
+    quarantined = _write_findings(con, table, ERROR, staged[0], get, content)
+    warned = _write_findings(con, table, WARNING, staged[1], get, content, without=f"SELECT {ROW} FROM {refused}")
     return Tally(candidates, quarantined, warned)
+
+
+def _is_table(con, relation: str) -> bool:
+    schema, _, name = relation.rpartition(".")
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                            [schema or "main", name]).fetchall()[0][0])
 
 
 def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
@@ -196,61 +213,65 @@ def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
     return queries
 
 
-def _write_findings(con, table: str, checks: list[RowCheck], severity: str, staged: str, batch: int,
-                    without: str = "") -> int:
-    """Append to `staged` one finding per row with failures of `severity` (`without`: rows not to report);
-    at most `batch` failing rows at a time: only rows with failures come to Python."""
-    failing = f"severity = '{severity}'" + (f" AND {ROW} NOT IN ({without})" if without else "")
-    con.execute(_GROUPED_SQL.format(grouped=GROUPED, failures=FAILURES, row=ROW, failing=failing, batch=batch))
-    [(batches,)] = con.execute(f"SELECT count(DISTINCT batch) FROM {GROUPED}").fetchall()
-    written = 0
+def _word(con, table: str, checks: list[RowCheck], batch: int) -> None:
+    """The value and the problem in words of every row-local failure (failures.explain, in Python): only the
+    rows with such failures come to Python, at most `batch` of them at a time."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {LOCAL} AS
+        SELECT {ROW}, (row_number() OVER (ORDER BY {ROW}) - 1) // {batch} AS batch,
+               list({{'step': step, 'seq': seq, 'check_name': check_name, 'column_name': column_name}}) AS _failures
+        FROM {FAILURES} WHERE problem IS NULL GROUP BY {ROW}""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {WORDED} ({ROW} BIGINT, step INTEGER, seq BIGINT, value VARCHAR,"
+                " problem VARCHAR)")
+    [(batches,)] = con.execute(f"SELECT coalesce(max(batch) + 1, 0) FROM {LOCAL}").fetchall()
     for number in range(batches):
-        frame = pl.DataFrame(con.sql(f"SELECT candidate.*, grouped._failures FROM {rows_of(table)} AS candidate"
-                                     f" JOIN {GROUPED} AS grouped USING ({ROW}) WHERE grouped.batch = {number}"
-                                     f" ORDER BY {ROW}"))
-        append(con, staged, _findings(table, checks, frame, severity))
-        written += frame.height
-    con.execute(f"DROP TABLE {GROUPED}")
+        frame = pl.DataFrame(con.sql(f"SELECT candidate.*, local._failures FROM {rows_of(table)} AS candidate"
+                                     f" JOIN {LOCAL} AS local USING ({ROW}) WHERE local.batch = {number}"))
+        worded = [(row[ROW], failure["step"], failure["seq"], *explain(TABLES[table], checks, failure, row))
+                  for row in frame.iter_rows(named=True) for failure in row["_failures"]]
+        append(con, WORDED, pl.DataFrame(worded, orient="row", schema={
+            ROW: pl.Int64, "step": pl.Int32, "seq": pl.Int64, "value": pl.String, "problem": pl.String}))
+    con.execute(f"UPDATE {FAILURES} AS failure SET value = worded.value, problem = worded.problem FROM {WORDED} AS worded"
+                f" WHERE failure.{ROW} = worded.{ROW} AND failure.step = worded.step AND failure.seq = worded.seq")
+    con.execute(f"DROP TABLE {LOCAL}; DROP TABLE {WORDED}")
+
+
+LOCAL, WORDED = "gate_local", "gate_worded"
+
+
+def _write_findings(con, table: str, severity: str, staged: str, get, content: list[str], without: str = "") -> int:
+    """Append to `staged` one finding per row with failures of `severity` (`without`: rows not to report):
+    every check, column, value and problem listed in order, each distinct failure once, the sentence
+    (schemas.reasons.sentence) and the row as JSON; in DuckDB."""
+    failing = f"severity = '{severity}'" + (f" AND {ROW} NOT IN ({without})" if without else "")
+    schema = TABLES[table]
+    [(written,)] = con.execute(_FINDINGS_SQL.format(
+        staged=staged, failures=FAILURES, row=ROW, failing=failing, rows=rows_of(table), table=table,
+        severity=severity, separator=SEPARATOR, source_column=get("source_column"),
+        reason=sentence(schema.describe(get), get, "grouped.problems"),
+        row_json="to_json({" + ", ".join(f"'{column}': candidate.\"{column}\"" for column in content) + "})",
+    )).fetchall()
     return written
 
 
-GROUPED = "gate_grouped"
-# Per failing row its failures in order (one list, so that ties cannot misalign them) and its batch.
-_GROUPED_SQL = """
-CREATE OR REPLACE TEMP TABLE {grouped} AS
-SELECT {row}, (row_number() OVER (ORDER BY {row}) - 1) // {batch} AS batch,
-    list({{'step': step, 'seq': seq, 'check_name': check_name, 'column_name': column_name, 'value': value,
-           'problem': problem}} ORDER BY step, seq, check_name, column_name, value, problem) AS _failures
-FROM {failures} WHERE {failing} GROUP BY {row}
+_IN_ORDER = "ORDER BY step, seq, check_name, column_name, value, problem"
+_FINDINGS_SQL = """
+INSERT INTO {staged} BY NAME
+WITH failure AS (
+    SELECT * FROM {failures} WHERE {failing}
+    QUALIFY row_number() OVER (PARTITION BY {row}, check_name, column_name, value, problem ORDER BY step, seq) = 1
+),
+grouped AS (
+    SELECT {row},
+        string_agg(check_name, '{separator}' """ + _IN_ORDER + """) AS check_name,
+        string_agg(column_name, '{separator}' """ + _IN_ORDER + """) AS column_name,
+        string_agg(coalesce(value, ''), '{separator}' """ + _IN_ORDER + """) AS value,
+        count(*) AS n_failures,
+        string_agg(problem, '{separator}' """ + _IN_ORDER + """) AS problems
+    FROM failure GROUP BY {row}
+)
+SELECT '{table}' AS table_name, candidate.subject_id, candidate.center_id, candidate.source_file,
+    candidate.source_row, {source_column} AS source_column, grouped.check_name, grouped.column_name,
+    grouped.value, '{severity}' AS severity, grouped.n_failures, {reason} AS reason, {row_json} AS row_json
+FROM {rows} AS candidate JOIN grouped USING ({row})
 """
-
-
-def _findings(table: str, checks: list[RowCheck], rows: pl.DataFrame, severity: str) -> pl.DataFrame:
-    """One finding per delivered row with failures: every check, column, value and problem listed in order,
-    each distinct failure once, and the sentence."""
-    schema = TABLES[table]
-    found = {name: [] for name in ("check_name", "column_name", "value", "n_failures", "reason")}
-    for row in rows.iter_rows(named=True):
-        seen = dict.fromkeys(
-            (failure["check_name"], failure["column_name"],
-             *((failure["value"], failure["problem"]) if failure["problem"] is not None
-               else explain(schema, checks, failure, row)))
-            for failure in row["_failures"])
-        check_names, column_names, values, problems = zip(*seen, strict=True)
-        found["check_name"].append(SEPARATOR.join(check_names))
-        found["column_name"].append(SEPARATOR.join(column_names))
-        found["value"].append(SEPARATOR.join(value or "" for value in values))
-        found["n_failures"].append(len(seen))
-        found["reason"].append(sentence(schema.describe(row), row, SEPARATOR.join(problems)))
-    return rows.select(
-        table_name=pl.lit(table),
-        subject_id=pl.col("subject_id"), center_id=pl.col("center_id"), source_file=pl.col("source_file"),
-        source_row=pl.col("source_row"),
-        source_column=pl.col("source_column") if "source_column" in rows.columns else pl.lit(None, pl.String),
-        **{name: pl.Series(found[name], dtype=FINDING_SCHEMA[name]) for name in ("check_name", "column_name", "value")},
-        severity=pl.lit(severity),
-        n_failures=pl.Series(found["n_failures"], dtype=pl.Int64),
-        reason=pl.Series(found["reason"], dtype=pl.String),
-        row_json=pl.struct([column for column in rows.columns if column not in (ROW, "_failures")])
-        .struct.json_encode(),
-    ).cast(FINDING_SCHEMA)
