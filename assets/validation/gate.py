@@ -175,8 +175,9 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
         return f'CAST(candidate."{column}" AS VARCHAR)' if column in types else "CAST(NULL AS VARCHAR)"
 
     content = [column for column in types if column != ROW]
-    quarantined = _write_findings(con, table, ERROR, staged[0], get, content)
-    warned = _write_findings(con, table, WARNING, staged[1], get, content, without=f"SELECT {ROW} FROM {refused}")
+    quarantined = _write_findings(con, table, ERROR, staged[0], get, content, batch)
+    warned = _write_findings(con, table, WARNING, staged[1], get, content, batch,
+                             without=f"SELECT {ROW} FROM {refused}")
     return Tally(candidates, quarantined, warned)
 
 
@@ -239,18 +240,28 @@ def _word(con, table: str, checks: list[RowCheck], batch: int) -> None:
 LOCAL, WORDED = "gate_local", "gate_worded"
 
 
-def _write_findings(con, table: str, severity: str, staged: str, get, content: list[str], without: str = "") -> int:
+def _write_findings(con, table: str, severity: str, staged: str, get, content: list[str], batch: int,
+                    without: str = "") -> int:
     """Append to `staged` one finding per row with failures of `severity` (`without`: rows not to report):
     every check, column, value and problem listed in order, each distinct failure once, the sentence
-    (schemas.reasons.sentence) and the row as JSON; in DuckDB."""
+    (schemas.reasons.sentence) and the row as JSON; in DuckDB, at most `batch` rows a query (the ordered
+    aggregates hold a query's failures in memory)."""
     failing = f"severity = '{severity}'" + (f" AND {ROW} NOT IN ({without})" if without else "")
-    schema = TABLES[table]
-    [(written,)] = con.execute(_FINDINGS_SQL.format(
-        staged=staged, failures=FAILURES, row=ROW, failing=failing, rows=rows_of(table), table=table,
-        severity=severity, separator=SEPARATOR, source_column=get("source_column"),
-        reason=sentence(schema.describe(get), get, "grouped.problems"),
-        row_json="to_json({" + ", ".join(f"'{column}': candidate.\"{column}\"" for column in content) + "})",
-    )).fetchall()
+    ranges = con.execute(f"""
+        SELECT min({ROW}), max({ROW}) FROM (
+            SELECT {ROW}, (row_number() OVER (ORDER BY {ROW}) - 1) // {batch} AS batch
+            FROM (SELECT DISTINCT {ROW} FROM {FAILURES} WHERE {failing}))
+        GROUP BY batch ORDER BY batch""").fetchall()
+    schema, written = TABLES[table], 0
+    for first, last in ranges:
+        [(inserted,)] = con.execute(_FINDINGS_SQL.format(
+            staged=staged, failures=FAILURES, row=ROW, failing=f"{failing} AND {ROW} BETWEEN {first} AND {last}",
+            rows=rows_of(table), table=table, severity=severity, separator=SEPARATOR,
+            source_column=get("source_column"), reason=sentence(schema.describe(get), get, "grouped.problems"),
+            row_json="to_json({" + ", ".join(f"'{column}': candidate.\"{column}\"" for column in content) + "})",
+            within=f"candidate.{ROW} BETWEEN {first} AND {last}",
+        )).fetchall()
+        written += inserted
     return written
 
 
@@ -274,4 +285,5 @@ SELECT '{table}' AS table_name, candidate.subject_id, candidate.center_id, candi
     candidate.source_row, {source_column} AS source_column, grouped.check_name, grouped.column_name,
     grouped.value, '{severity}' AS severity, grouped.n_failures, {reason} AS reason, {row_json} AS row_json
 FROM {rows} AS candidate JOIN grouped USING ({row})
+WHERE {within}
 """
