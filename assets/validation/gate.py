@@ -257,7 +257,8 @@ def _write_findings(con, table: str, severity: str, staged: str, get, content: l
         [(inserted,)] = con.execute(_FINDINGS_SQL.format(
             staged=staged, failures=FAILURES, row=ROW, failing=f"{failing} AND {ROW} BETWEEN {first} AND {last}",
             rows=rows_of(table), table=table, severity=severity, separator=SEPARATOR,
-            source_column=get("source_column"), reason=sentence(schema.describe(get), get, "grouped.problems"),
+            check_name=_listed("check_name"), column_name=_listed("column_name"), value=_listed("value"),
+            source_column=get("source_column"), reason=sentence(schema.describe(get), get, _listed("problem")),
             row_json="to_json({" + ", ".join(f"'{column}': candidate.\"{column}\"" for column in content) + "})",
             within=f"candidate.{ROW} BETWEEN {first} AND {last}",
         )).fetchall()
@@ -265,25 +266,31 @@ def _write_findings(con, table: str, severity: str, staged: str, get, content: l
     return written
 
 
-_IN_ORDER = "ORDER BY step, seq, check_name, column_name, value, problem"
+def _listed(field: str) -> str:
+    """SQL: one field of a row's failures (_FINDINGS_SQL's `failures`), joined by SEPARATOR."""
+    return f"array_to_string(list_transform(failures, lambda failure: failure.{field}), '{SEPARATOR}')"
+
+
+# Each distinct failure once, at its first place (step, then seq: ids and parse positions stay below 10^6);
+# then one ordered list per row, which the listed columns read (one sort, not one per column).
 _FINDINGS_SQL = """
 INSERT INTO {staged} BY NAME
 WITH failure AS (
-    SELECT * FROM {failures} WHERE {failing}
-    QUALIFY row_number() OVER (PARTITION BY {row}, check_name, column_name, value, problem ORDER BY step, seq) = 1
+    SELECT {row}, check_name, column_name, coalesce(value, '') AS value, problem,
+        min(step * 1000000 + seq) AS place
+    FROM {failures} WHERE {failing}
+    GROUP BY {row}, check_name, column_name, value, problem
 ),
 grouped AS (
-    SELECT {row},
-        string_agg(check_name, '{separator}' """ + _IN_ORDER + """) AS check_name,
-        string_agg(column_name, '{separator}' """ + _IN_ORDER + """) AS column_name,
-        string_agg(coalesce(value, ''), '{separator}' """ + _IN_ORDER + """) AS value,
-        count(*) AS n_failures,
-        string_agg(problem, '{separator}' """ + _IN_ORDER + """) AS problems
+    SELECT {row}, count(*) AS n_failures,
+        list({{'check_name': check_name, 'column_name': column_name, 'value': value, 'problem': problem}}
+             ORDER BY place, check_name, column_name, value, problem) AS failures
     FROM failure GROUP BY {row}
 )
 SELECT '{table}' AS table_name, candidate.subject_id, candidate.center_id, candidate.source_file,
-    candidate.source_row, {source_column} AS source_column, grouped.check_name, grouped.column_name,
-    grouped.value, '{severity}' AS severity, grouped.n_failures, {reason} AS reason, {row_json} AS row_json
+    candidate.source_row, {source_column} AS source_column,
+    {check_name} AS check_name, {column_name} AS column_name, {value} AS value,
+    '{severity}' AS severity, grouped.n_failures, {reason} AS reason, {row_json} AS row_json
 FROM {rows} AS candidate JOIN grouped USING ({row})
 WHERE {within}
 """

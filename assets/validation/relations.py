@@ -56,19 +56,22 @@ def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
     # File order (wide labs: then column order); `_row` only makes the order total.
     delivery_order = ", ".join(f"{name} NULLS FIRST" for name in ("source_file", "source_row", "source_column", ROW)
                                if name in columns or name == ROW)
-    # Among the rows whose key repeats (few), the first copy in file order; the copies agree when their
-    # contents hash alike (min = max).
+    # The rows whose key repeats (few; a grouping finds them, cheaper than a window over every row); among
+    # them the first copy in file order; the copies agree when their contents hash alike (min = max).
+    keyed_rows = f"(SELECT *{event_day} FROM {rows} WHERE subject_id IS NOT NULL)"
+    same_key = " AND ".join(f"candidate.{name} IS NOT DISTINCT FROM repeated.{name}" for name in key)
     keyed = f"""(
         SELECT *,
             first_value(source_file) OVER copies AS first_file,
             first_value(source_row) OVER copies AS first_row,
             {ROW} = first_value({ROW}) OVER copies AS is_first,
             min(content_hash) OVER copies_of <> max(content_hash) OVER copies_of AS disagree
-        FROM (SELECT {ROW}, {", ".join(name for name in ("source_file", "source_row", "source_column") if name in columns)}, {", ".join(needed)}, n_copies, hash({", ".join(content)})
-              AS content_hash
-              FROM (SELECT *{event_day}, count(*) OVER (PARTITION BY {by}) AS n_copies FROM {rows}
-                    WHERE subject_id IS NOT NULL)
-              WHERE n_copies > 1)
+        FROM (SELECT {ROW}, {", ".join(name for name in ("source_file", "source_row", "source_column") if name in columns)},
+                     {", ".join(f"candidate.{name}" for name in needed)}, n_copies,
+                     hash({", ".join(f"candidate.{name}" for name in content)}) AS content_hash
+              FROM {keyed_rows} AS candidate
+              JOIN (SELECT {by}, count(*) AS n_copies FROM {keyed_rows} GROUP BY ALL HAVING count(*) > 1) AS repeated
+              ON {same_key})
         WINDOW copies_of AS (PARTITION BY {by}),
             copies AS (PARTITION BY {by} ORDER BY {delivery_order})
         QUALIFY disagree OR NOT is_first
