@@ -7,9 +7,11 @@ typo in a YAML fails at load time with the file and key named, not as silently m
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -24,8 +26,10 @@ ENCODINGS = ("utf-8", "gbk")
 LAYOUTS = ("long", "wide")
 SETTING_DEFAULTS = {"format": "csv", "encoding": "utf-8", "delimiter": ",", "date_format": "%Y-%m-%d",
                     "decimal": "."}
-TABLE_KEYS = {"file", "sheet", "layout", "columns", "analytes", "codes", "units", "detection_limits", "render",
-              *SETTING_DEFAULTS}
+TABLE_KEYS = {"file", "sheet", "layout", "columns", "analytes", "codes", "units", "unit_aliases", "detection_limits",
+              "render", *SETTING_DEFAULTS}
+UNIT_FIELDS = ("unit", "dose_unit")  # coded fields that hold a unit: unit_aliases apply to them too
+UNIT_CONVERSIONS = REPO_ROOT / "dbt_project" / "seeds" / "unit_conversions.csv"
 RENDER_KEYS = {"below_limit", "floor_as_number", "zero_as"}
 
 
@@ -63,6 +67,9 @@ class TableConfig:
     analytes: dict[str, str]  # wide labs: analyte code -> delivered header
     codes: dict[str, dict[str, str]]  # field -> {delivered code: contract code}
     units: dict[str, str]  # measure (analyte or field) -> unit of the delivered number
+    # The center's spelling of a unit -> the spelling seeds/unit_conversions.csv knows (`10^3/uL: x10^9/L`),
+    # for its unit columns and its `units:`.
+    unit_aliases: dict[str, str]
     detection_limits: dict[str, float]  # analyte -> the kit's limit of detection, canonical unit
     render: Render
 
@@ -139,13 +146,25 @@ def _table(name: str, doc: dict[str, Any], defaults: dict[str, str], where: str)
     _check_subset(codes, set(TABLE_FIELDS[name]), f"{where}: codes")
     units = {str(k): str(v) for k, v in (doc.get("units") or {}).items()}
     _check_subset(units, set(TABLE_FIELDS[name]) | set(ANALYTE_UNITS), f"{where}: units")
+    unit_aliases = {str(k): str(v) for k, v in (doc.get("unit_aliases") or {}).items()}
+    if unknown := sorted(set(unit_aliases.values()) - known_units()):
+        raise ConfigError(f"{where}: unit_aliases map to units the warehouse cannot convert {unknown}"
+                          f" (known: {', '.join(sorted(known_units()))})")
     limits = {str(k): float(v) for k, v in (doc.get("detection_limits") or {}).items()}
     _check_subset(limits, set(ANALYTE_UNITS), f"{where}: detection_limits")
     if any(limit <= 0 for limit in limits.values()):
         raise ConfigError(f"{where}: detection_limits must be positive")
     return TableConfig(name=name, file=str(_require(doc, "file", where)), sheet=sheet, layout=layout,
-                       columns=columns, analytes=analytes, codes=codes, units=units, detection_limits=limits,
+                       columns=columns, analytes=analytes, codes=codes, units=units, unit_aliases=unit_aliases,
+                       detection_limits=limits,
                        render=_render(doc.get("render") or {}, name, f"{where}: render"), **settings)
+
+
+@cache
+def known_units() -> frozenset[str]:
+    """The unit spellings seeds/unit_conversions.csv converts from."""
+    with UNIT_CONVERSIONS.open(encoding="utf-8") as seed:
+        return frozenset(row["from_unit"] for row in csv.DictReader(seed))
 
 
 def _check_files(tables: Iterable[TableConfig], where: str) -> None:

@@ -29,12 +29,22 @@ def mapping_rows(centers: list["CenterConfig"]) -> dict[str, list[tuple]]:
             rows["center_settings"].append(
                 (center.center_id, center.center_name, center.study, table.name, table.date_format, table.decimal))
             rows["center_code_maps"] += [(*key, field, source_code, code)
-                                         for field, codes in table.codes.items()
+                                         for field, codes in _with_unit_aliases(table).items()
                                          for source_code, code in codes.items()]
-            rows["center_units"] += [(*key, measure, unit) for measure, unit in table.units.items()]
+            rows["center_units"] += [(*key, measure, table.unit_aliases.get(unit, unit))
+                                     for measure, unit in table.units.items()]
             rows["center_detection_limits"] += [(*key, analyte, limit)
                                                 for analyte, limit in table.detection_limits.items()]
     return rows
+
+
+def _with_unit_aliases(table) -> dict[str, dict[str, str]]:
+    """The table's code maps, its unit columns' maps extended by its unit_aliases (an explicit code wins)."""
+    from assets.landing.center_config import UNIT_FIELDS
+    from assets.landing.contract import TABLE_FIELDS
+
+    unit_fields = [field for field in UNIT_FIELDS if field in TABLE_FIELDS[table.name]] if table.unit_aliases else []
+    return {**table.codes, **{field: {**table.unit_aliases, **table.codes.get(field, {})} for field in unit_fields}}
 
 
 def land_mappings(con: "duckdb.DuckDBPyConnection", centers: list["CenterConfig"]) -> dict[str, int]:

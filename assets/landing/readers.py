@@ -3,7 +3,9 @@
 Values are never converted here (codes, units, dates and detection markers stay as delivered; staging
 interprets them). Only the shape changes: headers are renamed to contract fields, wide labs are unpivoted,
 unknown extra columns are folded into one JSON column `extra`. xlsx cells are rendered as text the way the sheet
-shows them: numbers without a trailing ".0", date cells as ISO dates (`2015-03-04`).
+shows them: numbers without a trailing ".0"; a date cell, which holds a date and no text, in the table's declared
+`date_format` (a date cell is a date whatever format the center's typed dates follow; its time of day, if
+any, is dropped).
 
 A lab extract runs to hundreds of megabytes, so the file is read where it lies, never whole into Python:
 - CSV: DuckDB's own reader (every cell as text, nothing sniffed) streams the file into the one SQL mapping
@@ -38,7 +40,7 @@ from assets.landing.contract import REQUIRED_FIELDS, TABLE_FIELDS
 if TYPE_CHECKING:
     import duckdb
 
-ISO_MIDNIGHT = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"  # how fastexcel renders a date cell as text
+DATE_CELL = r"^(\d{4}-\d{2}-\d{2}) \d{2}:\d{2}:\d{2}$"  # how fastexcel renders a date cell as text
 CHUNK = 16 << 20  # bytes per read of a streamed pass: Python holds a few of these at most
 NATIVE_ENCODINGS = ("utf-8",)  # declared encodings DuckDB's CSV reader decodes (and validates) itself
 # Where a blank line may be: an empty line, or two line breaks in a quoted field (the exact pass tells them apart).
@@ -259,12 +261,36 @@ def _xlsx_cells(con: "duckdb.DuckDBPyConnection", path: Path, config: TableConfi
     if config.sheet not in workbook.sheet_names:
         raise DeliveryError(file, f"the workbook has no sheet {config.sheet!r} (sheets: {workbook.sheet_names})",
                             value=config.sheet)
-    sheet = workbook.load_sheet_by_name(config.sheet, header_row=None, dtypes="string").to_polars()
-    cells = sheet.select(pl.col(column).str.replace(ISO_MIDNIGHT, "${1}").replace("", None).alias(f"c{index}")
+    sheet = _shown_as_percent(workbook.load_sheet_by_name(config.sheet, header_row=None, dtypes="string").to_polars(),
+                              path, config.sheet)
+    cells = sheet.select(_cell_text(pl.col(column), config.date_format).alias(f"c{index}")
                          for index, column in enumerate(sheet.columns)).with_row_index("record")
     header = _header_names(cells.row(0)[1:] if cells.height else (), file)
     _temp_table(con, CELLS, cells)
     return header, f"SELECT * FROM temp.{CELLS}"
+
+
+def _shown_as_percent(sheet: pl.DataFrame, path: Path, name: str) -> pl.DataFrame:
+    """The sheet with its percent-formatted number cells as the sheet shows them (`74.9%`, not 0.749)."""
+    from assets.landing.xlsx_formats import as_percent, percent_cells
+
+    cells, (first_row, first_column) = percent_cells(path, name)
+    by_column: dict[int, list[int]] = {}
+    for row, column in cells:
+        if 0 <= row - first_row < sheet.height and 0 <= column - first_column < sheet.width:
+            by_column.setdefault(column - first_column, []).append(row - first_row)
+    for column, rows in by_column.items():
+        values = sheet.to_series(column).to_list()
+        for row in rows:
+            values[row] = as_percent(values[row])
+        sheet = sheet.with_columns(pl.Series(sheet.columns[column], values, dtype=pl.String))
+    return sheet
+
+
+def _cell_text(cell: pl.Expr, date_format: str) -> pl.Expr:
+    """A cell as text: a date cell in `date_format`, an empty cell NULL."""
+    date = cell.str.extract(DATE_CELL, 1).str.to_date("%Y-%m-%d", strict=False)
+    return pl.when(date.is_not_null()).then(date.dt.strftime(date_format)).otherwise(cell.replace("", None))
 
 
 def _header_names(cells, file: str) -> list[str]:

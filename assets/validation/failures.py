@@ -152,6 +152,8 @@ def as_text(value: object) -> str | None:
 def _parse_problem(label: Label, reason: str, value: str | None, row: Mapping) -> str:
     delivered = f"{label.name} {shown(value)}" if value is not None else label.name
     if reason == "invalid_date":
+        if _is_iso_date(value):
+            return f"{delivered} is a date, but not in the center's declared date_format (its YAML)"
         return f"{delivered} is not a real date in the center's date format"
     if reason == "not_an_integer":
         return f"{delivered} is not a whole number"
@@ -166,7 +168,17 @@ def _parse_problem(label: Label, reason: str, value: str | None, row: Mapping) -
     return f"{delivered} did not parse ({reason})"
 
 
+def _is_iso_date(value: str | None) -> bool:
+    try:
+        date.fromisoformat(value or "")
+    except ValueError:
+        return False
+    return True
+
+
 def _number_hint(value: str | None) -> str:
+    if value and value.endswith("%"):
+        return ": a percent sign, but this measure is not a percentage"
     if value and "," in value:
         return ": a decimal comma, but the center's YAML declares a decimal point"
     if value and (value[0] in "<>" or value.upper() == "ND"):

@@ -66,6 +66,8 @@ def test_inverse_codes_take_the_first_delivered_code_of_a_contract_code(tmp_path
         "detection_limits": {"il99": 1}}}}, "il99"),
     ({"tables": {"events": MINIMAL["tables"]["events"], "patients": {
         "file": "events.csv", "columns": {"mrn": "M", "birth_date": "B", "sex": "S", "indication": "I"}}}}, "share"),
+    ({"tables": {"events": {**MINIMAL["tables"]["events"], "unit_aliases": {"10^3/uL": "x10^9/uL"}}}},
+     r"cannot convert \['x10\^9/uL'\] \(known: .*x10\^9/L"),
 ])
 def test_invalid_yaml_is_rejected_naming_the_problem(tmp_path, change, words):
     with pytest.raises(ConfigError, match=words):

@@ -32,6 +32,7 @@ tables:
     file: export.xlsx
     format: xlsx
     sheet: 随访
+    date_format: "%Y年%m月%d日"
     columns: {mrn: 病历号, event_type: 事件, event_date: 日期, detail: 备注}
 """
 PATIENTS_HEADER = "住院号;出生日期;性别;指征;方案"
@@ -95,7 +96,7 @@ def test_wide_labs_are_unpivoted_with_the_source_column_and_empty_cells_dropped(
     assert unknown_columns(frame) == ["Ward"]
 
 
-def test_xlsx_sheet_cells_are_rendered_as_text_with_iso_dates(center, tmp_path):
+def test_xlsx_sheet_cells_are_rendered_as_text_with_date_cells_in_the_declared_format(center, tmp_path):
     path = tmp_path / "export.xlsx"
     workbook = xlsxwriter.Workbook(path)
     sheet = workbook.add_worksheet("随访")
@@ -103,11 +104,32 @@ def test_xlsx_sheet_cells_are_rendered_as_text_with_iso_dates(center, tmp_path):
     sheet.write_row(1, 0, ["00017", "末次随访"])
     sheet.write_datetime(1, 2, datetime(2022, 5, 15), workbook.add_format({"num_format": "yyyy/m/d"}))
     sheet.write_number(1, 3, 1234.0)
-    sheet.write_row(2, 0, ["00018", "移植", "2022.03.21", 0.45])
+    sheet.write_row(2, 0, ["00018", "移植", "2022年03月21日", 0.45])  # a date typed as text, beside date cells
+    sheet.write_row(3, 0, ["00019", "复发"])
+    sheet.write_datetime(3, 2, datetime(2023, 1, 9, 14, 30), workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}))
     workbook.close()
     frame = read_table(center, "events", path)
-    assert frame.drop("extra").rows() == [("00017", "末次随访", "2022-05-15", "1234", 1),
-                                          ("00018", "移植", "2022.03.21", "0.45", 2)]
+    assert frame.drop("extra").rows() == [("00017", "末次随访", "2022年05月15日", "1234", 1),
+                                          ("00018", "移植", "2022年03月21日", "0.45", 2),
+                                          ("00019", "复发", "2023年01月09日", None, 3)]
+
+
+def test_percent_formatted_cells_read_as_the_sheet_shows_them_never_100_times_too_low(center, tmp_path):
+    path = tmp_path / "export.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("随访")  # the table starts at B2: cells are placed relative to it
+    one_decimal, whole = workbook.add_format({"num_format": "0.0%"}), workbook.add_format({"num_format": "0%"})
+    sheet.write_row(1, 1, ["病历号", "事件", "日期", "备注"])
+    sheet.write_row(2, 1, ["00017", "末次随访", "2022年05月15日"])
+    sheet.write_number(2, 4, 0.749, one_decimal)
+    sheet.write_row(3, 1, ["00018", "移植", "2022年03月21日"])
+    sheet.write_number(3, 4, 0.07, whole)
+    sheet.write_row(4, 1, ["00019", "复发", "2023年01月09日"])
+    sheet.write_string(4, 4, "n/a", whole)  # text in a percent-formatted cell stays text
+    sheet.write_row(5, 1, ["00020", "复发", "2023年01月09日", 0.749])  # an unformatted number stays as it is
+    workbook.close()
+    frame = read_table(center, "events", path)
+    assert frame.get_column("detail").to_list() == ["74.9%", "7%", "n/a", "0.749"]
 
 
 @pytest.mark.parametrize(("text", "row", "column", "words"), [

@@ -17,6 +17,7 @@ class Case:
     rejected: dict[str, str] = field(default_factory=dict)  # file -> phrase of the load failure
     refused: dict[str, tuple[set[int], str]] = field(default_factory=dict)  # table -> (source rows, phrase)
     load_message: dict[str, str] = field(default_factory=dict)  # file -> phrase of a successful load's note
+    settings: dict[str, dict] = field(default_factory=dict)  # table -> extra keys of its YAML entry
 
 
 def _without(table: str, column: str) -> dict[str, bytes]:
@@ -79,4 +80,10 @@ CASES = {
                                       "its patient is not in core")
                               for table, rows in ALL_ROWS.items() if table not in ("patients", "events")}}),
     "grade": Case(changed("adverse_events", 1, grade="7"), refused={"adverse_events": ({2}, "grade 7")}),
+    # As a sheet shows percentages: accepted where the measure is a percentage, refused elsewhere.
+    "pctsign": Case({**changed_rows("labs", {0: {"value": "1.2%"}, 2: {"value": "70.7%"}}),
+                     **changed("assessments", 0, mrd_pct="9.5 %")},
+                    refused={"labs": ({1}, "'1.2%' is neither a number nor a detection marker (<x, >x, ND): a percent"
+                                           " sign, but this measure is not a percentage")}),
+    "alias": Case(changed("labs", 0, unit="10^3/uL"), settings={"labs": {"unit_aliases": {"10^3/uL": "x10^9/L"}}}),
 }

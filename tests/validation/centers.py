@@ -104,12 +104,12 @@ def added(table: str, *extra_rows: dict) -> dict[str, bytes]:
 
 
 def write_center(landing: Path, centers: Path, center_id: str, files: dict[str, bytes],
-                 codes: dict | None = None) -> None:
-    """The center's YAML (contract headers, ISO dates, UTF-8) and its files, clean where `files` says nothing."""
-    tables = {table: {"file": FILES[table], "columns": {field: field for field in TABLE_FIELDS[table]}}
+                 settings: dict[str, dict] | None = None) -> None:
+    """The center's YAML (contract headers, ISO dates, UTF-8; `settings`: table -> extra keys of its entry)
+    and its files, clean where `files` says nothing."""
+    tables = {table: {"file": FILES[table], "columns": {field: field for field in TABLE_FIELDS[table]},
+                      **(settings or {}).get(table, {})}
               for table in TABLE_FIELDS}
-    for table, mapping in (codes or {}).items():
-        tables[table]["codes"] = mapping
     config = {"center_id": center_id, "center_name": f"Test center {center_id}", "study": "multicenter",
               "tables": tables}
     centers.mkdir(parents=True, exist_ok=True)

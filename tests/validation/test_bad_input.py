@@ -37,7 +37,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad_input")
     warehouse, landing, centers = root / "warehouse", root / "landing", root / "centers"
     for center_id, case in CASES.items():
-        write_center(landing, centers, center_id, case.files)
+        write_center(landing, centers, center_id, case.files, case.settings)
     write_center(landing, centers, "redo", {})
     runs = {}
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -91,6 +91,16 @@ def test_bad_data_is_reported_precisely(runs, center_id, run):
         rows, phrase = case.refused.get(table, (set(), ""))
         assert {row for row, _ in refused} == rows, table
         assert all(phrase in reason for _, reason in refused), (table, refused)
+
+
+def test_percent_signs_and_unit_aliases_are_read_as_declared(runs):
+    _, database = runs["alone"]
+    assert query(database, "SELECT analyte, value FROM core.labs WHERE center_id = 'pctsign' ORDER BY source_row") == [
+        ("platelets", 150.0), ("cd3_pct", 70.7), ("il6", 2.44), ("cd3_abs", 1.8), ("neutrophils", 2.0)]
+    assert query(database, "SELECT mrd_pct FROM core.assessments WHERE center_id = 'pctsign' AND source_row = 1") == [
+        (9.5,)]
+    assert query(database, "SELECT value, unit FROM core.labs WHERE center_id = 'alias'"
+                           " AND source_row = 1") == [(1.2, "x10^9/L")]
 
 
 def test_good_data_arrives_untouched(runs):

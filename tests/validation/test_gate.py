@@ -48,6 +48,14 @@ def test_infusion_ending_on_february_29_2022_is_named():
     assert row["reason"].startswith(f"Cycle 1 of subject {SUBJECT[:8]}… (aaa/cycles.csv row 1)")
 
 
+def test_a_real_date_in_another_format_is_not_called_unreal():
+    cycle = changed("cycles", end_date=None, end_date_raw="2023-01-09", infusion_days=None,
+                    parse_errors="end_date:invalid_date")
+    reason = only_refusal(run(cycles=cycle), "cycles")["reason"]
+    assert "'2023-01-09' is a date, but not in the center's declared date_format" in reason
+    assert "not a real date" not in reason
+
+
 def test_dose_of_15_mg_per_m2_is_named_as_a_unit_slip():
     cycle = changed("cycles", dose_start=15000.0, dose_start_raw="15", dose_target=None, dose_target_raw=None,
                     dose_unit_raw="mg/m2/day", step_up_date=None)

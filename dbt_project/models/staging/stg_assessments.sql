@@ -1,5 +1,5 @@
 -- One row per delivered bone-marrow assessment (current file versions). Percentages may carry
--- detection markers: MRD `<0.01` is negative at the assay's 0.01 % sensitivity.
+-- detection markers: MRD `<0.01` is negative at the assay's 0.01 % sensitivity; and a trailing `%`.
 with delivered as (
     {{ current_rows('assessments') }}
 ),
@@ -22,7 +22,7 @@ parsed as (
 )
 
 select
-    *,
+    * exclude (bm_blasts_pct_percent_sign, mrd_pct_percent_sign, fusion_transcript_pct_percent_sign),
     -- MRD negative: under 0.01 %, or marked below a limit no higher than 0.01 % (`<0.01`, `ND`). A `<0.1`
     -- from a less sensitive assay leaves negativity unknown (NULL).
     case

@@ -41,7 +41,11 @@ with_unit as (
 
 interpreted as (
     select
-        with_unit.*,
+        -- `70.7%` is read as 70.7 only where the analyte is a percentage; elsewhere it does not parse.
+        with_unit.* replace (
+            case when with_unit.value_percent_sign and with_unit.canonical_unit is distinct from '%' then null
+                 else with_unit.value end as value
+        ),
         -- No conversion in the seed (or an unknown analyte): value NULL, reported as unknown_unit.
         conversion.factor as unit_factor,
         conversion.to_unit as unit,
