@@ -21,9 +21,21 @@ def main() -> int:
     with DagsterInstance.ephemeral() as instance:
         result = execute_warehouse(instance)
     failed_checks = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
-    print_summary(since, failed_checks)
-    print(f"{'run succeeded' if result.success else 'RUN FAILED'} in {time.perf_counter() - started:.1f} s")
-    return 0 if result.success else 1
+    failed_files = print_summary(since, failed_checks)
+    code, last_line = verdict(result.success, failed_files, time.perf_counter() - started)
+    print(last_line)
+    return code
+
+
+def verdict(success: bool, failed_files: int, seconds: float) -> tuple[int, str]:
+    """The exit code and the last line: a run in which a delivered file failed to load built everything it
+    could, and still does not exit 0, so that a scheduler sees that a delivery needs a look."""
+    if not success:
+        return 1, f"RUN FAILED in {seconds:.1f} s"
+    if failed_files:
+        return 2, (f"RUN INCOMPLETE in {seconds:.1f} s: {failed_files} delivered file(s) failed to load (FAILED lines"
+                   " above); everything else was built")
+    return 0, f"run succeeded in {seconds:.1f} s"
 
 
 def execute_warehouse(instance):
@@ -35,13 +47,18 @@ def execute_warehouse(instance):
         instance=instance, run_config=_QUIET, raise_on_error=False)
 
 
-def print_summary(since: datetime, failed_checks: list) -> None:
+def print_summary(since: datetime, failed_checks: list) -> int:
+    """What the run landed and built, one line per center; returns how many delivered files failed to load
+    (their latest sighting, this run's or an earlier one's, failed)."""
     import duckdb
     from dagster import AssetCheckSeverity
 
+    from assets.landing.contract import TABLE_FIELDS
+    from assets.landing.store import latest_failures
+
     database = settings.warehouse_dir() / settings.WAREHOUSE_FILE
     if not database.exists():
-        return
+        return 0
     with duckdb.connect(str(database), read_only=True) as con:
         outcomes = con.execute(
             "SELECT outcome, count(*), coalesce(sum(rows), 0) FROM audit.loads WHERE seen_at >= ?"
@@ -61,10 +78,60 @@ def print_summary(since: datetime, failed_checks: list) -> None:
         if ("core", "patients") in tables:
             by_study = con.execute("SELECT study, count(*) FROM core.patients GROUP BY study ORDER BY study").fetchall()
             print("patients: " + ", ".join(f"{count} {study}" for study, count in by_study))
+        centers = per_center(con) if ("audit", "row_accounting") in _tables(con) else []
+        failed_files = sum(len(latest_failures(con, table)) for table in TABLE_FIELDS)
+    for line in centers:
+        print(line)
     for evaluation in failed_checks:
         # WARN checks (clinical warnings, paper reproduction) do not fail the run; ERROR checks do.
         label = "check warning" if evaluation.severity == AssetCheckSeverity.WARN else "CHECK FAILED"
         print(f"  {label} {evaluation.asset_key.to_user_string()}: {evaluation.check_name}")
+    return failed_files
+
+
+# Per center: its current files by their latest outcome, its rows (current versions) passed and quarantined,
+# and how many kinds of reason the quarantine gives.
+_PER_CENTER_SQL = """
+WITH files AS (
+    SELECT center_id, sum(n) AS files,
+        string_agg(n || ' ' || last_outcome, ', ' ORDER BY last_outcome) AS outcomes,
+        sum(failed) AS failed
+    FROM (SELECT center_id, last_outcome, count(*) AS n, count(*) FILTER (last_outcome = 'failed') AS failed
+          FROM audit.row_accounting GROUP BY ALL)
+    GROUP BY center_id
+),
+counted AS (
+    SELECT center_id, sum(passed + quarantined) AS current_rows, sum(quarantined) AS quarantined
+    FROM audit.row_accounting GROUP BY center_id
+),
+reasons AS (
+    SELECT center_id, count(DISTINCT check_name) AS reasons FROM ({quarantine}) GROUP BY center_id
+)
+SELECT center_id, files, outcomes, current_rows, quarantined, coalesce(reasons, 0)
+FROM files JOIN counted USING (center_id) LEFT JOIN reasons USING (center_id)
+ORDER BY center_id
+"""
+
+
+def _tables(con) -> list[tuple[str, str]]:
+    return con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+
+
+def per_center(con) -> list[str]:
+    """'  sch: 6 files (6 loaded), 876 rows, 137 quarantined (4 reasons; see quarantine.*)'."""
+    from assets.validation.gate import ORDER
+
+    quarantine = " UNION ALL ".join(f"SELECT center_id, check_name FROM quarantine.{table}" for table in ORDER)
+    lines = []
+    for center, files, outcomes, rows, quarantined, reasons in con.execute(
+            _PER_CENTER_SQL.format(quarantine=quarantine)).fetchall():
+        line = f"  {center}: {files} files ({outcomes}), {rows} rows, {quarantined} quarantined"
+        if quarantined:
+            line += f" ({reasons} reason{'s' if reasons != 1 else ''}; see quarantine.*)"
+        if rows and quarantined * 2 > rows:
+            line += ": MOST ROWS QUARANTINED"
+        lines.append(line)
+    return lines
 
 
 if __name__ == "__main__":

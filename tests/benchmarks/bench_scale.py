@@ -161,7 +161,8 @@ def warehouse_run(scratch: Path, number: int) -> RunProfile:
     rows.append(Row("outside steps (run set-up, summary, exit)", measured.wall - rows[0].wall - in_steps[0],
                     measured.cpu - rows[0].cpu - in_steps[1], None))
     peak = max(max(s[3] for s in samples), 0 if profile["resets_peak"] else measured.peak)
-    shown = ("files:", "  FAILED", "  CHECK FAILED", "  quarantine.", "patients:", "run succeeded", "RUN FAILED")
+    shown = ("files:", "  FAILED", "  CHECK FAILED", "  quarantine.", "patients:", "run succeeded", "RUN FAILED",
+             "RUN INCOMPLETE")
     summary = [line for line in log.read_text(errors="replace").splitlines()
                if line.startswith(shown) or " - STEP_FAILURE - " in line]
     failed = bool(measured.code or not profile["success"])

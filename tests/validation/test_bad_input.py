@@ -93,6 +93,25 @@ def test_bad_data_is_reported_precisely(runs, center_id, run):
         assert all(phrase in reason for _, reason in refused), (table, refused)
 
 
+def test_make_run_prints_a_line_per_center_and_does_not_exit_0_after_a_failed_file(runs):
+    from assets.landing.contract import TABLE_FIELDS
+    from assets.landing.store import latest_failures
+    from orchestration.run import per_center, verdict
+
+    _, database = runs["alone"]
+    with duckdb.connect(str(database), read_only=True) as con:
+        lines = {line.split(":")[0].strip(): line for line in per_center(con)}
+        failed = sum(len(latest_failures(con, table)) for table in TABLE_FIELDS)
+    assert set(lines) == {*CASES, "redo"}
+    # Its patients file refused, the center's other rows have no patient: that must not look like success.
+    assert lines["enc"].startswith("  enc: 6 files (1 failed, 5 loaded), ")
+    assert lines["enc"].endswith("; see quarantine.*): MOST ROWS QUARANTINED")
+    assert lines["redo"] == f"  redo: 6 files (6 loaded), {sum(map(len, CLEAN.values()))} rows, 0 quarantined"
+    assert "1 reason;" in lines["grade"] and "MOST" not in lines["grade"]
+    assert failed == sum(len(case.rejected) for case in CASES.values()) > 0
+    assert verdict(True, failed, 1.0)[0] == 2 and verdict(True, 0, 1.0)[0] == 0 and verdict(False, 0, 1.0)[0] == 1
+
+
 def test_percent_signs_and_unit_aliases_are_read_as_declared(runs):
     _, database = runs["alone"]
     assert query(database, "SELECT analyte, value FROM core.labs WHERE center_id = 'pctsign' ORDER BY source_row") == [
