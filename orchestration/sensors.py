@@ -3,6 +3,7 @@ removes a file in the drop zone; record every failed run in audit.run_failures."
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -11,19 +12,34 @@ import dagster as dg
 from orchestration.resources import DeliveryResource, WarehouseResource
 
 
-def center_fingerprint(folder: Path) -> str | None:
-    """Digest of the names and contents of a center's files, None without any: a touched but unchanged file
-    keeps it, a new, replaced or removed file changes it. Reads files only, no DuckDB (a sensor must not
-    hold the warehouse)."""
-    from assets.landing.ingest import file_sha256
+def center_fingerprint(folder: Path, skipped: list[str] | None = None) -> str | None:
+    """Digest of the names and contents of a center's regular files, None without any: a touched but
+    unchanged file keeps it, a new, replaced or removed file changes it. Reads files only, no DuckDB (a sensor
+    must not hold the warehouse). Symbolic links and other non-regular files are never read (a link may point
+    anywhere on the machine): they are appended to `skipped`, with names that are not valid UTF-8."""
+    from assets.landing.ingest import file_sha256, is_delivered_file
 
-    files = sorted(file for file in folder.rglob("*") if file.is_file()) if folder.is_dir() else []
-    if not files:
-        return None
-    digest = hashlib.sha256()
+    files = sorted(folder.rglob("*")) if folder.is_dir() and not folder.is_symlink() else []
+    digest, found = hashlib.sha256(), False
     for path in files:
-        digest.update(f"{path.relative_to(folder)}\0{file_sha256(path)}\n".encode())
-    return digest.hexdigest()
+        name = os.fsencode(path.relative_to(folder))  # bytes: a name need not be valid UTF-8
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if not is_delivered_file(path) or not _utf8(name):
+            if skipped is not None:
+                skipped.append(f"{folder.name}/{name.decode('utf-8', 'replace')}")
+            continue
+        digest.update(name + b"\0" + file_sha256(path).encode() + b"\n")
+        found = True
+    return digest.hexdigest() if found else None
+
+
+def _utf8(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @dg.sensor(job_name="center_delivery", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
@@ -37,7 +53,10 @@ def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryReso
     requests = []
     # The centers' YAMLs, which the center partitions are read from.
     for center_id in (center.center_id for center in delivery.centers()):
-        fingerprint = center_fingerprint(Path(delivery.landing_dir) / center_id)
+        skipped: list[str] = []
+        fingerprint = center_fingerprint(Path(delivery.landing_dir) / center_id, skipped)
+        for name in skipped:
+            context.log.warning(f"skipped {name}: only regular files with UTF-8 names are delivered files")
         previous, changes = seen.get(center_id, (None, 0))
         if fingerprint == previous:
             continue

@@ -165,6 +165,19 @@ def test_file_listed_but_not_delivered_is_a_failed_load(con, delivery):
     assert loads["beta"].outcome == "failed" and "not delivered" in loads["beta"].message
 
 
+@pytest.mark.parametrize("target", ["outside.csv", "/etc/passwd"])
+def test_a_symbolic_link_is_refused_and_never_read(con, delivery, tmp_path, target):
+    outside = tmp_path / "outside.csv"
+    outside.write_text(PATIENTS)
+    link = Path(delivery.landing_dir) / "beta" / "patients.csv"
+    link.unlink()
+    link.symlink_to(outside if target == "outside.csv" else Path(target))
+    loads = land(con, delivery)
+    assert loads["beta"].outcome == "failed" and "not a regular file inside the drop zone" in loads["beta"].message
+    assert loads["beta"].file_sha256 is None and loads["alpha"].outcome == "loaded"
+    assert current_mrns(con, "beta") == []
+
+
 def test_unknown_extra_columns_are_audited_and_kept(con, delivery):
     deliver(delivery, "beta", "MRN,DOB,Sex,Why,Ward\nA1,01/02/2015,1,relapse,3B\n")
     assert "Ward" in land(con, delivery)["beta"].message

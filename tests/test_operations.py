@@ -1,5 +1,6 @@
 """Running itself: the nightly schedule, the drop-zone sensor and the run-failure sensor's audit.run_failures."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,20 @@ def test_drop_zone_sensor_launches_one_run_per_changed_center(tmp_path):
     reverted, _ = evaluate_drop_zone(tmp_path, cursor)
     assert list(reverted) == ["sch"] and reverted["sch"].run_key not in {first["sch"].run_key,
                                                                          changed["sch"].run_key}
+
+
+def test_links_and_names_that_are_not_utf8_are_skipped_and_reported_never_read(tmp_path):
+    from orchestration.sensors import center_fingerprint
+
+    deliver(tmp_path, "sch", "mrn\n1\n")
+    clean = center_fingerprint(tmp_path / "sch")
+    (tmp_path / "sch" / "passwd.csv").symlink_to("/etc/passwd")
+    (tmp_path / os.fsdecode(b"sch/\xb2\xe2\xca\xd4.csv")).write_text("mrn\n2\n")  # GBK bytes for 测试
+    skipped: list[str] = []
+    assert center_fingerprint(tmp_path / "sch", skipped) == clean
+    assert sorted(skipped) == ["sch/passwd.csv", "sch/\ufffd\ufffd\ufffd\ufffd.csv"]
+    requests, _ = evaluate_drop_zone(tmp_path, None)
+    assert list(requests) == ["sch"]  # the sensor goes on for every center
 
 
 def test_the_instance_never_runs_one_center_twice_at_once(tmp_path):

@@ -49,8 +49,13 @@ def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Pat
     config = center.tables[table]
     path = folder / config.file
     load = FileLoad(center.center_id, _source_file(config), table, FAILED)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         message = f"{config.file}: not delivered (listed in {center.path.name})"
+        return _record(con, replace(load, message=message), loaded_at)
+    if not is_delivered_file(path):
+        # Never read: a link may point anywhere on the machine, and its contents would be published (SHA-256).
+        message = (f"{config.file}: not a regular file inside the drop zone (a symbolic link, or a folder or"
+                   " device); only regular files are landed")
         return _record(con, replace(load, message=message), loaded_at)
     load = replace(load, file_sha256=file_sha256(path))
     if store.already_loaded(con, load.center_id, load.source_file, load.file_sha256):
@@ -62,6 +67,11 @@ def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Pat
     except DeliveryError as error:
         # Only this file fails: the center's earlier version stays current, the other centers still load.
         return _record(con, replace(load, message=str(error)), loaded_at)
+
+
+def is_delivered_file(path: Path) -> bool:
+    """A regular file, not a symbolic link, in a folder that is not one either."""
+    return path.is_file() and not path.is_symlink() and not path.parent.is_symlink()
 
 
 def _record(con: "duckdb.DuckDBPyConnection", load: FileLoad, seen_at: datetime) -> FileLoad:
