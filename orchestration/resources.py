@@ -95,10 +95,19 @@ class DeliveryResource(dg.ConfigurableResource):
     centers_dir: str
 
     def centers(self) -> list:
-        """Every center's parsed YAML (CenterConfig), sorted by center_id."""
+        """Every valid center YAML, parsed (CenterConfig), sorted by center_id; an invalid one is left out
+        (config_errors names it), so that one center's typo never stops the others."""
         from assets.landing.center_config import load_centers
 
-        return list(load_centers(Path(self.centers_dir)).values())
+        return list(load_centers(Path(self.centers_dir), errors=[]).values())
+
+    def config_errors(self) -> list[tuple[str, str]]:
+        """(center_id, the problem) of every center YAML that does not load: the file stem is its center_id."""
+        from assets.landing.center_config import load_centers
+
+        errors: list = []
+        load_centers(Path(self.centers_dir), errors=errors)
+        return [(Path(str(error).split(":", 1)[0]).stem, str(error)) for error in errors]
 
 
 def build_resources() -> dict[str, object]:

@@ -48,13 +48,13 @@ def execute_warehouse(instance):
 
 
 def print_summary(since: datetime, failed_checks: list) -> int:
-    """What the run landed and built, one line per center; returns how many delivered files failed to load
-    (their latest sighting, this run's or an earlier one's, failed)."""
+    """What the run landed and built, one line per center; returns how many delivered files (data files whose
+    latest sighting failed, and center YAMLs) failed to load."""
     import duckdb
     from dagster import AssetCheckSeverity
 
     from assets.landing.contract import TABLE_FIELDS
-    from assets.landing.store import latest_failures
+    from assets.landing.store import config_errors, latest_failures
 
     database = settings.warehouse_dir() / settings.WAREHOUSE_FILE
     if not database.exists():
@@ -69,6 +69,9 @@ def print_summary(since: datetime, failed_checks: list) -> int:
                 "SELECT center_id, message FROM audit.loads WHERE seen_at >= ? AND outcome = 'failed'"
                 " ORDER BY center_id, source_file", [since]).fetchall():
             print(f"  FAILED {center_id}: {message}")
+        yamls = config_errors(con)
+        for center_id, message in yamls:
+            print(f"  FAILED {center_id}: {message}")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables()"
             " WHERE schema_name IN ('core', 'quarantine', 'marts') ORDER BY ALL").fetchall()
@@ -79,7 +82,7 @@ def print_summary(since: datetime, failed_checks: list) -> int:
             by_study = con.execute("SELECT study, count(*) FROM core.patients GROUP BY study ORDER BY study").fetchall()
             print("patients: " + ", ".join(f"{count} {study}" for study, count in by_study))
         centers = per_center(con) if ("audit", "row_accounting") in _tables(con) else []
-        failed_files = sum(len(latest_failures(con, table)) for table in TABLE_FIELDS)
+        failed_files = sum(len(latest_failures(con, table)) for table in TABLE_FIELDS) + len(yamls)
     for line in centers:
         print(line)
     for evaluation in failed_checks:

@@ -165,6 +165,24 @@ def test_file_listed_but_not_delivered_is_a_failed_load(con, delivery):
     assert loads["beta"].outcome == "failed" and "not delivered" in loads["beta"].message
 
 
+def test_an_invalid_center_yaml_fails_alone_and_its_mappings_stay(tmp_path, con, delivery):
+    from assets.landing.mappings import land_mappings
+
+    store.ensure_warehouse(con)
+    land_mappings(con, delivery.centers())
+    before = con.execute("SELECT * FROM raw.center_code_maps WHERE center_id = 'beta'").fetchall()
+    assert before
+    yaml_file = Path(delivery.centers_dir) / "beta.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("columns: {mrn: MRN, event_type", "colums: {mrn: MRN, event_type"))
+    assert [center.center_id for center in delivery.centers()] == ["alpha"]
+    [(center, problem)] = delivery.config_errors()
+    assert center == "beta" and "beta.yaml: tables.events: unknown keys ['colums']" in problem
+    land_mappings(con, delivery.centers(), keep=["beta"])
+    assert con.execute("SELECT * FROM raw.center_code_maps WHERE center_id = 'beta'").fetchall() == before
+    yaml_file.write_text("center_id: beta\ntables: [")
+    assert "beta.yaml: not valid YAML" in delivery.config_errors()[0][1]
+
+
 @pytest.mark.parametrize("target", ["outside.csv", "/etc/passwd"])
 def test_a_symbolic_link_is_refused_and_never_read(con, delivery, tmp_path, target):
     outside = tmp_path / "outside.csv"
@@ -202,8 +220,8 @@ def test_landing_assets_and_file_check_in_dagster(tmp_path, delivery):
     deliver(delivery, "beta", "MRN,DOB,Sex,Why\nA1,01/02/2015,1")
     result = dg.materialize(landing, resources=resources, raise_on_error=False)
     checks = {evaluation.asset_key.path[1]: evaluation.passed for evaluation in result.get_asset_check_evaluations()}
-    assert checks == {"patients": False, "events": True, **{table: True for table in TABLE_FIELDS
-                                                            if table not in ("patients", "events")}}
+    assert checks == {"patients": False, "events": True, "center_settings": True,  # every_center_yaml_loads
+                      **{table: True for table in TABLE_FIELDS if table not in ("patients", "events")}}
     with warehouse.connect(read_only=True) as con:
         assert current_mrns(con, "beta") == ["A1", "A2"]
         assert con.execute("SELECT count(*) FROM raw.center_settings").fetchone()[0] == 4

@@ -20,7 +20,8 @@ def center_partitions() -> dg.StaticPartitionsDefinition:
     """One partition per center YAML, read when the definitions load: a new center needs a reload anyway."""
     from assets.landing.center_config import load_centers
 
-    return dg.StaticPartitionsDefinition(list(load_centers(settings.centers_dir())))
+    # An invalid YAML is left out here too: center_mappings reports it, the other centers go on.
+    return dg.StaticPartitionsDefinition(list(load_centers(settings.centers_dir(), errors=[])))
 
 
 def centers_to_land(context: dg.AssetExecutionContext, centers: list) -> list:
@@ -96,16 +97,28 @@ def every_delivered_file_loaded(warehouse: WarehouseResource):
     specs=[dg.AssetSpec(["raw", name], group_name=GROUP, kinds={"duckdb"},
                         description=f"raw.{name}: the centers' YAML mappings, for dbt staging")
            for name in MAPPING_TABLES],
+    check_specs=[dg.AssetCheckSpec("every_center_yaml_loads", asset=["raw", "center_settings"],
+                                   description="Every center YAML is valid. An invalid one fails alone: its "
+                                               "center's files are not landed and its data stays as it was.")],
     pool=POOL,
 )
-def center_mappings(warehouse: WarehouseResource, delivery: DeliveryResource):
+def center_mappings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, delivery: DeliveryResource):
     from assets.landing.mappings import land_mappings
 
+    errors = delivery.config_errors()
+    for _, message in errors:
+        context.log.warning(message)
     with warehouse.connect() as con:
         store.ensure_warehouse(con)
-        counts = land_mappings(con, delivery.centers())
+        counts = land_mappings(con, delivery.centers(), keep=[center for center, _ in errors])
+        store.record_config_errors(con, errors)
     for name, rows in counts.items():
         yield dg.MaterializeResult(asset_key=["raw", name], metadata={"dagster/row_count": rows})
+    yield dg.AssetCheckResult(
+        check_name="every_center_yaml_loads", asset_key=["raw", "center_settings"], passed=not errors,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"invalid_yamls": len(errors),
+                  "errors": dg.MetadataValue.md(markdown_table(["center", "problem"], errors))})
 
 
 @dg.asset(

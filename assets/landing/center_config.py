@@ -34,7 +34,7 @@ RENDER_KEYS = {"below_limit", "floor_as_number", "zero_as"}
 
 
 class ConfigError(ValueError):
-    """A center YAML that does not describe its files validly."""
+    """A center YAML that does not describe its files validly; its message starts with the file's path."""
 
 
 @dataclass(frozen=True)
@@ -99,18 +99,31 @@ def centers_dir() -> Path:
     return Path(os.environ.get("BLINA_CENTERS_DIR", REPO_ROOT / "data" / "centers"))
 
 
-def load_centers(directory: Path | None = None) -> dict[str, CenterConfig]:
-    """Every center YAML in the directory, by center_id, sorted."""
-    paths = sorted((directory or centers_dir()).glob("*.yaml"))
-    return {center.center_id: center for center in map(load_center, paths)}
+def load_centers(directory: Path | None = None, errors: list[ConfigError] | None = None) -> dict[str, CenterConfig]:
+    """Every center YAML in the directory, by center_id, sorted. With `errors`, an invalid YAML is appended to
+    it and skipped (the run goes on for the other centers); without, it raises."""
+    centers = {}
+    for path in sorted((directory or centers_dir()).glob("*.yaml")):
+        try:
+            center = load_center(path)
+        except ConfigError as error:
+            if errors is None:
+                raise
+            errors.append(error)
+            continue
+        centers[center.center_id] = center
+    return centers
 
 
 def load_center(path: Path) -> CenterConfig:
     path = Path(path)
-    with path.open(encoding="utf-8") as handle:
-        # libyaml's loader: the pure-Python one spent about a second a run on five small files.
-        doc = yaml.load(handle, Loader=yaml.CSafeLoader)
     where = str(path)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            # libyaml's loader: the pure-Python one spent about a second a run on five small files.
+            doc = yaml.load(handle, Loader=yaml.CSafeLoader)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{where}: not valid YAML ({' '.join(str(error).split())})") from error
     _check_keys(doc, {"center_id", "center_name", "study", "defaults", "tables"}, where)
     center_id = _require(doc, "center_id", where)
     if not re.fullmatch(r"[a-z0-9_]+", str(center_id)) or center_id != path.stem:

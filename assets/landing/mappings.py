@@ -3,6 +3,7 @@
 Rebuilt whole on every landing: they describe how the files are read now, not a history.
 """
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,14 +48,23 @@ def _with_unit_aliases(table) -> dict[str, dict[str, str]]:
     return {**table.codes, **{field: {**table.unit_aliases, **table.codes.get(field, {})} for field in unit_fields}}
 
 
-def land_mappings(con: "duckdb.DuckDBPyConnection", centers: list["CenterConfig"]) -> dict[str, int]:
-    """Replace raw.center_* with the current YAMLs; returns the row count of each table."""
+def land_mappings(con: "duckdb.DuckDBPyConnection", centers: list["CenterConfig"],
+                  keep: Collection[str] = ()) -> dict[str, int]:
+    """Replace raw.center_* with the current YAMLs, except the rows of the centers in `keep` (whose YAML does
+    not load: their data stays as their last valid YAML read it); returns the row count of each table."""
     rows = mapping_rows(centers)
     con.execute("BEGIN TRANSACTION")
     for name, columns in MAPPING_TABLES.items():
-        con.execute(f"CREATE OR REPLACE TABLE raw.{name} ({columns})")
+        declared = [column.split()[0] for column in columns.split(",")]
+        present = [column for (column,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = ?"
+            " ORDER BY column_index", [name]).fetchall()]
+        if present == declared:
+            con.execute(f"DELETE FROM raw.{name} WHERE NOT list_contains(?, center_id)", [list(keep)])
+        else:  # new, or laid out by an earlier version of this code
+            con.execute(f"CREATE OR REPLACE TABLE raw.{name} ({columns})")
         if rows[name]:
             placeholders = ", ".join("?" * len(rows[name][0]))
             con.executemany(f"INSERT INTO raw.{name} VALUES ({placeholders})", rows[name])
     con.execute("COMMIT")
-    return {name: len(table_rows) for name, table_rows in rows.items()}
+    return {name: con.execute(f"SELECT count(*) FROM raw.{name}").fetchall()[0][0] for name in MAPPING_TABLES}

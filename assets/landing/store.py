@@ -135,6 +135,22 @@ def record_load(con: "duckdb.DuckDBPyConnection", load: FileLoad, seen_at: datet
     )
 
 
+CONFIG_ERRORS = "audit.center_config_errors"
+
+
+def record_config_errors(con: "duckdb.DuckDBPyConnection", errors: list[tuple[str, str]]) -> None:
+    """audit.center_config_errors: (center_id, message) of every center YAML that did not load this run."""
+    con.execute(f"CREATE OR REPLACE TABLE {CONFIG_ERRORS} (center_id VARCHAR, message VARCHAR)")
+    if errors:
+        con.executemany(f"INSERT INTO {CONFIG_ERRORS} VALUES (?, ?)", errors)
+
+
+def config_errors(con: "duckdb.DuckDBPyConnection") -> list[tuple[str, str]]:
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit'"
+                         " AND table_name = 'center_config_errors'").fetchall()[0][0]
+    return con.execute(f"SELECT * FROM {CONFIG_ERRORS} ORDER BY ALL").fetchall() if exists else []
+
+
 def latest_failures(con: "duckdb.DuckDBPyConnection", table: str) -> list[tuple[str, str, str]]:
     """(center_id, source_file, message) of the files of `table` whose latest sighting failed."""
     return con.execute(

@@ -39,6 +39,7 @@ def runs(tmp_path_factory):
     for center_id, case in CASES.items():
         write_center(landing, centers, center_id, case.files, case.settings)
     write_center(landing, centers, "redo", {})
+    write_center(landing, centers, "typo", {})  # its YAML gets a typo before the mixed run
     runs = {}
     with pytest.MonkeyPatch.context() as monkeypatch:
         alone = materialize(monkeypatch, warehouse, landing, centers)
@@ -49,6 +50,8 @@ def runs(tmp_path_factory):
         shutil.copytree(PROJECT / "data" / "centers", centers, dirs_exist_ok=True)
         write_center(landing, centers, "good", {})
         write_center(landing, centers, "redo", changed("patients", 1, protocol="CCCG-ALL-2020"))
+        typo = centers / "typo.yaml"
+        typo.write_text(typo.read_text(encoding="utf-8").replace("columns:", "colums:", 1), encoding="utf-8")
         runs["mixed"] = (materialize(monkeypatch, warehouse, landing, centers), warehouse / "warehouse.duckdb")
     return runs
 
@@ -93,6 +96,16 @@ def test_bad_data_is_reported_precisely(runs, center_id, run):
         assert all(phrase in reason for _, reason in refused), (table, refused)
 
 
+def test_a_center_whose_yaml_has_a_typo_fails_alone_and_keeps_its_data(runs):
+    (_, alone), (result, mixed) = runs["alone"], runs["mixed"]
+    assert result.success and ("raw/center_settings", "every_center_yaml_loads") in failed_checks(result)
+    [(center, problem)] = query(mixed, "SELECT * FROM audit.center_config_errors")
+    assert center == "typo" and "typo.yaml: tables.patients: unknown keys ['colums']" in problem
+    for table in TABLES:  # its data as its last valid YAML read it
+        sql = f"SELECT * EXCLUDE (warnings) FROM core.{table} WHERE center_id = 'typo' ORDER BY ALL"
+        assert query(mixed, sql) == query(alone, sql) and query(alone, sql), table
+
+
 def test_make_run_prints_a_line_per_center_and_does_not_exit_0_after_a_failed_file(runs):
     from assets.landing.contract import TABLE_FIELDS
     from assets.landing.store import latest_failures
@@ -102,7 +115,7 @@ def test_make_run_prints_a_line_per_center_and_does_not_exit_0_after_a_failed_fi
     with duckdb.connect(str(database), read_only=True) as con:
         lines = {line.split(":")[0].strip(): line for line in per_center(con)}
         failed = sum(len(latest_failures(con, table)) for table in TABLE_FIELDS)
-    assert set(lines) == {*CASES, "redo"}
+    assert set(lines) == {*CASES, "redo", "typo"}
     # Its patients file refused, the center's other rows have no patient: that must not look like success.
     assert lines["enc"].startswith("  enc: 6 files (1 failed, 5 loaded), ")
     assert lines["enc"].endswith("; see quarantine.*): MOST ROWS QUARANTINED")
