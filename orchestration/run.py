@@ -54,6 +54,8 @@ def print_summary(since: datetime, failed_checks: list) -> int:
     from dagster import AssetCheckSeverity
 
     from assets.landing.contract import TABLE_FIELDS
+    from assets.landing.center_config import load_centers
+    from assets.landing.ingest import listed_files
     from assets.landing.store import config_errors, latest_failures
 
     database = settings.warehouse_dir() / settings.WAREHOUSE_FILE
@@ -82,7 +84,8 @@ def print_summary(since: datetime, failed_checks: list) -> int:
             by_study = con.execute("SELECT study, count(*) FROM core.patients GROUP BY study ORDER BY study").fetchall()
             print("patients: " + ", ".join(f"{count} {study}" for study, count in by_study))
         centers = per_center(con) if ("audit", "row_accounting") in _tables(con) else []
-        failed_files = sum(len(latest_failures(con, table)) for table in TABLE_FIELDS) + len(yamls)
+        listed = listed_files(load_centers(settings.centers_dir(), errors=[]).values())
+        failed_files = sum(len(latest_failures(con, table, listed)) for table in TABLE_FIELDS) + len(yamls)
     for line in centers:
         print(line)
     for evaluation in failed_checks:

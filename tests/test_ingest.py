@@ -212,6 +212,25 @@ def test_mappings_land_the_yaml(con, delivery):
     assert con.execute("SELECT DISTINCT date_format FROM raw.center_settings").fetchall() == [("%d/%m/%Y",)]
 
 
+def test_a_failed_file_stops_failing_when_redelivered_loadable_or_no_longer_listed(con, delivery):
+    from assets.landing.ingest import listed_files
+
+    deliver(delivery, "alpha", "MRN,DOB\nA1\n")
+    deliver(delivery, "beta", "MRN,DOB\nA1\n")
+    land(con, delivery)
+    assert [failure[:2] for failure in store.latest_failures(con, "patients", listed_files(delivery.centers()))] == [
+        ("alpha", "patients.csv"), ("beta", "patients.csv")]
+    deliver(delivery, "alpha", PATIENTS)  # the corrected file
+    yaml_file = Path(delivery.centers_dir) / "beta.yaml"  # beta no longer delivers patients
+    yaml_file.write_text(yaml_file.read_text().replace("  patients:\n    file: patients.csv\n    columns: {mrn: MRN,"
+                                                       " birth_date: DOB, sex: Sex, indication: Why}\n    codes:\n"
+                                                       "      sex: {\"1\": M, \"2\": F}\n", ""))
+    assert [center.tables.keys() for center in delivery.centers()][1] == {"events"}
+    land(con, delivery)
+    assert store.latest_failures(con, "patients", listed_files(delivery.centers())) == []
+    assert [failure[:2] for failure in store.latest_failures(con, "patients")] == [("beta", "patients.csv")]
+
+
 def test_landing_assets_and_file_check_in_dagster(tmp_path, delivery):
     warehouse = WarehouseResource(path=str(tmp_path / "dagster" / "warehouse.duckdb"))
     resources = {"warehouse": warehouse, "delivery": delivery}

@@ -48,7 +48,7 @@ def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Pat
 
     config = center.tables[table]
     path = folder / config.file
-    load = FileLoad(center.center_id, _source_file(config), table, FAILED)
+    load = FileLoad(center.center_id, source_file(config), table, FAILED)
     if not path.exists() and not path.is_symlink():
         message = f"{config.file}: not delivered (listed in {center.path.name})"
         return _record(con, replace(load, message=message), loaded_at)
@@ -79,7 +79,12 @@ def _record(con: "duckdb.DuckDBPyConnection", load: FileLoad, seen_at: datetime)
     return load
 
 
-def _source_file(config) -> str:
+def listed_files(centers) -> set[tuple[str, str]]:
+    """(center_id, source_file) of every file the centers' YAMLs list now."""
+    return {(center.center_id, source_file(config)) for center in centers for config in center.tables.values()}
+
+
+def source_file(config) -> str:
     return f"{config.file}#{config.sheet}" if config.sheet else config.file
 
 

@@ -4,7 +4,7 @@ raw.<table> keeps every delivered version of every file, as text; audit.loads re
 in order; raw.current_files, a view over audit.loads, names the version of each file staging reads.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -151,9 +151,11 @@ def config_errors(con: "duckdb.DuckDBPyConnection") -> list[tuple[str, str]]:
     return con.execute(f"SELECT * FROM {CONFIG_ERRORS} ORDER BY ALL").fetchall() if exists else []
 
 
-def latest_failures(con: "duckdb.DuckDBPyConnection", table: str) -> list[tuple[str, str, str]]:
-    """(center_id, source_file, message) of the files of `table` whose latest sighting failed."""
-    return con.execute(
+def latest_failures(con: "duckdb.DuckDBPyConnection", table: str,
+                    listed: Collection[tuple[str, str]] | None = None) -> list[tuple[str, str, str]]:
+    """(center_id, source_file, message) of the files of `table` whose latest sighting failed; with `listed`,
+    only the (center_id, source_file) the centers' YAMLs list now (a file no longer listed no longer fails)."""
+    failures = con.execute(
         """
         SELECT center_id, source_file, message FROM audit.loads WHERE table_name = ?
         QUALIFY row_number() OVER (PARTITION BY center_id, source_file ORDER BY load_id DESC) = 1
@@ -162,6 +164,7 @@ def latest_failures(con: "duckdb.DuckDBPyConnection", table: str) -> list[tuple[
         """,
         [table],
     ).fetchall()
+    return [failure for failure in failures if listed is None or failure[:2] in listed]
 
 
 def count_rows(con: "duckdb.DuckDBPyConnection", table: str) -> tuple[int, int]:
