@@ -80,6 +80,14 @@ CASES = {
                                       "its patient is not in core")
                               for table, rows in ALL_ROWS.items() if table not in ("patients", "events")}}),
     "grade": Case(changed("adverse_events", 1, grade="7"), refused={"adverse_events": ({2}, "grade 7")}),
+    # A cycle delivered twice: the exact copy is refused and the first kept; copies that disagree are both
+    # refused, with everything of that cycle. No dbt test fails the run for it.
+    "cycdupe": Case(added("cycles", dict(CLEAN["cycles"][0])), refused={"cycles": ({4}, "repeats cycles.csv row 1")}),
+    "cycconflict": Case(added("cycles", {**CLEAN["cycles"][2], "weight_kg": "19"}),
+                        refused={"cycles": ({3, 4}, "delivered 2 times with different values"),
+                                 "assessments": ({5, 6}, "cycle 1 of this subject is not in core"),
+                                 "labs": ({6}, "cycle 1 of this subject is not in core"),
+                                 "adverse_events": ({4, 5}, "cycle 1 of this subject is not in core")}),
     # As a sheet shows percentages: accepted where the measure is a percentage, refused elsewhere.
     "pctsign": Case({**changed_rows("labs", {0: {"value": "1.2%"}, 2: {"value": "70.7%"}}),
                      **changed("assessments", 0, mrd_pct="9.5 %")},
