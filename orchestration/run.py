@@ -16,10 +16,17 @@ def main() -> int:
     started, since = time.perf_counter(), utc_now()
     from dagster import DagsterInstance
 
-    # An in-memory instance: the run is not kept in $DAGSTER_HOME's history (runs launched from `make ui`
-    # are). Recording its ~700 events and planned materializations in SQLite costs ~7 s of a 20 s budget.
-    with DagsterInstance.ephemeral() as instance:
-        result = execute_warehouse(instance)
+    from orchestration.exclusive import WarehouseBusy, exclusive_warehouse
+
+    try:
+        # An in-memory instance: the run is not kept in $DAGSTER_HOME's history (runs launched from `make ui`
+        # are). Recording its ~700 events and planned materializations in SQLite costs ~7 s of a 20 s budget.
+        with exclusive_warehouse(settings.warehouse_dir() / settings.WAREHOUSE_FILE), \
+                DagsterInstance.ephemeral() as instance:
+            result = execute_warehouse(instance)
+    except WarehouseBusy as busy:
+        print(f"NOT RUN: {busy}")
+        return 3
     failed_checks = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
     failed_files = print_summary(since, failed_checks)
     code, last_line = verdict(result.success, failed_files, time.perf_counter() - started)
@@ -29,7 +36,8 @@ def main() -> int:
 
 def verdict(success: bool, failed_files: int, seconds: float) -> tuple[int, str]:
     """The exit code and the last line: a run in which a delivered file failed to load built everything it
-    could, and still does not exit 0, so that a scheduler sees that a delivery needs a look."""
+    could, and still does not exit 0, so that a scheduler sees that a delivery needs a look. (3: not run,
+    another process held the warehouse.)"""
     if not success:
         return 1, f"RUN FAILED in {seconds:.1f} s"
     if failed_files:
