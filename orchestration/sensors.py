@@ -12,15 +12,18 @@ import dagster as dg
 from orchestration.resources import DeliveryResource, WarehouseResource
 
 
-def center_fingerprint(folder: Path, skipped: list[str] | None = None) -> str | None:
-    """Digest of the names and contents of a center's regular files, None without any: a touched but
-    unchanged file keeps it, a new, replaced or removed file changes it. Reads files only, no DuckDB (a sensor
-    must not hold the warehouse). Symbolic links and other non-regular files are never read (a link may point
-    anywhere on the machine): they are appended to `skipped`, with names that are not valid UTF-8."""
+def center_fingerprint(folder: Path, skipped: list[str] | None = None, yaml_file: Path | None = None) -> str | None:
+    """Digest of the names and contents of a center's regular files and of its YAML, None without any file: a
+    touched but unchanged file keeps it, a new, replaced or removed file, or an edited YAML, changes it. Reads
+    files only, no DuckDB (a sensor must not hold the warehouse). Symbolic links and other non-regular files
+    are never read (a link may point anywhere on the machine): they are appended to `skipped`, with names
+    that are not valid UTF-8."""
     from assets.landing.ingest import file_sha256, is_delivered_file
 
     files = sorted(folder.rglob("*")) if folder.is_dir() and not folder.is_symlink() else []
     digest, found = hashlib.sha256(), False
+    if yaml_file is not None and yaml_file.is_file():
+        digest.update(b"yaml\0" + file_sha256(yaml_file).encode() + b"\n")
     for path in files:
         name = os.fsencode(path.relative_to(folder))  # bytes: a name need not be valid UTF-8
         if path.is_dir() and not path.is_symlink():
@@ -43,7 +46,7 @@ def _utf8(name: bytes) -> bool:
 
 
 @dg.sensor(job_name="center_delivery", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
-def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryResource):
+def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryResource, warehouse: WarehouseResource):
     """One run per center whose files changed since the last tick, for that center's partition only.
 
     The cursor keeps, per center, its fingerprint and how many changes were launched: the count goes into
@@ -51,14 +54,17 @@ def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryReso
     key only once), while a change seen again after a lost cursor launches nothing new."""
     seen = json.loads(context.cursor) if context.cursor else {}
     requests = []
+    # Switched on for the first time: what the warehouse already holds counts as seen.
+    loaded = _loaded_files(warehouse) if not context.cursor else {}
     # The centers' YAMLs, which the center partitions are read from.
-    for center_id in (center.center_id for center in delivery.centers()):
-        skipped: list[str] = []
-        fingerprint = center_fingerprint(Path(delivery.landing_dir) / center_id, skipped)
+    for center in delivery.centers():
+        center_id, skipped = center.center_id, []
+        fingerprint = center_fingerprint(Path(delivery.landing_dir) / center_id, skipped, center.path)
         for name in skipped:
             context.log.warning(f"skipped {name}: only regular files with UTF-8 names are delivered files")
         previous, changes = seen.get(center_id, (None, 0))
-        if fingerprint == previous:
+        if fingerprint == previous or (previous is None and _all_loaded(center, delivery, loaded)):
+            seen[center_id] = (fingerprint, changes)
             continue
         seen[center_id] = (fingerprint, changes + 1)
         requests.append(dg.RunRequest(
@@ -67,9 +73,34 @@ def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryReso
             # dagster.yaml limits runs per center tag to one at a time.
             tags={"center": center_id},
         ))
+    cursor = json.dumps(seen, sort_keys=True)
     if not requests:
-        return dg.SkipReason("no center's files changed")
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+        return dg.SensorResult(skip_reason="no center's files changed", cursor=cursor)
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+
+def _loaded_files(warehouse: WarehouseResource) -> dict[tuple[str, str], str]:
+    """(center_id, source_file) -> SHA-256 of the version the warehouse holds as current (raw.current_files);
+    empty when the warehouse cannot be read (none yet, or a run holds it: then every center is launched)."""
+    import duckdb
+
+    try:
+        with duckdb.connect(warehouse.path, read_only=True) as con:
+            return {(center, file): sha for center, file, sha in con.execute(
+                "SELECT center_id, source_file, file_sha256 FROM raw.current_files").fetchall()}
+    except duckdb.Error:
+        return {}
+
+
+def _all_loaded(center, delivery: DeliveryResource, loaded: dict[tuple[str, str], str]) -> bool:
+    """Every file the center's YAML lists is current in the warehouse as it lies in the drop zone."""
+    from assets.landing.ingest import file_sha256, is_delivered_file, source_file
+
+    for config in center.tables.values():
+        path = Path(delivery.landing_dir) / center.center_id / config.file
+        if not is_delivered_file(path) or loaded.get((center.center_id, source_file(config))) != file_sha256(path):
+            return False
+    return bool(loaded)
 
 
 RUN_FAILURES_DDL = """

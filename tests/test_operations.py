@@ -1,5 +1,6 @@
 """Running itself: the nightly schedule, the drop-zone sensor and the run-failure sensor's audit.run_failures."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -31,13 +32,13 @@ def test_nightly_schedule_runs_the_whole_warehouse_at_two_in_shanghai():
     assert nightly_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def evaluate_drop_zone(landing: Path, cursor: str | None) -> tuple[dict[str, dg.RunRequest], str | None]:
-    """The sensor's run requests by center, and its new cursor."""
-    delivery = DeliveryResource(landing_dir=str(landing), centers_dir=str(CENTERS_DIR))
-    result = drop_zone_sensor(dg.build_sensor_context(cursor=cursor, resources={"delivery": delivery}))
-    if isinstance(result, dg.SkipReason):
-        return {}, cursor
-    return {request.partition_key: request for request in result.run_requests}, result.cursor
+def evaluate_drop_zone(landing: Path, cursor: str | None, centers: Path = CENTERS_DIR,
+                       warehouse: Path | None = None) -> tuple[dict[str, dg.RunRequest], str | None]:
+    """The sensor's run requests by center, and its new cursor (`warehouse`: none yet by default)."""
+    resources = {"delivery": DeliveryResource(landing_dir=str(landing), centers_dir=str(centers)),
+                 "warehouse": WarehouseResource(path=str(warehouse or landing / "no_warehouse.duckdb"))}
+    result = drop_zone_sensor(dg.build_sensor_context(cursor=cursor, resources=resources))
+    return {request.partition_key: request for request in result.run_requests or []}, result.cursor
 
 
 def deliver(landing: Path, center_id: str, text: str) -> None:
@@ -80,6 +81,25 @@ def test_links_and_names_that_are_not_utf8_are_skipped_and_reported_never_read(t
     assert sorted(skipped) == ["sch/passwd.csv", "sch/\ufffd\ufffd\ufffd\ufffd.csv"]
     requests, _ = evaluate_drop_zone(tmp_path, None)
     assert list(requests) == ["sch"]  # the sensor goes on for every center
+
+
+def test_first_tick_launches_nothing_already_loaded_and_a_yaml_edit_launches_its_center(tmp_path):
+    from assets.landing.ingest import land_table
+    from assets.landing.contract import TABLE_FIELDS
+
+    centers = tmp_path / "centers"
+    shutil.copytree(CENTERS_DIR, centers)
+    delivery = DeliveryResource(landing_dir=str(LANDING_DIR), centers_dir=str(centers))
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        for table in TABLE_FIELDS:
+            land_table(con, table, delivery.centers(), LANDING_DIR, datetime(2026, 1, 1), tmp_path / "scratch")
+    first, cursor = evaluate_drop_zone(LANDING_DIR, None, centers, warehouse)
+    assert first == {} and sorted(json.loads(cursor)) == sorted(path.stem for path in centers.glob("*.yaml"))
+    sch = centers / "sch.yaml"
+    sch.write_text(sch.read_text(encoding="utf-8") + "# Cytogenetics now delivered as ISCN text\n", encoding="utf-8")
+    edited, _ = evaluate_drop_zone(LANDING_DIR, cursor, centers, warehouse)
+    assert list(edited) == ["sch"]
 
 
 def test_the_instance_never_runs_one_center_twice_at_once(tmp_path):

@@ -128,9 +128,13 @@ def wait_for_run(url: str, run_id: str, tmp_path: Path) -> None:
 def deliver_through_the_sensor(url: str, landing: Path) -> dict[str, str]:
     """The sensor started with every center's current files as seen, then one changed file at `sch`: the
     tags of the one run it launches."""
+    from orchestration import settings
     from orchestration.sensors import center_fingerprint
 
-    seen = {folder.name: (center_fingerprint(folder), 1) for folder in sorted(landing.iterdir())}
+    # The demo centers' YAMLs (the daemon runs without BLINA_CENTERS_DIR).
+    yamls = settings.PROJECT_ROOT / "data" / "centers"
+    seen = {folder.name: (center_fingerprint(folder, yaml_file=yamls / f"{folder.name}.yaml"), 1)
+            for folder in sorted(landing.iterdir())}
     assert graphql(url, SET_CURSOR, selector=SENSOR, cursor=json.dumps(seen, sort_keys=True))[
         "setSensorCursor"]["__typename"] == "Sensor"
     patients = landing / "sch" / "patients.csv"
