@@ -41,8 +41,8 @@ def verdict(success: bool, failed_files: int, seconds: float) -> tuple[int, str]
     if not success:
         return 1, f"RUN FAILED in {seconds:.1f} s"
     if failed_files:
-        return 2, (f"RUN INCOMPLETE in {seconds:.1f} s: {failed_files} delivered file(s) failed to load (FAILED lines"
-                   " above); everything else was built")
+        return 2, (f"RUN INCOMPLETE in {seconds:.1f} s: {failed_files} delivered file(s) failed to load or were held"
+                   " (FAILED and HELD lines above); everything else was built")
     return 0, f"run succeeded in {seconds:.1f} s"
 
 
@@ -79,6 +79,10 @@ def print_summary(since: datetime, failed_checks: list) -> int:
                 "SELECT center_id, message FROM audit.loads WHERE seen_at >= ? AND outcome = 'failed'"
                 " ORDER BY center_id, source_file", [since]).fetchall():
             print(f"  FAILED {center_id}: {message}")
+        for center_id, message in con.execute(
+                "SELECT center_id, message FROM audit.loads WHERE seen_at >= ? AND outcome = 'held'"
+                " ORDER BY center_id, source_file", [since]).fetchall():
+            print(f"  HELD {center_id}: {message}")
         yamls = config_errors(con)
         for center_id, message in yamls:
             print(f"  FAILED {center_id}: {message}")

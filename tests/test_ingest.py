@@ -212,6 +212,46 @@ def test_mappings_land_the_yaml(con, delivery):
     assert con.execute("SELECT DISTINCT date_format FROM raw.center_settings").fetchall() == [("%d/%m/%Y",)]
 
 
+def test_a_redelivery_that_lost_rows_or_its_last_line_end_is_held_until_released(con, delivery):
+    many = "MRN,DOB,Sex,Why\n" + "".join(f"A{n},01/02/2015,1,relapse\n" for n in range(1, 24))
+    deliver(delivery, "alpha", many)
+    land(con, delivery)
+    cut = "MRN,DOB,Sex,Why\n" + "".join(f"A{n},01/02/2015,1,relapse\n" for n in range(1, 13))
+    deliver(delivery, "alpha", cut.rstrip("\n")[:-2])  # cut at a row boundary: every row still parses
+    held = land(con, delivery)["alpha"]
+    assert held.outcome == "held" and held.message.startswith("patients.csv: 12 rows, previous version 23 ")
+    assert len(current_mrns(con, "alpha")) == 23  # the previous version stays current
+    again = land(con, delivery)["alpha"]  # seen again: held again, its rows not landed twice
+    assert (again.outcome, again.rows) == ("held", 12)
+    assert con.execute("SELECT count(*) FROM raw.patients WHERE center_id = 'alpha'").fetchone() == (23 + 12,)
+    assert [failure[0] for failure in store.latest_failures(con, "patients")] == ["alpha"]
+    yaml_file = Path(delivery.centers_dir) / "alpha.yaml"  # the center confirms: one YAML line releases it
+    yaml_file.write_text(yaml_file.read_text().replace("    file: patients.csv\n",
+                                                       f"    file: patients.csv\n    release: [{held.file_sha256[:12]}]\n"))
+    assert land(con, delivery)["alpha"].outcome == "loaded" and len(current_mrns(con, "alpha")) == 12
+    assert store.latest_failures(con, "patients") == []
+
+
+def test_an_audit_log_from_before_held_versions_keeps_its_rows(con):
+    con.execute("CREATE SCHEMA audit; CREATE SEQUENCE audit.load_seq")
+    con.execute(store._AUDIT_DDL.split(";", 1)[1].replace(", 'held'", ""))  # the log as it was made before
+    con.execute("INSERT INTO audit.loads (center_id, source_file, table_name, rows, outcome, seen_at)"
+                " VALUES ('alpha', 'patients.csv', 'patients', 2, 'loaded', '2025-01-01')")
+    store.ensure_warehouse(con)
+    con.execute("INSERT INTO audit.loads (center_id, source_file, table_name, rows, outcome, seen_at)"
+                " VALUES ('alpha', 'patients.csv', 'patients', 1, 'held', '2025-01-02')")
+    assert con.execute("SELECT load_id, outcome FROM audit.loads ORDER BY load_id").fetchall() == [
+        (1, "loaded"), (2, "held")]
+
+
+def test_a_redelivery_without_its_last_line_end_is_held(con, delivery):
+    land(con, delivery)
+    deliver(delivery, "beta", PATIENTS + "A3,01/02/2016,2,relapse")  # more rows, but cut inside the last line
+    held = land(con, delivery)["beta"]
+    assert held.outcome == "held" and "its last line has no line end" in held.message
+    assert current_mrns(con, "beta") == ["A1", "A2"]
+
+
 def test_a_failed_file_stops_failing_when_redelivered_loadable_or_no_longer_listed(con, delivery):
     from assets.landing.ingest import listed_files
 

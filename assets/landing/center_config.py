@@ -24,10 +24,11 @@ STUDIES = ("multicenter", "case_series")
 FORMATS = ("csv", "xlsx")
 ENCODINGS = ("utf-8", "gbk")
 LAYOUTS = ("long", "wide")
+# shrink_limit_pct: a re-delivery with more than this share fewer rows than the current version is held.
 SETTING_DEFAULTS = {"format": "csv", "encoding": "utf-8", "delimiter": ",", "date_format": "%Y-%m-%d",
-                    "decimal": "."}
+                    "decimal": ".", "shrink_limit_pct": 10}
 TABLE_KEYS = {"file", "sheet", "layout", "columns", "analytes", "codes", "units", "unit_aliases", "detection_limits",
-              "render", *SETTING_DEFAULTS}
+              "render", "release", *SETTING_DEFAULTS}
 UNIT_FIELDS = ("unit", "dose_unit")  # coded fields that hold a unit: unit_aliases apply to them too
 UNIT_CONVERSIONS = REPO_ROOT / "dbt_project" / "seeds" / "unit_conversions.csv"
 RENDER_KEYS = {"below_limit", "floor_as_number", "zero_as"}
@@ -61,6 +62,7 @@ class TableConfig:
     delimiter: str
     date_format: str
     decimal: str
+    shrink_limit_pct: float
     sheet: str | None  # xlsx only
     layout: str  # long | wide (labs only)
     columns: dict[str, str]  # contract field -> delivered header, in the file's column order
@@ -70,6 +72,7 @@ class TableConfig:
     # The center's spelling of a unit -> the spelling seeds/unit_conversions.csv knows (`10^3/uL: x10^9/L`),
     # for its unit columns and its `units:`.
     unit_aliases: dict[str, str]
+    release: tuple[str, ...]  # SHA-256 prefixes of held versions the center confirmed: they load as delivered
     detection_limits: dict[str, float]  # analyte -> the kit's limit of detection, canonical unit
     render: Render
 
@@ -169,6 +172,7 @@ def _table(name: str, doc: dict[str, Any], defaults: dict[str, str], where: str)
         raise ConfigError(f"{where}: detection_limits must be positive")
     return TableConfig(name=name, file=str(_require(doc, "file", where)), sheet=sheet, layout=layout,
                        columns=columns, analytes=analytes, codes=codes, units=units, unit_aliases=unit_aliases,
+                       release=tuple(str(prefix).lower() for prefix in doc.get("release") or ()),
                        detection_limits=limits,
                        render=_render(doc.get("render") or {}, name, f"{where}: render"), **settings)
 
@@ -195,6 +199,8 @@ def _check_settings(settings: dict[str, str], where: str) -> None:
     for key, values in allowed.items():
         if settings[key] not in values:
             raise ConfigError(f"{where}: {key} {settings[key]!r} is not one of {values}")
+    if not isinstance(settings["shrink_limit_pct"], (int, float)) or not 0 <= settings["shrink_limit_pct"] <= 100:
+        raise ConfigError(f"{where}: shrink_limit_pct {settings['shrink_limit_pct']!r} must be a number from 0 to 100")
     if len(settings["delimiter"]) != 1 or "%" not in settings["date_format"]:
         raise ConfigError(f"{where}: delimiter must be one character and date_format strftime syntax")
 

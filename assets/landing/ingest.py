@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from assets.landing import store
 from assets.landing.contract import TABLE_FIELDS
-from assets.landing.store import FAILED, LOADED, UNCHANGED, FileLoad
+from assets.landing.store import FAILED, HELD, LOADED, UNCHANGED, FileLoad
 
 if TYPE_CHECKING:
     import duckdb
@@ -58,15 +58,48 @@ def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Pat
                    " device); only regular files are landed")
         return _record(con, replace(load, message=message), loaded_at)
     load = replace(load, file_sha256=file_sha256(path))
-    if store.already_loaded(con, load.center_id, load.source_file, load.file_sha256):
+    released = any(load.file_sha256.startswith(prefix) for prefix in config.release)
+    earlier = store.landed(con, load.center_id, load.source_file, load.file_sha256)
+    if earlier and earlier.outcome == LOADED:
         return _record(con, replace(load, outcome=UNCHANGED, rows=0), loaded_at)
+    if earlier:  # held before: its rows are in raw already
+        seen = (replace(load, outcome=LOADED, rows=earlier.rows, message="released by the center's YAML")
+                if released else replace(load, outcome=HELD, rows=earlier.rows, message=earlier.message))
+        return _record(con, seen, loaded_at)
+    previous = store.current_rows(con, load.center_id, load.source_file)
     try:
         with delivered_rows(con, center, table, path, scratch) as delivered:
             loaded = replace(load, outcome=LOADED, message=_extra_columns_message(delivered.unknown))
-            return store.land_rows(con, delivered.sql, loaded, loaded_at, partial(delivered.check_rows, con))
+            hold = partial(_held, config, path, previous, load.file_sha256) if not released else lambda count: None
+            return store.land_rows(con, delivered.sql, loaded, loaded_at, partial(delivered.check_rows, con), hold)
     except DeliveryError as error:
         # Only this file fails: the center's earlier version stays current, the other centers still load.
         return _record(con, replace(load, message=str(error)), loaded_at)
+
+
+def _held(config, path: Path, previous: int | None, sha256: str, rows: int) -> str | None:
+    """Why a new version must not become current before someone looks at it (None: it may): it lost more
+    than the table's shrink_limit_pct of the current version's rows, or its last line has no line end (a
+    file cut off in transfer, perhaps at a row boundary, so that every row still parses)."""
+    if previous is None:  # a first delivery supersedes nothing
+        return None
+    release = f"release it with `release: [{sha256[:12]}]` under tables.{config.name} in the center's YAML"
+    if previous and rows < previous * (1 - config.shrink_limit_pct / 100):
+        return (f"{config.file}: {rows} rows, previous version {previous} (more than {config.shrink_limit_pct:g} %"
+                f" fewer): held, the previous version stays current; if the center confirms it, {release}")
+    if config.format == "csv" and not _ends_with_line_end(path):
+        return (f"{config.file}: its last line has no line end (a cut-off file?): held, the previous version"
+                f" stays current; if the center confirms it, {release}")
+    return None
+
+
+def _ends_with_line_end(path: Path) -> bool:
+    with path.open("rb") as delivered:
+        delivered.seek(0, 2)
+        if delivered.tell() == 0:
+            return True
+        delivered.seek(-1, 2)
+        return delivered.read(1) in (b"\n", b"\r")
 
 
 def is_delivered_file(path: Path) -> bool:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 SCHEMAS = ("raw", "staging", "core", "quarantine", "marts", "audit")
 
-LOADED, UNCHANGED, FAILED = "loaded", "unchanged", "failed"
+LOADED, UNCHANGED, FAILED, HELD = "loaded", "unchanged", "failed", "held"
 
 _PROVENANCE_DDL = """
     center_id VARCHAR NOT NULL,
@@ -35,14 +35,14 @@ CREATE TABLE IF NOT EXISTS audit.loads (
     table_name VARCHAR NOT NULL,
     rows INTEGER,
     file_sha256 VARCHAR,
-    outcome VARCHAR NOT NULL CHECK (outcome IN ('loaded', 'unchanged', 'failed')),
+    outcome VARCHAR NOT NULL CHECK (outcome IN ('loaded', 'unchanged', 'failed', 'held')),
     message VARCHAR,
     seen_at TIMESTAMP NOT NULL
 );
 """
 
 # The version staging reads: the last one seen that loaded, or that was seen again unchanged (a centre
-# that re-delivers an older version makes it current again). A failed delivery leaves the previous
+# that re-delivers an older version makes it current again). A failed or held delivery leaves the previous
 # version current, so the center's earlier good data stays in place.
 _CURRENT_FILES_DDL = """
 CREATE OR REPLACE VIEW raw.current_files AS
@@ -76,7 +76,23 @@ def ensure_warehouse(con: "duckdb.DuckDBPyConnection") -> None:
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     con.execute(_AUDIT_DDL)
+    _allow_held(con)
     con.execute(_CURRENT_FILES_DDL)
+
+
+def _allow_held(con: "duckdb.DuckDBPyConnection") -> None:
+    """An audit.loads made before the outcome 'held' existed: rebuilt with every row it holds."""
+    checks = [expression for (expression,) in con.execute(
+        "SELECT expression FROM duckdb_constraints() WHERE schema_name = 'audit' AND table_name = 'loads'"
+        " AND constraint_type = 'CHECK'").fetchall()]
+    if not checks or any("held" in expression for expression in checks):
+        return
+    con.execute("BEGIN TRANSACTION")
+    con.execute("ALTER TABLE audit.loads RENAME TO loads_before_held")
+    con.execute(_AUDIT_DDL)
+    con.execute("INSERT INTO audit.loads SELECT * FROM audit.loads_before_held")
+    con.execute("DROP TABLE audit.loads_before_held")
+    con.execute("COMMIT")
 
 
 def ensure_raw_table(con: "duckdb.DuckDBPyConnection", table: str, fields: Sequence[str]) -> None:
@@ -93,20 +109,36 @@ def ensure_raw_table(con: "duckdb.DuckDBPyConnection", table: str, fields: Seque
             con.execute(f"ALTER TABLE raw.{table} ADD COLUMN {field} VARCHAR")
 
 
-def already_loaded(con: "duckdb.DuckDBPyConnection", center_id: str, source_file: str, file_sha256: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM audit.loads WHERE center_id = ? AND source_file = ? AND file_sha256 = ?"
-        " AND outcome = 'loaded'",
+def landed(con: "duckdb.DuckDBPyConnection", center_id: str, source_file: str, file_sha256: str) -> FileLoad | None:
+    """The sighting that put this version's rows into raw (outcome loaded, or held), if any: its rows are
+    never inserted twice."""
+    found = con.execute(
+        "SELECT rows, outcome, message FROM audit.loads WHERE center_id = ? AND source_file = ? AND file_sha256 = ?"
+        " AND outcome IN ('loaded', 'held') ORDER BY outcome = 'loaded' DESC, load_id LIMIT 1",
         [center_id, source_file, file_sha256],
-    ).fetchall()[0][0] > 0
+    ).fetchall()
+    if not found:
+        return None
+    rows, outcome, message = found[0]
+    return FileLoad(center_id, source_file, "", outcome, rows, file_sha256, message)
+
+
+def current_rows(con: "duckdb.DuckDBPyConnection", center_id: str, source_file: str) -> int | None:
+    """Rows of the file's current version, None before any."""
+    found = con.execute(
+        "SELECT loads.rows FROM raw.current_files JOIN audit.loads USING (center_id, source_file, file_sha256)"
+        " WHERE center_id = ? AND source_file = ? AND loads.outcome IN ('loaded', 'held') LIMIT 1",
+        [center_id, source_file]).fetchall()
+    return found[0][0] if found else None
 
 
 def land_rows(con: "duckdb.DuckDBPyConnection", rows: str, load: FileLoad, loaded_at: datetime,
-              check: Callable[[int], None]) -> FileLoad:
+              check: Callable[[int], None], hold: Callable[[int], str | None] = lambda count: None) -> FileLoad:
     """Append one file version's rows to raw.<table> and record the load, atomically; returns the load recorded.
 
     `rows` is a query of the file's rows in the contract's shape (readers.Delivered.sql), run by one INSERT where
-    the data is; `check` sees the number of rows it inserted and may refuse the file (raising) before the commit.
+    the data is; `check` sees the number of rows it inserted and may refuse the file (raising) before the commit;
+    `hold` may return why the version is held: its rows stay in raw, not current, and the load says so.
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -117,7 +149,8 @@ def land_rows(con: "duckdb.DuckDBPyConnection", rows: str, load: FileLoad, loade
              "loaded_at": loaded_at},
         ).fetchone()
         check(count)
-        load = replace(load, rows=count)
+        held = hold(count)
+        load = replace(load, rows=count, **({"outcome": HELD, "message": held} if held else {}))
         record_load(con, load, loaded_at)
         con.execute("COMMIT")
     except BaseException:
@@ -153,13 +186,13 @@ def config_errors(con: "duckdb.DuckDBPyConnection") -> list[tuple[str, str]]:
 
 def latest_failures(con: "duckdb.DuckDBPyConnection", table: str,
                     listed: Collection[tuple[str, str]] | None = None) -> list[tuple[str, str, str]]:
-    """(center_id, source_file, message) of the files of `table` whose latest sighting failed; with `listed`,
+    """(center_id, source_file, message) of the files of `table` whose latest sighting failed or was held; with `listed`,
     only the (center_id, source_file) the centers' YAMLs list now (a file no longer listed no longer fails)."""
     failures = con.execute(
         """
         SELECT center_id, source_file, message FROM audit.loads WHERE table_name = ?
         QUALIFY row_number() OVER (PARTITION BY center_id, source_file ORDER BY load_id DESC) = 1
-            AND outcome = 'failed'
+            AND outcome IN ('failed', 'held')
         ORDER BY center_id, source_file
         """,
         [table],

@@ -4,7 +4,7 @@ delivered    rows landed in raw.<table>, every version of the file
 loaded       rows of the current version (what staging read)
 passed       rows in core.<table>
 quarantined  rows in quarantine.<table>
-superseded   rows of earlier versions of the file, replaced by a re-delivery
+superseded   rows of the file's versions that are not current: replaced by a re-delivery, or held
 
 delivered = passed + quarantined + superseded must hold for every row (the blocking check
 `delivered_rows_accounted`). A file rejected whole (wrong encoding, truncated, ...) lands no row: it appears
