@@ -244,6 +244,24 @@ def test_an_audit_log_from_before_held_versions_keeps_its_rows(con):
         (1, "loaded"), (2, "held")]
 
 
+def test_a_column_that_disappears_from_a_redelivery_is_reported_and_held_unless_retired(con, delivery):
+    yaml_file = Path(delivery.centers_dir) / "alpha.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("indication: Why}", "indication: Why, cytogenetics: Cyto}"))
+    deliver(delivery, "beta", "MRN,DOB,Sex,Why\nA1,01/02/2015,1,relapse\n")
+    deliver(delivery, "alpha", "MRN,DOB,Sex,Why,Cyto\nA1,01/02/2015,1,relapse,none\nA2,,2,mrd_positive,\n")
+    assert land(con, delivery)["alpha"].outcome == "loaded"
+    deliver(delivery, "alpha", "MRN,DOB,Sex,Why\nA1,01/02/2015,1,relapse\nA2,,2,mrd_positive\n")
+    held = land(con, delivery)["alpha"]
+    assert held.outcome == "held" and "the columns Cyto (cytogenetics) of the previous version are missing" in held.message
+    assert con.execute("SELECT count(cytogenetics) FROM raw.patients JOIN raw.current_files"
+                       " USING (center_id, source_file, file_sha256) WHERE center_id = 'alpha'").fetchone() == (1,)
+    yaml_file.write_text(yaml_file.read_text().replace("    file: patients.csv\n",
+                                                       "    file: patients.csv\n    retired: [cytogenetics]\n"))
+    deliver(delivery, "alpha", "MRN,DOB,Sex,Why\nA1,01/02/2015,1,relapse\nA2,,2,mrd_positive\nA3,,1,relapse\n")
+    loaded = land(con, delivery)["alpha"]
+    assert loaded.outcome == "loaded" and loaded.message == "mapped columns missing: Cyto (cytogenetics)"
+
+
 def test_a_redelivery_without_its_last_line_end_is_held(con, delivery):
     land(con, delivery)
     deliver(delivery, "beta", PATIENTS + "A3,01/02/2016,2,relapse")  # more rows, but cut inside the last line

@@ -28,7 +28,7 @@ LAYOUTS = ("long", "wide")
 SETTING_DEFAULTS = {"format": "csv", "encoding": "utf-8", "delimiter": ",", "date_format": "%Y-%m-%d",
                     "decimal": ".", "shrink_limit_pct": 10}
 TABLE_KEYS = {"file", "sheet", "layout", "columns", "analytes", "codes", "units", "unit_aliases", "detection_limits",
-              "render", "release", *SETTING_DEFAULTS}
+              "render", "release", "retired", *SETTING_DEFAULTS}
 UNIT_FIELDS = ("unit", "dose_unit")  # coded fields that hold a unit: unit_aliases apply to them too
 UNIT_CONVERSIONS = REPO_ROOT / "dbt_project" / "seeds" / "unit_conversions.csv"
 RENDER_KEYS = {"below_limit", "floor_as_number", "zero_as"}
@@ -73,6 +73,7 @@ class TableConfig:
     # for its unit columns and its `units:`.
     unit_aliases: dict[str, str]
     release: tuple[str, ...]  # SHA-256 prefixes of held versions the center confirmed: they load as delivered
+    retired: frozenset[str]  # mapped fields (or wide-lab analytes) the center no longer delivers
     detection_limits: dict[str, float]  # analyte -> the kit's limit of detection, canonical unit
     render: Render
 
@@ -173,6 +174,7 @@ def _table(name: str, doc: dict[str, Any], defaults: dict[str, str], where: str)
     return TableConfig(name=name, file=str(_require(doc, "file", where)), sheet=sheet, layout=layout,
                        columns=columns, analytes=analytes, codes=codes, units=units, unit_aliases=unit_aliases,
                        release=tuple(str(prefix).lower() for prefix in doc.get("release") or ()),
+                       retired=frozenset(map(str, doc.get("retired") or ())),
                        detection_limits=limits,
                        render=_render(doc.get("render") or {}, name, f"{where}: render"), **settings)
 

@@ -69,21 +69,28 @@ def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Pat
     previous = store.current_rows(con, load.center_id, load.source_file)
     try:
         with delivered_rows(con, center, table, path, scratch) as delivered:
-            loaded = replace(load, outcome=LOADED, message=_extra_columns_message(delivered.unknown))
-            hold = partial(_held, config, path, previous, load.file_sha256) if not released else lambda count: None
+            loaded = replace(load, outcome=LOADED, message=_columns_message(delivered))
+            dropped = _dropped(con, load, config, delivered.missing) if previous and not released else []
+            hold = (partial(_held, config, path, previous, load.file_sha256, dropped) if not released
+                    else lambda count: None)
             return store.land_rows(con, delivered.sql, loaded, loaded_at, partial(delivered.check_rows, con), hold)
     except DeliveryError as error:
         # Only this file fails: the center's earlier version stays current, the other centers still load.
         return _record(con, replace(load, message=str(error)), loaded_at)
 
 
-def _held(config, path: Path, previous: int | None, sha256: str, rows: int) -> str | None:
+def _held(config, path: Path, previous: int | None, sha256: str, dropped: list[str], rows: int) -> str | None:
     """Why a new version must not become current before someone looks at it (None: it may): it lost more
     than the table's shrink_limit_pct of the current version's rows, or its last line has no line end (a
-    file cut off in transfer, perhaps at a row boundary, so that every row still parses)."""
+    file cut off in transfer, perhaps at a row boundary, so that every row still parses), or it lacks mapped
+    columns the current version delivered values in (`dropped`)."""
     if previous is None:  # a first delivery supersedes nothing
         return None
     release = f"release it with `release: [{sha256[:12]}]` under tables.{config.name} in the center's YAML"
+    if dropped:
+        return (f"{config.file}: the columns {', '.join(dropped)} of the previous version are missing: held, the"
+                " previous version stays current; if the center no longer delivers them, list them under"
+                f" `retired:` of tables.{config.name} in its YAML, or {release}")
     if previous and rows < previous * (1 - config.shrink_limit_pct / 100):
         return (f"{config.file}: {rows} rows, previous version {previous} (more than {config.shrink_limit_pct:g} %"
                 f" fewer): held, the previous version stays current; if the center confirms it, {release}")
@@ -121,5 +128,27 @@ def source_file(config) -> str:
     return f"{config.file}#{config.sheet}" if config.sheet else config.file
 
 
-def _extra_columns_message(headers: tuple[str, ...]) -> str | None:
-    return "unknown extra columns, kept in raw `extra`: " + ", ".join(headers) if headers else None
+def _columns_message(delivered) -> str | None:
+    """The file's column news for audit.loads: unknown extra columns, and mapped columns it lacks."""
+    notes = []
+    if delivered.unknown:
+        notes.append("unknown extra columns, kept in raw `extra`: " + ", ".join(delivered.unknown))
+    if delivered.missing:
+        notes.append("mapped columns missing: " + ", ".join(f"{header} ({name})" for name, header in delivered.missing))
+    return "; ".join(notes) or None
+
+
+def _dropped(con: "duckdb.DuckDBPyConnection", load: FileLoad, config, missing) -> list[str]:
+    """The missing mapped columns (not retired) in which the current version delivered a value."""
+    current = (f"FROM raw.{load.table_name} JOIN raw.current_files USING (center_id, source_file, file_sha256)"
+               " WHERE center_id = ? AND source_file = ?")
+    dropped = []
+    for name, header in missing:
+        if name in config.retired:
+            continue
+        had = (f"SELECT count({name}) {current}" if name in config.columns
+               else f"SELECT count(*) {current} AND source_column = ?")  # a wide lab's analyte column
+        parameters = [load.center_id, load.source_file] + ([] if name in config.columns else [header])
+        if con.execute(had, parameters).fetchall()[0][0]:
+            dropped.append(f"{header} ({name})")
+    return dropped

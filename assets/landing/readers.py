@@ -28,7 +28,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,6 +79,8 @@ class Delivered:
     rows_sql: str  # the non-blank data records before wide labs are unpivoted
     order: str  # ORDER BY of the file's order (source_row, then the YAML's analyte order)
     unknown: tuple[str, ...]  # headers of the unknown columns, in file order
+    # (field or wide-lab analyte code, its header) of each column the YAML maps that the file lacks
+    missing: tuple[tuple[str, str], ...] = ()
 
     def check_rows(self, con: "duckdb.DuckDBPyConnection", rows: int) -> None:
         """Reject a file without data rows; `rows` is what `sql` yielded (wide labs: 0 when every cell is empty)."""
@@ -193,7 +195,9 @@ def _plan(con: "duckdb.DuckDBPyConnection", cells: str, header: list[str], confi
         raise DeliveryError(file, f"none of the analyte columns {list(config.analytes.values())} is present", row=0)
     fields = {fld: config.columns[fld] for fld in TABLE_FIELDS[config.name] if config.columns.get(fld) in columns}
     unknown = [name for name in columns if name not in {*fields.values(), *analytes.values()}]
-    return _mapping_sql(file, cells, len(header), columns, fields, analytes, unknown)
+    missing = tuple((name, mapped) for name, mapped in (*config.columns.items(), *config.analytes.items())
+                    if mapped not in columns)
+    return replace(_mapping_sql(file, cells, len(header), columns, fields, analytes, unknown), missing=missing)
 
 
 def _mapping_sql(file: str, cells: str, width: int, columns: dict[str, int], fields: dict[str, str],
