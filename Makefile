@@ -13,7 +13,7 @@ unexport PYTHONDONTWRITEBYTECODE
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BLINA_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
 
-.PHONY: help run test ui sql docs demo-data bench bench-scale bench-generator
+.PHONY: help run test ui sql docs demo-data bench bench-scale bench-generator check-delivery
 
 # make bench-scale N=1000000 BAD=0.01: patients and the fraction of bad delivered rows
 N ?= 100000
@@ -24,6 +24,7 @@ help:
 	@echo "make test       run the test suite"
 	@echo "make ui         Dagster webserver and daemon on http://127.0.0.1:3000"
 	@echo "make sql        read-only SQL prompt on warehouse/analytics.duckdb (or the warehouse until it exists)"
+	@echo "make check-delivery CENTER=<id> [DIR=<folder>]  dry run of one center's files; touches no warehouse"
 	@echo "make docs       dbt docs on http://127.0.0.1:8080"
 	@echo "make demo-data  regenerate the demo extracts in data/landing/"
 	@echo "make bench      time 'make run' on the demo"
@@ -53,6 +54,10 @@ ui: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml
 
 sql: $(SYNCED)
 	$(PY) -m orchestration.sql_prompt
+
+check-delivery: $(SYNCED)
+	@test -n "$(CENTER)" || { echo "usage: make check-delivery CENTER=<center_id> [DIR=<folder>]"; exit 2; }
+	$(PY) -m orchestration.check_delivery $(CENTER) $(if $(DIR),--dir $(DIR))
 
 docs: $(SYNCED)
 	cd dbt_project && $(CURDIR)/$(VENV)/bin/dbt docs generate --quiet \
