@@ -22,6 +22,9 @@ EXAMPLES = 3  # problems shown per table and column
 
 
 def check_delivery(center_id: str, folder: Path, centers_dir: Path) -> int:
+    # Imported before the scratch environment is set: the module builds the real definitions on import.
+    import orchestration.definitions  # noqa: F401
+
     with tempfile.TemporaryDirectory(prefix="check_delivery_") as scratch:
         root = Path(scratch)
         (root / "centers").mkdir()
@@ -32,18 +35,10 @@ def check_delivery(center_id: str, folder: Path, centers_dir: Path) -> int:
         shutil.copy(yaml_file, root / "centers" / yaml_file.name)
         # A copy, never a link: the landing refuses links, and the delivery stays as it was sent.
         shutil.copytree(folder, root / "landing" / center_id, symlinks=False)
-        scratch_env = {"BLINA_CENTERS_DIR": str(root / "centers"), "BLINA_LANDING_DIR": str(root / "landing"),
-                       "BLINA_WAREHOUSE_DIR": str(root / "warehouse")}
-        before = {name: os.environ.get(name) for name in scratch_env}
-        os.environ.update(scratch_env)
-        try:
+        with settings.environment({"BLINA_CENTERS_DIR": str(root / "centers"),
+                                   "BLINA_LANDING_DIR": str(root / "landing"),
+                                   "BLINA_WAREHOUSE_DIR": str(root / "warehouse")}):
             return _dry_run(root / "warehouse" / settings.WAREHOUSE_FILE)
-        finally:
-            for name, value in before.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
 
 def _dry_run(database: Path) -> int:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import shutil
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from orchestration import settings
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # The events dagster-dbt turns into materializations and check results (DbtCoreCliEventMessage).
@@ -51,7 +52,7 @@ def invoke(project_dir: Path, manifest_path: Path, target_path: Path, args: Sequ
     events: list[dict[str, Any]] = []
     target_path.mkdir(parents=True, exist_ok=True)
     # profiles.yml finds the pseudonym plugin by a path relative to the project, as under the CLI.
-    with _LOCK, contextlib.chdir(project_dir), _environment(env):
+    with _LOCK, contextlib.chdir(project_dir), settings.environment(env):
         manifest = _parsed(project_dir, manifest_path, target_path.parent / "parse")
         runner = dbtRunner(manifest=manifest, callbacks=[lambda message: _keep(message, events)])
         try:
@@ -59,20 +60,6 @@ def invoke(project_dir: Path, manifest_path: Path, target_path: Path, args: Sequ
         finally:
             _release_warehouse()
     return DbtInvocation(result.success, events, result.exception)
-
-
-@contextlib.contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _keep(message, events: list[dict[str, Any]]) -> None:
@@ -93,7 +80,7 @@ def parse_project(project_dir: Path, env: Mapping[str, str]) -> Path:
     """Parse the project into its own target/ (manifest.json, the partial-parse state), which the asset
     definitions are built from; keep the Manifest for this process's invocations. Returns manifest.json."""
     target_path = project_dir / "target"
-    with _LOCK, contextlib.chdir(project_dir), _environment(env):
+    with _LOCK, contextlib.chdir(project_dir), settings.environment(env):
         manifest = _parse(project_dir, target_path)
     manifest_path = target_path / "manifest.json"
     _manifests.clear()

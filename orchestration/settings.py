@@ -1,6 +1,8 @@
 """Where the warehouse, the drop zone and the center YAMLs live: env vars with defaults inside the repo."""
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,3 +40,18 @@ def memory_limit() -> str:
 
 def threads() -> int:
     return int(os.environ.get("BLINA_DUCKDB_THREADS") or DEFAULT_THREADS)
+
+
+@contextlib.contextmanager
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """`env` set in os.environ for the block, the previous values (or their absence) restored after it."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
