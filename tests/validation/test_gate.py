@@ -89,6 +89,13 @@ def test_counts_in_cells_per_microlitre_are_named():
     assert "looks like cells/uL delivered as x10^9/L" in row["reason"]
 
 
+def test_a_lab_refused_for_its_date_names_the_date_as_its_value_not_the_result():
+    labs = changed("labs", 0, sample_date=date(2030, 1, 1))  # a baseline sample, also after its cycle ended
+    row = only_refusal(run(labs=labs), "labs")
+    assert (row["check_name"], row["column_name"], row["value"]) == (
+        "not_in_future; baseline_before_cycle_end", "sample_date; sample_date", "2030-01-01; 2030-01-01")
+
+
 def test_negative_count_is_refused_without_a_unit_hint():
     row = only_refusal(run(labs=changed("labs", 0, value=-0.4, value_raw="-0.4")), "labs")
     assert "below the possible minimum of 0" in row["reason"] and "looks like" not in row["reason"]
