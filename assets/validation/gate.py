@@ -70,10 +70,6 @@ class Tally:
     def passed(self) -> int:
         return self.candidates - self.quarantined
 
-    def __add__(self, other: "Tally") -> "Tally":
-        return Tally(self.candidates + other.candidates, self.quarantined + other.quarantined,
-                     self.warned + other.warned)
-
 
 def rows_of(table: str) -> str:
     """The gated centers' candidate rows, numbered `_row` (a temporary view)."""
@@ -133,7 +129,8 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
         con.execute(f"DROP VIEW IF EXISTS {rows_of(table)}")
         for temporary in (refused_of(table), copied_of(table), *(staged_of(sink(table)) for sink in sinks)):
             con.execute(f"DROP TABLE IF EXISTS {temporary}")
-    con.execute(f"DROP TABLE IF EXISTS {FAILURES}")
+    for scratch in (FAILURES, CATALOG):
+        con.execute(f"DROP TABLE IF EXISTS {scratch}")
     return tallies
 
 
