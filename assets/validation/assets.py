@@ -139,7 +139,8 @@ def only_validated_rows(warehouse: WarehouseResource):
         core, checked = versions.recorded(con, "core"), versions.recorded(con, RECHECKED)
     centers = sorted(center for center, version in core.items() if checked.get(center) != version)
     with warehouse.connect(read_only=True) as con:
-        tallies = gate_centers(con, centers, _today(), source=lambda table: f"core.{table}", sinks=recheck)
+        tallies = gate_centers(con, centers, _today(), source=lambda table: f"core.{table}", sinks=recheck,
+                               keep_superseded=False)
         failing = {center for (center,) in con.execute(" UNION ".join(
             f"SELECT center_id FROM {recheck[0](table)}" for table in ORDER)).fetchall()}
         results = [dg.AssetCheckResult(

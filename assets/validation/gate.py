@@ -26,7 +26,7 @@ rows refused only by the rules between rows, never leave DuckDB.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -34,8 +34,8 @@ import polars as pl
 from assets.validation import relations
 from assets.validation.failures import (HARD, PARSED, RELATIONS, ROW, RowCheck, catalog_rows, explain,
                                         parse_failures_sql, row_checks, row_failures_sql)
-from assets.validation.store import (append, candidate_table, ensure_findings_table,
-                                     quarantine_table, warnings_table)
+from assets.validation.store import (SUPERSEDED, append, candidate_table, ensure_findings_table,
+                                     ensure_superseded_table, quarantine_table, warnings_table)
 from schemas import TABLES
 from schemas.limits import SUBSET_PCT_SUM_MAX
 from schemas.reasons import ERROR, WARNING, sentence
@@ -98,9 +98,11 @@ def staged_of(sink: str) -> str:
 def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today: date,
                  source: Callable[[str], str] = candidate_table,
                  sinks: tuple[Callable[[str], str], Callable[[str], str]] = (quarantine_table, warnings_table),
-                 rows_per_batch: int = ROWS_PER_BATCH) -> dict[str, Tally]:
+                 rows_per_batch: int = ROWS_PER_BATCH, keep_superseded: bool = True) -> dict[str, Tally]:
     """The rows of `source(table)` of each of `centers` through the gate; the centers' findings replace their
-    rows in `sinks` (quarantine, warnings), the other centers' rows stay."""
+    rows in `sinks` (quarantine, warnings), the other centers' rows stay. With `keep_superseded`, a finding
+    the gate no longer gives (its row was superseded by a re-delivery, or a rule changed) moves, reason and
+    all, to audit.superseded_findings."""
     tallies = dict.fromkeys(ORDER, Tally())
     for table in ORDER:
         for sink in sinks:
@@ -113,11 +115,16 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
                                tuple(staged_of(sink(table)) for sink in sinks), rows_per_batch)
     # Into the warehouse in one transaction: readers see the old findings or the new ones, and DuckDB writes
     # (and checkpoints) them once rather than batch by batch.
+    if keep_superseded:
+        ensure_superseded_table(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for table in ORDER:
             for sink in sinks:
                 ensure_findings_table(con, sink(table))
+                if keep_superseded:
+                    con.execute(_SUPERSEDED_SQL.format(sink=sink(table), staged=staged_of(sink(table))),
+                                [datetime.now(UTC).replace(tzinfo=None), list(centers)])
                 con.execute(f"DELETE FROM {sink(table)} WHERE list_contains(?, center_id)", [list(centers)])
                 con.execute(f"INSERT INTO {sink(table)} SELECT * FROM {staged_of(sink(table))}")
     except BaseException:
@@ -132,6 +139,18 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
     for scratch in (FAILURES, CATALOG):
         con.execute(f"DROP TABLE IF EXISTS {scratch}")
     return tallies
+
+
+# The centers' findings that the new ones do not repeat (same delivered row, same reason).
+_SUPERSEDED_SQL = f"""
+INSERT INTO {SUPERSEDED}
+SELECT earlier.*, ? AS superseded_at FROM {{sink}} AS earlier
+WHERE list_contains(?, earlier.center_id) AND NOT EXISTS (
+    SELECT 1 FROM {{staged}} AS now
+    WHERE now.center_id = earlier.center_id AND now.source_file = earlier.source_file
+      AND now.source_row = earlier.source_row AND now.source_column IS NOT DISTINCT FROM earlier.source_column
+      AND now.reason = earlier.reason)
+"""
 
 
 def _gate(con, table: str, centers: Sequence[str], today: date, source: str, staged: tuple[str, str],

@@ -35,6 +35,15 @@ def candidate_table(table: str) -> str:
     return f"intermediate.int_{table}"
 
 
+SUPERSEDED = "audit.superseded_findings"  # findings a later gate no longer gave, with superseded_at
+
+
+def ensure_superseded_table(con: "duckdb.DuckDBPyConnection") -> None:
+    definition = ", ".join(f"{column} {_SQL_TYPES[dtype]}" for column, dtype in FINDING_SCHEMA.items())
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {SUPERSEDED} ({definition}, superseded_at TIMESTAMP)")
+
+
 def ensure_findings_table(con: "duckdb.DuckDBPyConnection", relation: str) -> None:
     """`relation` with FINDING_SCHEMA's columns, created if missing or a placeholder; a name without a schema
     is a temporary table (a read-only connection can still write those)."""

@@ -69,6 +69,20 @@ def test_gating_one_center_leaves_the_other_centers_findings_untouched():
         assert reason.startswith(f"Lab value cd3_pct (blood, cycle 1 baseline) of subject {SUBJECT[:8]}…")
 
 
+def test_a_superseded_rows_findings_keep_their_reason_in_the_audit():
+    with duckdb.connect() as con:
+        load(con, _two_centers(labs=changed("labs", 1, value=-5.0, value_raw="-5")))
+        gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
+        [(refused,)] = con.execute("SELECT reason FROM quarantine.labs WHERE center_id = 'aaa'").fetchall()
+        load(con, _two_centers())  # aaa re-delivers its labs corrected
+        gate_centers(con, ["aaa"], TODAY, source=candidate_table)
+        assert con.execute("SELECT count(*) FROM quarantine.labs WHERE center_id = 'aaa'").fetchone() == (0,)
+        assert con.execute("SELECT center_id, source_row, reason FROM audit.superseded_findings").fetchall() == [
+            ("aaa", 2, refused)]
+        gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)  # nothing changed: nothing more kept
+        assert con.execute("SELECT count(*) FROM audit.superseded_findings").fetchone() == (1,)
+
+
 def test_a_center_that_no_longer_delivers_loses_its_findings():
     with duckdb.connect() as con:
         load(con, _two_centers(labs=changed("labs", 1, value=-5.0, value_raw="-5")))
