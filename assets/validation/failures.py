@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from schemas import TableSchema
+from schemas.cycles import FLAT_UNIT
 from schemas.reasons import ERROR, WARNING, Label, column_problem, shown
 from schemas.rules import listed, literal
 
@@ -25,7 +26,6 @@ PARSED, HARD, SOFT, FUTURE, RELATIONS = 0, 1, 2, 3, 4
 # Staging recorded the field's text in `<field>_raw`, except for identifying fields, which stop at staging:
 # their reasons name the field, not the value.
 WITHHELD = ("birth_date",)
-FLAT_UNIT = "ug/day"
 FLOATS = ("DOUBLE", "FLOAT", "REAL")
 
 
@@ -115,8 +115,9 @@ def catalog_rows(checks: list[RowCheck]) -> list[tuple]:
 
 def parse_failures_sql(rows: str, columns: Mapping[str, str]) -> str:
     """Every delivered value staging could not parse: an error per field of `parse_errors`, in its order."""
-    flat = "AND NOT (field = 'dose_unit' AND dose_unit_raw IS NOT DISTINCT FROM '{FLAT_UNIT}')".format(
-        FLAT_UNIT=FLAT_UNIT) if "dose_unit_raw" in columns else ""  # a flat dose: valid, see flat_dose_cap
+    # A flat ug/day dose has no per-m2 conversion, so staging names its unit unparsed: valid, see flat_dose_cap.
+    flat = (f"AND NOT (field = 'dose_unit' AND dose_unit_raw IS NOT DISTINCT FROM '{FLAT_UNIT}')"
+            if "dose_unit_raw" in columns else "")
     unit = ", dose_unit_raw" if "dose_unit_raw" in columns else ""
     return f"""
         SELECT {ROW}, {PARSED} AS step, seq, 'parses:' || reason AS check_name, field AS column_name,
