@@ -75,14 +75,10 @@ def print_summary(since: datetime, failed_checks: list) -> int:
             " GROUP BY outcome ORDER BY outcome", [since]).fetchall()
         print(f"warehouse: {database}")
         print("files: " + ", ".join(f"{files} {outcome} ({rows} rows)" for outcome, files, rows in outcomes))
-        for center_id, message in con.execute(
-                "SELECT center_id, message FROM audit.loads WHERE seen_at >= ? AND outcome = 'failed'"
-                " ORDER BY center_id, source_file", [since]).fetchall():
-            print(f"  FAILED {center_id}: {message}")
-        for center_id, message in con.execute(
-                "SELECT center_id, message FROM audit.loads WHERE seen_at >= ? AND outcome = 'held'"
-                " ORDER BY center_id, source_file", [since]).fetchall():
-            print(f"  HELD {center_id}: {message}")
+        for outcome, center_id, message in con.execute(
+                "SELECT upper(outcome), center_id, message FROM audit.loads WHERE seen_at >= ?"
+                " AND outcome IN ('failed', 'held') ORDER BY outcome, center_id, source_file", [since]).fetchall():
+            print(f"  {outcome} {center_id}: {message}")
         yamls = config_errors(con)
         for center_id, message in yamls:
             print(f"  FAILED {center_id}: {message}")
