@@ -70,9 +70,10 @@ def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Pat
     try:
         with delivered_rows(con, center, table, path, scratch) as delivered:
             loaded = replace(load, outcome=LOADED, message=_columns_message(delivered))
-            dropped = _dropped(con, load, config, delivered.missing) if previous and not released else []
-            hold = (partial(_held, config, path, previous, load.file_sha256, dropped) if not released
-                    else lambda count: None)
+            # A version the center released loads as delivered; any other is checked against the current one.
+            hold = (partial(_held, config, path, previous, load.file_sha256,
+                            _dropped(con, load, config, delivered.missing) if previous else [])
+                    if not released else lambda count: None)
             return store.land_rows(con, delivered.sql, loaded, loaded_at, partial(delivered.check_rows, con), hold)
     except DeliveryError as error:
         # Only this file fails: the center's earlier version stays current, the other centers still load.
