@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.landing.assets import LANDING_CHECKS, POOL, center_partitions, landing_assets
 from assets.marts.paper_reproduction import mart_assets, paper_reproduction_asset
-from assets.snapshot.assets import snapshot_asset
+from assets.snapshot.assets import every_delivery_published, snapshot_asset
 from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
 from orchestration.dbt import build_dbt_assets
 from orchestration.jobs import build_jobs
@@ -38,7 +38,7 @@ def build_definitions() -> dg.Definitions:
         paper_reproduction_asset])
     return dg.Definitions(
         assets=[*warehouse_assets, snapshot_asset(warehouse_assets)],
-        asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS],
+        asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS, every_delivery_published],
         jobs=build_jobs(centers),
         schedules=[nightly_schedule],
         sensors=[drop_zone_sensor, run_failure_sensor],

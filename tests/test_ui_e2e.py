@@ -156,7 +156,8 @@ def test_nightly_job_and_a_delivery_through_the_webserver_and_daemon(tmp_path):
         launched = graphql(url, LAUNCH, params={"selector": selector, "runConfigData": {}})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         wait_for_run(url, launched["run"]["runId"], tmp_path)
-        assert check_statuses(url, ["snapshot", "analytics"]) == {"every_column_described": "SUCCEEDED"}
+        assert check_statuses(url, ["snapshot", "analytics"]) == {"every_column_described": "SUCCEEDED",
+                                                                  "every_delivery_published": "SUCCEEDED"}
         assert check_statuses(url, ["audit", "row_accounting"]) == {"delivered_rows_accounted": "SUCCEEDED"}
         # WARN severity: evaluated on every run, passing or not (real data will differ from the paper).
         assert check_statuses(url, ["marts", "paper_reproduction"])["reproduces_the_paper"] in ("SUCCEEDED", "FAILED")

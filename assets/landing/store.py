@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from assets.landing.contract import TABLE_FIELDS
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -198,6 +200,14 @@ def latest_failures(con: "duckdb.DuckDBPyConnection", table: str,
         [table],
     ).fetchall()
     return [failure for failure in failures if listed is None or failure[:2] in listed]
+
+
+def incomplete_deliveries(con: "duckdb.DuckDBPyConnection",
+                          listed: Collection[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(center_id, file, message) of every delivery the warehouse could not take whole: each listed file whose
+    latest sighting failed or was held, and each center YAML that did not load (file: <center_id>.yaml)."""
+    files = [failure for table in TABLE_FIELDS for failure in latest_failures(con, table, listed)]
+    return sorted(files) + [(center_id, f"{center_id}.yaml", message) for center_id, message in config_errors(con)]
 
 
 def count_rows(con: "duckdb.DuckDBPyConnection", table: str) -> tuple[int, int]:

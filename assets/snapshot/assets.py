@@ -10,12 +10,13 @@ from assets.snapshot.publish import SCHEMAS
 from orchestration import settings, versions
 from orchestration.incremental import skip_when_unchanged
 from orchestration.metadata import markdown_table
-from orchestration.resources import WarehouseResource
+from orchestration.resources import DeliveryResource, WarehouseResource
 
 KEY = dg.AssetKey(["snapshot", "analytics"])
 # What the snapshot's tables are computed by, besides core: every layer's code after landing.
 SNAPSHOT_CODE = ("dbt_project", "schemas", "assets/validation", "assets/marts", "assets/snapshot")
 CHECK = "every_column_described"
+DELIVERIES_CHECK = "every_delivery_published"
 
 
 def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
@@ -63,6 +64,30 @@ def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefiniti
         )
 
     return analytics
+
+
+@dg.asset_check(
+    asset=KEY, name=DELIVERIES_CHECK, blocking=True,
+    description="Every file the centers' YAMLs list, and every center YAML, reached the snapshot: none failed to "
+                "load or is held. Blocking, on the last asset: a run that built everything it could but left a "
+                "delivery out ends failed, in the UI as in `make run`'s exit code.",
+)
+def every_delivery_published(warehouse: WarehouseResource, delivery: DeliveryResource) -> dg.AssetCheckResult:
+    # Evaluated every run, never carried over: the snapshot can be unchanged while a new file fails.
+    from assets.landing.ingest import listed_files
+    from assets.landing.store import incomplete_deliveries
+
+    with warehouse.connect(read_only=True) as con:
+        missing = incomplete_deliveries(con, listed_files(delivery.centers()))
+    return dg.AssetCheckResult(
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if not missing else (
+            f"{len(missing)} deliver{'y' if len(missing) == 1 else 'ies'} failed to load or held: "
+            + "; ".join(f"{center}: {file}" for center, file, _ in missing)),
+        metadata={"deliveries_left_out": len(missing),
+                  "left_out": dg.MetadataValue.md(markdown_table(["center", "file", "message"], missing))},
+    )
 
 
 def _missing(con) -> bool:
