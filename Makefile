@@ -65,6 +65,7 @@ docs: $(SYNCED)
 
 demo-data: $(SYNCED)
 	$(PY) -m demo_cohort --out data/landing
+	$(PY) -m orchestration.pseudonym_key
 
 bench: $(SYNCED)
 	$(PY) tests/benchmarks/bench_run.py

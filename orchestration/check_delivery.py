@@ -11,12 +11,14 @@ row would be quarantined, 1 otherwise.
 
 import argparse
 import os
+import secrets
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from orchestration import settings
+from orchestration.pseudonym_key import KEY_VARIABLE
 
 EXAMPLES = 3  # problems shown per table and column
 
@@ -37,7 +39,10 @@ def check_delivery(center_id: str, folder: Path, centers_dir: Path) -> int:
         shutil.copytree(folder, root / "landing" / center_id, symlinks=False)
         with settings.environment({"BLINA_CENTERS_DIR": str(root / "centers"),
                                    "BLINA_LANDING_DIR": str(root / "landing"),
-                                   "BLINA_WAREHOUSE_DIR": str(root / "warehouse")}):
+                                   "BLINA_WAREHOUSE_DIR": str(root / "warehouse"),
+                                   # The scratch warehouse is deleted and its subject_ids never shown: a
+                                   # throwaway key, so the center's engineer needs none.
+                                   KEY_VARIABLE: os.environ.get(KEY_VARIABLE) or secrets.token_hex(32)}):
             return _dry_run(root / "warehouse" / settings.WAREHOUSE_FILE)
 
 

@@ -22,8 +22,9 @@ from dagster_dbt.asset_utils import (
 )
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration import dbt_runner, settings, versions
+from orchestration import dbt_runner, pseudonym_key, settings, versions
 from orchestration.metadata import markdown_table
+from orchestration.pseudonym_key import KEY_VARIABLE
 from orchestration.resources import WarehouseResource
 
 # The parse inputs whose change makes the manifest stale.
@@ -81,7 +82,7 @@ class DbtResource(dg.ConfigurableResource):
         args = ["build", *selection, "--indirect-selection", indirect or "buildable", "--no-write-json",
                 "--no-populate-cache", *args]
         invocation = dbt_runner.invoke(Path(self.project_dir), Path(project.manifest_path), target_path, args,
-                                       env=warehouse.duckdb_env())
+                                       env={**warehouse.duckdb_env(), KEY_VARIABLE: pseudonym_key.key()})
         for raw_event in invocation.events:
             message = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
             yield from message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,

@@ -32,6 +32,18 @@ class WarehouseResource(dg.ConfigurableResource):
     memory_limit: str = settings.DEFAULT_MEMORY_LIMIT
     threads: int = settings.DEFAULT_THREADS
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """At the start of a run (every run uses the warehouse; sensors, which only read it, are not runs):
+        refuse it, before any step writes, when no pseudonym key may be used. The refusal is the run's failure
+        in its event log (the UI's and the daemon's runs), as `make run` prints it."""
+        from orchestration.pseudonym_key import KeyMissing, key
+
+        if context.dagster_run is not None:
+            try:
+                key()
+            except KeyMissing as missing:
+                raise dg.Failure(description=str(missing)) from None
+
     @property
     def temp_directory(self) -> Path:
         # Beside the warehouse: same disk, and never inside a center's drop zone.

@@ -17,7 +17,13 @@ def main() -> int:
     from dagster import DagsterInstance
 
     from orchestration.exclusive import WarehouseBusy, exclusive_warehouse
+    from orchestration.pseudonym_key import KeyMissing, key
 
+    try:
+        key()  # before anything is written; Dagster's runs refuse likewise (WarehouseResource)
+    except KeyMissing as missing:
+        print(f"NOT RUN: {missing}")
+        return 3
     try:
         # An in-memory instance: the run is not kept in $DAGSTER_HOME's history (runs launched from `make ui`
         # are). Recording its ~700 events and planned materializations in SQLite costs ~7 s of a 20 s budget.

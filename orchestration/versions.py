@@ -17,26 +17,26 @@ recorded skips its work and says so.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from orchestration import settings
+from orchestration import pseudonym_key, settings
 
 if TYPE_CHECKING:
     import duckdb
 
 TABLE = "audit.build_versions"
 CHECKS_TABLE = "audit.check_outcomes"
+# The fingerprint of every pseudonym key staging has computed subject_ids with, never the key.
+KEYS_TABLE = "audit.pseudonym_keys"
 WHOLE = ""  # center_id of the assets built from every center at once
 # The per-center layers, each with the layer it is built from (None: the sources themselves).
 UPSTREAM = {"staging": None, "intermediate": "staging", "validation": "intermediate", "core": "validation"}
 # The code a center's rows from staging to core are computed by: a change rebuilds every center.
 CENTER_CODE = ("dbt_project/dbt_project.yml", "dbt_project/macros", "dbt_project/models", "dbt_project/seeds",
                "dbt_project/plugins", "dbt_project/tests", "schemas", "assets/validation")
-KEY_VARIABLE = "BLINA_PSEUDONYM_KEY"
 
 _DDL = f"""
 CREATE SCHEMA IF NOT EXISTS audit;
@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     version VARCHAR NOT NULL,
     built_at TIMESTAMP NOT NULL,
     PRIMARY KEY (layer, center_id)
+);
+CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (
+    fingerprint VARCHAR PRIMARY KEY,
+    first_used_at TIMESTAMP NOT NULL
 );
 CREATE TABLE IF NOT EXISTS {CHECKS_TABLE} (
     asset_check VARCHAR PRIMARY KEY,
@@ -107,7 +111,7 @@ def code_version(paths: tuple[str, ...]) -> str:
 
 def key_fingerprint() -> str:
     """Changes with the pseudonym key, reveals nothing of it (a key change must rebuild every subject_id)."""
-    return digest("pseudonym-key", os.environ.get(KEY_VARIABLE, ""))[:16]
+    return pseudonym_key.fingerprint(pseudonym_key.key())
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -129,6 +133,8 @@ def recorded(con: duckdb.DuckDBPyConnection, layer: str) -> dict[str, str]:
 def record(con: duckdb.DuckDBPyConnection, layer: str, versions: Mapping[str, str]) -> None:
     """`layer` now holds the rows built from `versions` (center_id -> version)."""
     ensure_table(con)
+    if versions and UPSTREAM.get(layer, "") is None:  # the layer that computes the subject_ids
+        con.execute(f"INSERT OR IGNORE INTO {KEYS_TABLE} VALUES (?, current_timestamp::timestamp)", [key_fingerprint()])
     if versions:
         con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, current_timestamp::timestamp)",
                         [(layer, center, version) for center, version in sorted(versions.items())])

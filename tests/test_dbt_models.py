@@ -358,12 +358,10 @@ def test_pseudonym_key_comes_from_the_environment(plugin, monkeypatch):
     assert plugin.pseudonym(plugin.pseudonym_key(), "aaa", " A1 ") == subject("A1")
 
 
-def test_missing_pseudonym_key_falls_back_with_a_warning(plugin, monkeypatch, caplog):
+def test_without_a_key_the_plugin_computes_no_pseudonym(plugin, monkeypatch):
     monkeypatch.delenv("BLINA_PSEUDONYM_KEY", raising=False)
-    plugin._warn_development_key.cache_clear()  # warned once per process: maybe already, by an earlier test
-    key = plugin.pseudonym_key()
-    assert "BLINA_PSEUDONYM_KEY is not set" in caplog.text
-    assert plugin.pseudonym(key, "aaa", "A1") != subject("A1")
+    with pytest.raises(RuntimeError, match="BLINA_PSEUDONYM_KEY is not set"):
+        plugin.pseudonym_key()
 
 
 def test_row_count_tests_catch_a_row_fanned_out_or_lost(built, tmp_path):

@@ -2,36 +2,26 @@
 
 subject_id = HMAC-SHA256(key, "<center_id>:<mrn>") as lowercase hex. center_id is [a-z0-9_]+, so the
 colon cannot be forged by either part. The key comes from $BLINA_PSEUDONYM_KEY and is read here, in
-Python, so it never lands in compiled SQL, the manifest or the logs. Without it, a public development
-key is used and a warning is logged: fine for the synthetic demo, never for real patients.
+Python, so it never lands in compiled SQL, the manifest or the logs. There is no fallback: the orchestration
+decides which key a run uses (orchestration/pseudonym_key.py) and passes it; a pseudonym asked for without
+one is an error, never a hash under a guessable key.
 """
 
 import hashlib
 import hmac
-import logging
 import os
-from functools import cache
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 KEY_ENV_VAR = "BLINA_PSEUDONYM_KEY"
-DEVELOPMENT_KEY = "blina-warehouse-development-key"
-
-log = logging.getLogger(__name__)
 
 
 def pseudonym_key() -> bytes:
     key = os.environ.get(KEY_ENV_VAR)
     if not key:
-        _warn_development_key()
-        key = DEVELOPMENT_KEY
+        raise RuntimeError(f"{KEY_ENV_VAR} is not set: no subject_id is computed without the pseudonym key "
+                           "(docs/privacy.md)")
     return key.encode("utf-8")
-
-
-@cache
-def _warn_development_key() -> None:
-    # Once per process: dbt runs inside the Dagster process, one connection per layer.
-    log.warning("%s is not set: using the public development key (demo data only)", KEY_ENV_VAR)
 
 
 def pseudonym(key: bytes, center_id: str, mrn: str) -> str:
@@ -42,10 +32,17 @@ def pseudonym(key: bytes, center_id: str, mrn: str) -> str:
 
 class Plugin(BasePlugin):
     def configure_connection(self, conn):
-        key = pseudonym_key()
+        # Read when a pseudonym is first computed, not on connecting: `dbt docs` and tests connect without one.
+        keys: list[bytes] = []
+
+        def subject_id(center_id: str, mrn: str) -> str:
+            if not keys:
+                keys.append(pseudonym_key())
+            return pseudonym(keys[0], center_id, mrn)
+
         conn.create_function(
             "pseudonym",
-            lambda center_id, mrn: pseudonym(key, center_id, mrn),
+            subject_id,
             ["VARCHAR", "VARCHAR"],
             "VARCHAR",
             side_effects=False,  # deterministic: DuckDB may cache and reorder calls

@@ -76,6 +76,7 @@ def child_env(scratch: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "data")]),
            "BLINA_CENTERS_DIR": str(scratch / "centers"), "BLINA_LANDING_DIR": str(scratch / "landing"),
            "BLINA_WAREHOUSE_DIR": str(scratch / "warehouse")}
+    env.setdefault("BLINA_PSEUDONYM_KEY", "demo")  # generated, synthetic patients
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as the Makefile: without bytecode caches start-up recompiles
     return env
 
