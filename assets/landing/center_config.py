@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from assets.landing.contract import ANALYTE_UNITS, REQUIRED_FIELDS, TABLE_FIELDS, WIDE_LAB_ID_FIELDS
+from assets.landing.contract import ANALYTE_UNITS, FREE_TEXT_FIELDS, REQUIRED_FIELDS, TABLE_FIELDS, WIDE_LAB_ID_FIELDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STUDIES = ("multicenter", "case_series")
@@ -28,7 +28,7 @@ LAYOUTS = ("long", "wide")
 SETTING_DEFAULTS = {"format": "csv", "encoding": "utf-8", "delimiter": ",", "date_format": "%Y-%m-%d",
                     "decimal": ".", "shrink_limit_pct": 10}
 TABLE_KEYS = {"file", "sheet", "layout", "columns", "analytes", "codes", "units", "unit_aliases", "detection_limits",
-              "render", "release", "retired", *SETTING_DEFAULTS}
+              "render", "release", "retired", "reviewed_safe", *SETTING_DEFAULTS}
 UNIT_FIELDS = ("unit", "dose_unit")  # coded fields that hold a unit: unit_aliases apply to them too
 UNIT_CONVERSIONS = REPO_ROOT / "dbt_project" / "seeds" / "unit_conversions.csv"
 RENDER_KEYS = {"below_limit", "floor_as_number", "zero_as"}
@@ -74,6 +74,9 @@ class TableConfig:
     unit_aliases: dict[str, str]
     release: tuple[str, ...]  # SHA-256 prefixes of held versions the center confirmed: they load as delivered
     retired: frozenset[str]  # mapped fields (or wide-lab analytes) the center no longer delivers
+    # Free-text fields (contract.FREE_TEXT_FIELDS) the center reviewed as free of identifiers: the analyst
+    # snapshot publishes them; every other free-text field is withheld from it.
+    reviewed_safe: frozenset[str]
     detection_limits: dict[str, float]  # analyte -> the kit's limit of detection, canonical unit
     render: Render
 
@@ -167,6 +170,11 @@ def _table(name: str, doc: dict[str, Any], defaults: dict[str, str], where: str)
     if unknown := sorted(set(unit_aliases.values()) - known_units()):
         raise ConfigError(f"{where}: unit_aliases map to units the warehouse cannot convert {unknown}"
                           f" (known: {', '.join(sorted(known_units()))})")
+    reviewed_safe = frozenset(map(str, doc.get("reviewed_safe") or ()))
+    if not reviewed_safe <= FREE_TEXT_FIELDS.get(name, frozenset()):
+        raise ConfigError(f"{where}: reviewed_safe lists {sorted(reviewed_safe - FREE_TEXT_FIELDS.get(name, set()))},"
+                          f" which are not free-text fields of {name}"
+                          f" (those are: {', '.join(sorted(FREE_TEXT_FIELDS.get(name, ()))) or 'none'})")
     limits = {str(k): float(v) for k, v in (doc.get("detection_limits") or {}).items()}
     _check_subset(limits, set(ANALYTE_UNITS), f"{where}: detection_limits")
     if any(limit <= 0 for limit in limits.values()):
@@ -174,7 +182,7 @@ def _table(name: str, doc: dict[str, Any], defaults: dict[str, str], where: str)
     return TableConfig(name=name, file=str(_require(doc, "file", where)), sheet=sheet, layout=layout,
                        columns=columns, analytes=analytes, codes=codes, units=units, unit_aliases=unit_aliases,
                        release=tuple(str(prefix).lower() for prefix in doc.get("release") or ()),
-                       retired=frozenset(map(str, doc.get("retired") or ())),
+                       retired=frozenset(map(str, doc.get("retired") or ())), reviewed_safe=reviewed_safe,
                        detection_limits=limits,
                        render=_render(doc.get("render") or {}, name, f"{where}: render"), **settings)
 

@@ -16,6 +16,14 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "events": ("mrn", "event_type", "event_date", "relapse_site", "cd19_status", "death_cause", "detail"),
 }
 
+# table -> fields a person types freely (notes, other-specify), where a name or a record number can turn up:
+# core keeps them for the data managers; the analyst snapshot withholds them unless the center's YAML marks
+# the field `reviewed_safe` (docs/privacy.md).
+FREE_TEXT_FIELDS: dict[str, frozenset[str]] = {
+    "adverse_events": frozenset({"description"}),
+    "events": frozenset({"death_cause", "detail"}),
+}
+
 # table -> fields that must be present as columns (a present column may still hold empty cells)
 REQUIRED_FIELDS: dict[str, frozenset[str]] = {
     "patients": frozenset({"mrn", "birth_date", "sex", "indication"}),

@@ -18,6 +18,8 @@ MAPPING_TABLES: dict[str, str] = {
                        " date_format VARCHAR, decimal VARCHAR",
     # The kit's limit of detection per analyte, in the analyte's canonical unit.
     "center_detection_limits": "center_id VARCHAR, table_name VARCHAR, analyte VARCHAR, detection_limit DOUBLE",
+    # The free-text fields the center reviewed as safe to publish (read by the snapshot, not by dbt).
+    "center_reviewed_text": "center_id VARCHAR, table_name VARCHAR, field VARCHAR",
 }
 
 
@@ -36,6 +38,7 @@ def mapping_rows(centers: list["CenterConfig"]) -> dict[str, list[tuple]]:
                                      for measure, unit in table.units.items()]
             rows["center_detection_limits"] += [(*key, analyte, limit)
                                                 for analyte, limit in table.detection_limits.items()]
+            rows["center_reviewed_text"] += [(*key, field) for field in sorted(table.reviewed_safe)]
     return rows
 
 

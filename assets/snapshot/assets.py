@@ -17,11 +17,13 @@ KEY = dg.AssetKey(["snapshot", "analytics"])
 SNAPSHOT_CODE = ("dbt_project", "schemas", "assets/validation", "assets/marts", "assets/snapshot")
 CHECK = "every_column_described"
 DELIVERIES_CHECK = "every_delivery_published"
+# The centers' reviewed_safe markings (raw), which decide what free text the snapshot publishes.
+REVIEWED_TEXT = dg.AssetKey(["raw", "center_reviewed_text"])
 
 
 def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
     """The snapshot asset, downstream of every asset of `upstream` that writes a schema it copies."""
-    deps = sorted({key for asset in upstream for key in asset.keys if key.path[0] in SCHEMAS}, key=str)
+    deps = sorted({key for asset in upstream for key in asset.keys if key.path[0] in SCHEMAS} | {REVIEWED_TEXT}, key=str)
 
     @dg.asset(
         key=KEY,
@@ -35,7 +37,7 @@ def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefiniti
         check_specs=[dg.AssetCheckSpec(CHECK, asset=KEY, description="Every snapshot table and column carries "
                                        "a description (COMMENT ON), the analysts' data dictionary.")],
     )
-    @skip_when_unchanged("snapshot.analytics", SNAPSHOT_CODE, extra=versions.landing_failures, missing=_missing)
+    @skip_when_unchanged("snapshot.analytics", SNAPSHOT_CODE, extra=_published_inputs, missing=_missing)
     def analytics(warehouse: WarehouseResource) -> dg.MaterializeResult:
         from assets.snapshot.descriptions import dbt_docs, describe, warehouse_docs
         from assets.snapshot.publish import publish
@@ -88,6 +90,13 @@ def every_delivery_published(warehouse: WarehouseResource, delivery: DeliveryRes
         metadata={"deliveries_left_out": len(missing),
                   "left_out": dg.MetadataValue.md(markdown_table(["center", "file", "message"], missing))},
     )
+
+
+def _published_inputs(con) -> str:
+    """Besides core: the failed files its audit shows, and the free text it may publish."""
+    from assets.snapshot.withheld import reviewed
+
+    return versions.landing_failures(con) + "|" + repr(sorted(reviewed(con).items()))
 
 
 def _missing(con) -> bool:

@@ -10,7 +10,8 @@ those centers' rows of the per-center tables (every table with a center_id colum
 and the gate's warnings): at registry scale core.labs alone holds tens of millions of rows, most of them
 unchanged. Which centers changed is read from the two files' audit.build_versions (core's record per
 center). Everything else, small, is copied whole. A changed table layout, a missing or unreadable previous
-snapshot, or a change at every center publishes everything afresh.
+snapshot, a change of what is withheld (assets/snapshot/withheld.py: free text), or a change at every center
+publishes everything afresh.
 """
 
 import os
@@ -19,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assets.snapshot import withheld
 from assets.snapshot.descriptions import TableDoc
 
 # Pseudonymised and analyst-facing; raw, staging and intermediate (names, MRNs, birth dates) never leave.
@@ -45,7 +47,8 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
     for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a refresh that died half way
     columns = _tables(con, "")
-    centers = _changed_centers(con, target, columns) if target.exists() else None
+    text = withheld.reviewed(con)
+    centers = _changed_centers(con, target, columns, text) if target.exists() else None
     if centers is not None:
         shutil.copyfile(target, temporary)
     con.execute(f"ATTACH {_quote(str(temporary))} AS {ALIAS}")
@@ -56,14 +59,17 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
         con.execute("BEGIN TRANSACTION")
         published = Published({}, [], centers)
         for relation in sorted(columns):
+            select = withheld.select_list(relation, columns[relation], text)
             if centers is not None and _per_center(relation, columns[relation]):
-                _refresh_centers(con, relation, centers)
+                _refresh_centers(con, relation, select, centers)
             else:
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."{relation.split(".")[0]}";'
-                            f"CREATE OR REPLACE TABLE {_in_snapshot(relation)} AS SELECT * FROM {_in_warehouse(relation)}")
-            _describe(con, relation, columns[relation], describe, published)
-        for relation in _tables(con, ALIAS).keys() - columns.keys():  # dropped from the warehouse
+                            f"CREATE OR REPLACE TABLE {_in_snapshot(relation)} AS "
+                            f"SELECT {select} FROM {_in_warehouse(relation)}")
+            _describe(con, relation, columns[relation], describe, published, text)
+        for relation in _tables(con, ALIAS).keys() - columns.keys() - {withheld.TABLE}:  # dropped from the warehouse
             con.execute(f"DROP TABLE {_in_snapshot(relation)}")
+        _record_withheld(con, text)
         _count(con, columns, published)
         con.execute("COMMIT")
     finally:
@@ -93,10 +99,11 @@ def _per_center(relation: str, columns: Sequence[str]) -> bool:
                                        (schema == "audit" and table.endswith(PER_CENTER_SUFFIX)))
 
 
-def _changed_centers(con, target: Path, columns: dict[str, list[str]]) -> list[str] | None:
+def _changed_centers(con, target: Path, columns: dict[str, list[str]],
+                     text: dict[tuple[str, str], list[str]]) -> list[str] | None:
     """The centers whose core was rebuilt since the snapshot `target` was published, or None when everything
     must be copied afresh: a per-center table's columns differ, the snapshot has no versions or cannot be
-    read, or every center changed."""
+    read, it withheld other free text, or every center changed."""
     import duckdb
 
     try:
@@ -108,6 +115,9 @@ def _changed_centers(con, target: Path, columns: dict[str, list[str]]) -> list[s
         if VERSIONS not in previous or any(previous.get(relation) != table_columns for relation, table_columns
                                            in columns.items() if _per_center(relation, table_columns)):
             return None
+        if withheld.TABLE not in previous or sorted(con.execute(
+                f"SELECT * FROM {PREVIOUS}.{withheld.TABLE}").fetchall()) != sorted(withheld.withheld_rows(text)):
+            return None
         query = f"SELECT center_id, version FROM {{}}.{VERSIONS} WHERE layer = 'core'"
         before = dict(con.execute(query.format(PREVIOUS)).fetchall())
     finally:
@@ -117,19 +127,30 @@ def _changed_centers(con, target: Path, columns: dict[str, list[str]]) -> list[s
     return None if now and set(changed) >= set(now) else changed
 
 
-def _refresh_centers(con, relation: str, centers: list[str]) -> None:
-    """Replace `centers`' rows of one per-center table (comments stay on the table)."""
+def _refresh_centers(con, relation: str, select: str, centers: list[str]) -> None:
+    """Replace `centers`' rows of one per-center table with `select` of the warehouse's (comments stay)."""
     if not centers:
         return
     placeholders = ", ".join("?" * len(centers))
     con.execute(f"DELETE FROM {_in_snapshot(relation)} WHERE center_id IN ({placeholders})", centers)
-    con.execute(f"INSERT INTO {_in_snapshot(relation)} SELECT * FROM {_in_warehouse(relation)}"
+    con.execute(f"INSERT INTO {_in_snapshot(relation)} SELECT {select} FROM {_in_warehouse(relation)}"
                 f" WHERE center_id IN ({placeholders})", centers)
 
 
+def _record_withheld(con, text: dict[tuple[str, str], list[str]]) -> None:
+    """The snapshot's own audit.withheld_columns, documented like every other table."""
+    table = f'{ALIAS}."audit"."{withheld.TABLE.split(".")[1]}"'
+    con.execute(f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."audit";'
+                f"CREATE OR REPLACE TABLE {table} (table_name VARCHAR, column_name VARCHAR, published_for VARCHAR)")
+    con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", withheld.withheld_rows(text))
+    con.execute(";\n".join([f"COMMENT ON TABLE {table} IS {_quote(withheld.DESCRIPTION)}", *(
+        f'COMMENT ON COLUMN {table}."{column}" IS {_quote(doc)}' for column, doc in withheld.COLUMNS.items())]))
+
+
 def _describe(con, relation: str, columns: list[str], describe: Callable[[str, list[str]], TableDoc],
-              published: Published) -> None:
-    """The table's and its columns' COMMENTs (again on a refreshed table: the descriptions may have changed)."""
+              published: Published, text: dict[tuple[str, str], list[str]]) -> None:
+    """The table's and its columns' COMMENTs (again on a refreshed table: the descriptions may have changed),
+    with what is withheld from a column."""
     copy = _in_snapshot(relation)
     doc = describe(relation, columns)
     statements = []
@@ -139,7 +160,8 @@ def _describe(con, relation: str, columns: list[str], describe: Callable[[str, l
         published.undocumented.append(relation)
     for column in columns:
         if column in doc.columns:
-            statements.append(f'COMMENT ON COLUMN {copy}."{column}" IS {_quote(doc.columns[column])}')
+            comment = doc.columns[column] + (withheld.note(relation, column, text) or "")
+            statements.append(f'COMMENT ON COLUMN {copy}."{column}" IS {_quote(comment)}')
         else:
             published.undocumented.append(f"{relation}.{column}")
     # One call per table: a statement per column costs more in round trips than in work.
