@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.snapshot import withheld
 from assets.snapshot.descriptions import TableDoc, describe
 from assets.snapshot.publish import publish
 
@@ -46,8 +47,8 @@ def test_snapshot_holds_only_analyst_schemas_each_table_and_column_commented(tmp
         tables = con.execute("SELECT schema_name, table_name, comment FROM duckdb_tables() ORDER BY ALL").fetchall()
         columns = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns()"
                               " WHERE NOT internal ORDER BY ALL").fetchall()
-    assert tables == [("audit", "loads", "about audit.loads"), ("core", "patients", "about core.patients"),
-                      ("marts", "response_rates", "about marts.response_rates")]
+    assert tables == [("audit", "loads", "about audit.loads"), ("audit", "withheld_columns", withheld.DESCRIPTION),
+                      ("core", "patients", "about core.patients"), ("marts", "response_rates", "about marts.response_rates")]
     assert ("patients", "version", "about version") in columns
     assert not list(tmp_path.glob("*.tmp*")), "the temporary file was left behind"
 

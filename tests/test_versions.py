@@ -5,6 +5,7 @@ import duckdb
 import pytest
 
 from orchestration import versions
+from orchestration.pseudonym_key import KEY_VARIABLE
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_a_run_for_one_center_leaves_the_others_dirty_for_later(con):
 
 def test_a_new_pseudonym_key_rebuilds_every_center(con, monkeypatch):
     build_all_layers(con)
-    monkeypatch.setenv(versions.KEY_VARIABLE, "another key")
+    monkeypatch.setenv(KEY_VARIABLE, "another key")
     assert versions.plan_centers(con, "staging").everything
     assert "another key" not in versions.key_fingerprint()
 
