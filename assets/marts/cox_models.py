@@ -24,7 +24,7 @@ import polars as pl
 
 from assets.marts import shared
 from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
-from assets.marts.stats import CoxResult, StatResult, cox_ph
+from assets.marts.stats import CoxResult, StatResult, cox_ph, undefined
 from orchestration.resources import WarehouseResource
 
 if TYPE_CHECKING:
@@ -72,7 +72,10 @@ COLUMNS = {
     "lr_chisq": "Likelihood-ratio chi-square of the model against no covariates.",
     "lr_p_value": "Its P-value.",
     "ph_global_p_value": "Global proportional-hazards test P-value.",
-    "note": "NULL for a fitted model; why not, for a model the data cannot estimate (one row, term NULL).",
+    "note": "NULL for a fitted coefficient. Otherwise why a value is missing or not to be trusted: a model the "
+            "data cannot estimate (one row, term NULL), a covariate R would report as NA (no variation, or a "
+            "linear combination of the others), a coefficient that may be infinite (monotone likelihood, as R "
+            "warns), or a proportional-hazards test that cannot be computed.",
 }
 
 
@@ -127,36 +130,53 @@ def fit_model(model: str, data: pl.DataFrame) -> tuple[pl.DataFrame, list[dict]]
         row = {"model": model, "n": complete.height, "events": int(complete["event"].sum() or 0),
                "n_excluded": data.height - complete.height, "note": f"not estimable: {error}".splitlines()[0]}
         return pl.DataFrame([row], schema=SCHEMA), []
-    ph = dict(zip(fit.proportional_hazards["term"], fit.proportional_hazards.iter_rows(named=True)))
+    ph = ({} if fit.proportional_hazards is None else
+          dict(zip(fit.proportional_hazards["term"], fit.proportional_hazards.iter_rows(named=True))))
     model_columns = {
         "model": model, "n": fit.n, "events": fit.events, "n_excluded": data.height - complete.height,
         "concordance": fit.concordance, "lr_chisq": fit.likelihood_ratio.statistic,
-        "lr_p_value": fit.likelihood_ratio.p_value, "ph_global_p_value": ph["GLOBAL"]["p_value"],
+        "lr_p_value": fit.likelihood_ratio.p_value, "ph_global_p_value": ph.get("GLOBAL", {}).get("p_value"),
     }
     rows = [
-        {**model_columns, **term, "ph_chisq": ph[term["term"]]["statistic"], "ph_p_value": ph[term["term"]]["p_value"]}
+        {**model_columns, **term, "ph_chisq": ph.get(term["term"], {}).get("statistic"),
+         "ph_p_value": ph.get(term["term"], {}).get("p_value"), "note": _note(fit, term)}
         for term in fit.coefficients.iter_rows(named=True)
     ]
     return pl.DataFrame(rows, schema=SCHEMA), _tests(model, fit, rows)
 
 
+def _note(fit: CoxResult, term: dict) -> str | None:
+    notes = [term["note"]] if term["note"] else []
+    if term["term"] in fit.monotone_likelihood:
+        notes.append("coefficient may be infinite (monotone likelihood: R warns 'Loglik converged before "
+                     "variable')")
+    if fit.ph_note and not term["note"]:
+        notes.append(f"proportional-hazards test {fit.ph_note}")
+    return "; ".join(notes) or None
+
+
 def _tests(model: str, fit: CoxResult, rows: list[dict]) -> list[dict]:
     prefix = "table2.cox" if model == PUBLISHED_MODEL else f"cox.{model}"
     description = f"Cox model {model}: {MODELS[model]}; covariates {', '.join(COVARIATES)}"
+    wald_method = "Wald z test of the coefficient in a multivariable Cox model (Efron ties)"
     wald = [
         shared.test_row(f"{prefix}.{row['term']}", MART, f"{description}: {row['term']}", (), StatResult(
-            test="cox_ph", method="Wald z test of the coefficient in a multivariable Cox model (Efron ties)",
+            test="cox_ph", method=wald_method,
             statistic=row["z"], p_value=row["p_value"], n=fit.n, estimate=row["hr"], ci_lower=row["hr_lower"],
-            ci_upper=row["hr_upper"], extras={"events": fit.events, "coef": row["coef"], "se": row["se"]},
-        ))
+            ci_upper=row["hr_upper"], extras={"events": fit.events, "coef": row["coef"], "se": row["se"],
+                                              "converged": fit.converged,
+                                              "monotone_likelihood": row["term"] in fit.monotone_likelihood},
+        ) if row["coef"] is not None else undefined("cox_ph", wald_method, fit.n, row["note"], extras={"events": fit.events}))
         for row in rows
     ]
-    global_ph = fit.proportional_hazards.filter(pl.col("term") == "GLOBAL").row(0, named=True)
-    proportional = StatResult(
-        test="cox_zph", method="Score test of x * g(t), g = 1 - KM(t-) (R's cox.zph, transform km), global",
-        statistic=global_ph["statistic"], p_value=global_ph["p_value"], n=fit.n, df=float(global_ph["df"]),
-        extras={"events": fit.events},
-    )
+    ph_method = "Score test of x * g(t), g = 1 - KM(t-) (R's cox.zph, transform km), global"
+    if fit.proportional_hazards is None:
+        proportional = undefined("cox_zph", ph_method, fit.n, fit.ph_note, extras={"events": fit.events})
+    else:
+        global_ph = fit.proportional_hazards.filter(pl.col("term") == "GLOBAL").row(0, named=True)
+        proportional = StatResult(test="cox_zph", method=ph_method, statistic=global_ph["statistic"],
+                                  p_value=global_ph["p_value"], n=fit.n, df=float(global_ph["df"]),
+                                  extras={"events": fit.events})
     return [
         *wald,
         shared.test_row(f"cox.{model}.likelihood_ratio", MART, f"{description}: all covariates vs none", (),

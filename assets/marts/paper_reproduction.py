@@ -87,14 +87,24 @@ def computed_values(
     return pl.concat([empty, *parts]), errors
 
 
+# What the paper prints for a comparison that has no P (no events in either group): P = 1.0.
+PAPER_UNDEFINED_P = 1.0
+
+
 def reproduction(reference: pl.DataFrame, computed: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
     """One row per reference row (SCHEMA): P-value rows take the test of the same id, the others the
-    computed row of the same (id, group, statistic)."""
+    computed row of the same (id, group, statistic). A test the data cannot answer (P NULL, extras.defined
+    false: no events, every difference zero) is compared as the paper's convention for it, P = 1.0, and the
+    row's note says so."""
     keys = ["id", "group", "statistic"]
     duplicated = computed.filter(pl.struct(keys).is_duplicated())
     if duplicated.height:
         raise ValueError(f"several marts compute the same reference rows: {duplicated.rows()[:5]}")
-    p_values = tests.select(id="test_id", statistic=pl.lit("p_value"), p_value="p_value", test_mart="mart")
+    undefined = pl.col("extras").str.json_path_match("$.defined") == "false"
+    p_values = tests.select(
+        id="test_id", statistic=pl.lit("p_value"), test_mart="mart",
+        p_value=pl.when(undefined).then(PAPER_UNDEFINED_P).otherwise("p_value"),
+        undefined_reason=pl.when(undefined).then(pl.col("extras").str.json_path_match("$.reason")))
     joined = (
         reference.select(*keys, published_value="value", match="match", reference_note="note")
         .join(computed, on=keys, how="left", nulls_equal=True, maintain_order="left")
@@ -116,6 +126,9 @@ def _note() -> pl.Expr:
         pl.when(pl.col("match").is_in(NOT_TARGETS))
         .then(pl.format("not a target ({}): checked, see the reference note", "match"))
         .when(pl.col("computed_value").is_null()).then(pl.lit("not computed by any mart"))
+        .when(pl.col("undefined_reason").is_not_null())
+        .then(pl.format("P undefined ({}): NULL in marts.statistical_tests, compared as the paper's P = 1.0",
+                        "undefined_reason"))
     )
     return pl.concat_str([reason, pl.col("reference_note")], separator="; ", ignore_nulls=True).replace("", None)
 

@@ -152,7 +152,7 @@ def _estimates(curve: pl.DataFrame, horizon_days: float) -> dict[str, float | in
         "median_ci_lower": median.ci_lower,
         "median_ci_upper": median.ci_upper,
         "surv_1y": at.survival,
-        "se_1y": 0.0 if at.survival == 0 else at.std_err,
+        "se_1y": at.std_err,  # NULL once S = 0, where R's Greenwood SE is NaN
         "ci_lower_1y": at.ci_lower,
         "ci_upper_1y": at.ci_upper,
         "at_risk_1y": at.n_at_risk,
@@ -232,7 +232,8 @@ def published_estimates(summary: pl.DataFrame, groupings: Sequence[Grouping] = G
             id=pl.format(f"{MART}.{{}}_1y", "endpoint"),
             group="group",
             km_pct=pl.col("surv_1y") * 100,
-            se_pct=pl.col("se_1y") * 100,
+            # The paper prints an SE of 0 where S = 0; the mart holds R's answer, none (NULL).
+            se_pct=pl.when(pl.col("surv_1y") == 0).then(0.0).otherwise(pl.col("se_1y") * 100),
         )
     )
     return estimates.unpivot(
@@ -285,6 +286,7 @@ def survival_assets(warehouse: WarehouseResource):
 
 
 def _logrank_table(tests: pl.DataFrame) -> str:
-    rows = [(row["test_id"], row["groups"], f"{row['statistic']:.3f}", row["df"], f"{row['p_value']:.2g}")
+    rows = [(row["test_id"], row["groups"], f"{row['statistic']:.3f}", row["df"],
+             "undefined" if row["p_value"] is None else f"{row['p_value']:.2g}")
             for row in tests.iter_rows(named=True)]
     return markdown_table(["test_id", "groups", "chi-square", "df", "P"], rows)

@@ -14,7 +14,8 @@ REFERENCE = pl.DataFrame(
      ("table1.sex", None, "p_value", "0.317", "p3", "Fisher exact 2x2"),
      ("table2.cox.mrd_level", None, "p_value", "0.014", "sig", None),
      ("table1.bm_blasts_pct", "rr_mrdpos", "median", "2", "inconsistent", "contradicts Table 2"),
-     ("immune.cd3_abs", "all", "pre_median", "0.96", "dp2", None)],
+     ("immune.cd3_abs", "all", "pre_median", "0.96", "dp2", None),
+     ("survival.os_cr_mrdneg", None, "p_value", "1.0", "p3", None)],
     schema=["id", "group", "statistic", "value", "match", "note"], orient="row",
 )
 
@@ -24,8 +25,10 @@ def computed(rows) -> pl.DataFrame:
 
 
 def published_tests() -> pl.DataFrame:
-    return pl.DataFrame({"test_id": ["table1.sex", "table2.cox.mrd_level", "unpublished.test"],
-                         "p_value": [0.31735, 0.75, 0.5], "mart": ["cohort", "cox", "cox"]})
+    defined = "{}"
+    return pl.DataFrame({"test_id": ["table1.sex", "table2.cox.mrd_level", "unpublished.test", "survival.os_cr_mrdneg"],
+                         "p_value": [0.31735, 0.75, 0.5, None], "mart": ["cohort", "cox", "cox", "survival"],
+                         "extras": [defined, defined, defined, '{"defined": false, "reason": "no event in any group"}']})
 
 
 def test_each_reference_row_gets_its_value_and_verdict():
@@ -43,6 +46,10 @@ def test_each_reference_row_gets_its_value_and_verdict():
     assert rows["table1.bm_blasts_pct"]["note"].startswith("not a target (inconsistent)")
     assert rows["table1.bm_blasts_pct"]["note"].endswith("contradicts Table 2")
     assert rows["immune.cd3_abs"]["passed"] is False and rows["immune.cd3_abs"]["note"] == "not computed by any mart"
+    # No P (NULL in the mart): compared as the paper prints it, 1.0, and the note says so.
+    undefined = rows["survival.os_cr_mrdneg"]
+    assert (undefined["computed_value"], undefined["passed"]) == (1.0, True)
+    assert undefined["note"].startswith("P undefined (no event in any group): NULL in marts.statistical_tests")
 
 
 def test_two_marts_computing_the_same_row_is_an_error():

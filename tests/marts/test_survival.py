@@ -141,8 +141,8 @@ def test_unknown_times_are_counted_not_analysed():
     curves = survival.survival_curves(survival.grouped_counts(con, overall))
     [row] = survival.survival_summary(con, curves, overall).iter_rows(named=True)
     assert (row["n"], row["events"], row["n_without_time"], row["origin"]) == (1, 1, 2, "diagnosis")
-    # Everyone analysed had the event within the year: S = 0 and the SE is printed as 0, as in the paper.
-    assert (row["surv_1y"], row["se_1y"]) == (0.0, 0.0)
+    # Everyone analysed had the event within the year: S = 0, and no SE (R: NaN; the paper prints 0).
+    assert (row["surv_1y"], row["se_1y"]) == (0.0, None)  # R: NaN; the reproduction shows the paper's 0
 
 
 def test_published_values_are_percentages_once_per_group():
@@ -150,12 +150,13 @@ def test_published_values_are_percentages_once_per_group():
         "endpoint": ["efs", "efs", "efs", "efs"],
         "grouping": ["rr_vs_not", "three_groups", "cycle1_status", "rr_vs_not"],
         "group": ["rr", "rr", "cr_mrdpos", "not_rr"],
-        "surv_1y": [0.5, 0.5, 0.9, 0.25], "se_1y": [0.1, 0.1, 0.05, 0.0],
+        "surv_1y": [0.5, 0.5, 0.9, 0.0], "se_1y": [0.1, 0.1, 0.05, None],
     })
     values = survival.published_estimates(summary)
     # cycle1_status is not a paper grouping: its cr_mrdpos must not stand in for the indication group's.
+    # S = 0 has no SE in the mart (R: NaN); the paper prints it as 0.
     assert values.sort("group", "statistic").rows() == [
-        ("survival.efs_1y", "not_rr", "km_pct", 25.0), ("survival.efs_1y", "not_rr", "se_pct", 0.0),
+        ("survival.efs_1y", "not_rr", "km_pct", 0.0), ("survival.efs_1y", "not_rr", "se_pct", 0.0),
         ("survival.efs_1y", "rr", "km_pct", 50.0), ("survival.efs_1y", "rr", "se_pct", 10.0),
     ]
 
@@ -211,12 +212,17 @@ def test_every_one_year_estimate_and_the_relapse_count_reproduce(demo_warehouse)
 
 
 def test_every_logrank_p_falls_on_the_published_side(demo_warehouse):
-    tests = query(demo_warehouse, "SELECT test_id, p_value FROM marts.statistical_tests WHERE mart = 'survival'")
-    p_values = dict(tests.iter_rows())
+    """A comparison without an event has no P (NULL, as R's NaN): the paper prints 1.0 for it."""
+    tests = query(demo_warehouse, "SELECT test_id, p_value, extras FROM marts.statistical_tests WHERE mart = 'survival'")
+    p_values = {row["test_id"]: row for row in tests.iter_rows(named=True)}
     expected = [row for row in reference_rows("survival.") if row["statistic"] == "p_value"]
     assert len(expected) == 10
-    assert [(row["id"], row["value"], p_values.get(row["id"])) for row in expected
-            if not matches_published(p_values.get(row["id"]), row["value"], row["match"])] == []
+    undefined = [row["id"] for row in expected if p_values[row["id"]]["p_value"] is None]
+    assert all(row["value"] == "1.0" for row in expected if row["id"] in undefined)
+    assert all('"defined": false' in p_values[test_id]["extras"] for test_id in undefined)
+    assert [(row["id"], row["value"], p_values[row["id"]]["p_value"]) for row in expected
+            if row["id"] not in undefined
+            and not matches_published(p_values[row["id"]]["p_value"], row["value"], row["match"])] == []
 
 
 def test_marts_and_figure_4_panels_are_written(demo_warehouse):

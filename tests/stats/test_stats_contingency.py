@@ -35,12 +35,6 @@ def test_conditional_odds_ratio_is_scipy_s(table):
     assert (result.ci_lower, result.ci_upper) == pytest.approx((interval.low, interval.high), rel=1e-12)
 
 
-def test_an_empty_margin_says_nothing_of_the_odds_ratio():
-    result = fisher_exact_2x2([[2, 0], [3, 0]])  # everyone responded
-    assert math.isnan(result.estimate) and (result.ci_lower, result.ci_upper) == (0.0, math.inf)
-    assert result.p_value == 1.0
-
-
 def test_a_registry_sized_table_has_its_odds_ratio():
     """100,000 patients: the conditional MLE sits beside the sample odds ratio, inside its interval."""
     result = fisher_exact_2x2([[20000, 28000], [26000, 24000]])

@@ -127,9 +127,10 @@ def test_large_samples_use_the_normal_approximation():
     assert mann_whitney(rng.normal(size=6), rng.normal(size=119)).extras["exact"]
 
 
-def test_all_zero_differences_give_p_one():
+def test_all_zero_differences_give_no_p():
+    """R: NaN (test_stats_undefined.py has R's answer); never a P of 1 that reads as "no difference"."""
     result = wilcoxon_paired([1.0, 2.0], [1.0, 2.0])
-    assert (result.p_value, result.extras["n_zero_diff"]) == (1.0, 2)
+    assert (result.p_value, result.extras["n_zero_diff"], result.extras["defined"]) == (None, 2, False)
 
 
 def test_missing_values_are_refused():

@@ -105,9 +105,10 @@ def test_k_group_logrank_matches_lifelines():
     assert result.statistic == pytest.approx(expected.test_statistic, rel=1e-9)
 
 
-def test_logrank_without_events_is_p_one():
+def test_logrank_without_events_has_no_p():
+    """R: chisq 0 on df 0, P NaN (test_stats_undefined.py holds R's answer)."""
     result = logrank_test([5, 6, 7, 8], [0, 0, 0, 0], ["a", "a", "b", "b"])
-    assert (result.statistic, result.p_value, result.df) == (0.0, 1.0, 0.0)
+    assert (result.statistic, result.p_value, result.df, result.extras["defined"]) == (0.0, None, 0.0, False)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from .paired import Pairing, paired_frame
 from .proportions import ProportionCI, proportion_ci
 from .published import matches_published
 from .rank_sum import mann_whitney, mann_whitney_from_counts, mann_whitney_r
-from .result import StatResult
+from .result import StatResult, undefined
 from .signed_rank import wilcoxon_paired, wilcoxon_paired_from_counts, wilcoxon_paired_r
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Pairing",
     "ProportionCI",
     "StatResult",
+    "undefined",
     "SurvivalAt",
     "chi_square",
     "cox_ph",

@@ -75,9 +75,10 @@ class _NoncentralHypergeometric:
     def conditional_odds_ratio(self, confidence: float) -> tuple[float, float, float]:
         """The conditional MLE (the odds ratio whose mean is the observed count) and the exact two-sided
         interval, each tail alpha / 2; as scipy.stats.contingency.odds_ratio, to ~1e-12. A table with an empty
-        row or column (a single possible count) says nothing of the odds ratio: NaN in (0, inf), as scipy."""
+        row or column (a single possible count) gives R's answer, 0 in (0, inf): the count is at the lower end
+        of its support (scipy gives NaN)."""
         if self.support.size == 1:
-            return math.nan, 0.0, math.inf
+            return 0.0, 0.0, math.inf
         alpha = (1 - confidence) / 2
         below, above = self.support <= self.x, self.support >= self.x
         if self.x == self.support[0]:

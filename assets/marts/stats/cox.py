@@ -20,12 +20,20 @@ _POLISH_STEPS = 5
 _LOGLIK_NOISE = 1e-12
 # lifelines' default Newton step first, then shorter ones (see _lifelines_fit).
 _STEP_SIZES = (0.95, 0.5, 0.25)
+# R's coxph.fit: `eps` (its convergence tolerance) in the test for a coefficient that may be infinite, and
+# the relative residual below which a covariate is a linear combination of the earlier ones (toler.chol).
+_EPS = 1e-9
+_ALIASED = np.finfo(float).eps ** 0.75
 
 
 @dataclass(frozen=True)
 class CoxResult:
-    """`coefficients`: term, coef, hr, se, z, p_value, hr_lower, hr_upper (one row per covariate).
-    `proportional_hazards`: R's cox.zph table (km transform), one row per covariate plus GLOBAL."""
+    """`coefficients`: term, coef, hr, se, z, p_value, hr_lower, hr_upper, note (one row per covariate; an
+    aliased one, which R reports as NA, has NULLs and the note why). `proportional_hazards`: R's cox.zph table
+    (km transform), one row per estimated covariate plus GLOBAL, or None where it cannot be computed
+    (`ph_note` says why; R's cox.zph fails there too). `monotone_likelihood`: the terms R warns about
+    ("Loglik converged before variable ...; coefficient may be infinite"); `converged`: the Newton steps
+    ended, rather than the coefficients still running off."""
 
     coefficients: pl.DataFrame
     n: int
@@ -34,7 +42,10 @@ class CoxResult:
     loglik_null: float
     concordance: float
     likelihood_ratio: StatResult
-    proportional_hazards: pl.DataFrame
+    proportional_hazards: pl.DataFrame | None
+    converged: bool
+    monotone_likelihood: tuple[str, ...]
+    ph_note: str | None = None
 
 
 def _lifelines_fit(fitter_class, data, duration_col: str, event_col: str):
@@ -53,16 +64,63 @@ def _lifelines_fit(fitter_class, data, duration_col: str, event_col: str):
 
 
 def _polish(time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray):
-    """Newton steps from lifelines' estimate while they do not lower the log-likelihood beyond rounding."""
+    """Newton steps from lifelines' estimate while they do not lower the log-likelihood beyond rounding;
+    returns the estimate, its terms, and whether the steps ended (the last one negligible)."""
     terms = efron_terms(time, event, x, beta)
+    step = np.full_like(beta, np.inf)
     for _ in range(_POLISH_STEPS):
-        candidate = beta + np.linalg.solve(terms.information, terms.score)
+        step = np.linalg.solve(terms.information, terms.score)
+        candidate = beta + step
         candidate_terms = efron_terms(time, event, x, candidate)
         if (candidate_terms.loglik < terms.loglik - _LOGLIK_NOISE * abs(terms.loglik)
                 or np.array_equal(candidate, beta)):
             break
         beta, terms = candidate, candidate_terms
-    return beta, terms
+    return beta, terms, bool(np.all(np.abs(step) <= 1e-6 * (1 + np.abs(beta))))
+
+
+def _estimable(x: np.ndarray, names: Sequence[str]) -> dict[str, str]:
+    """Covariates R's coxph reports as NA, each with why: no variation, or (in order, as R's Cholesky
+    marks them) a linear combination of the covariates before it."""
+    centred = x - x.mean(axis=0)
+    kept: list[int] = []
+    aliased = {}
+    for j, name in enumerate(names):
+        column = centred[:, j]
+        scale = np.linalg.norm(column)
+        if scale == 0:
+            aliased[name] = "no variation"
+            continue
+        if kept:
+            basis = centred[:, kept]
+            residual = column - basis @ np.linalg.lstsq(basis, column, rcond=None)[0]
+            if np.linalg.norm(residual) <= _ALIASED * scale:
+                aliased[name] = f"a linear combination of {', '.join(names[k] for k in kept)}"
+                continue
+        kept.append(j)
+    return aliased
+
+
+def _monotone(score: np.ndarray, variance: np.ndarray, beta: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
+    """R's test after coxph.fit: |u V| > eps and > sqrt(eps) |beta| (u the score, V the variance)."""
+    infinite = np.abs(score @ variance)
+    flagged = (infinite > _EPS) & (infinite > np.sqrt(_EPS) * np.abs(beta))
+    return tuple(name for name, flag in zip(names, flagged) if flag)
+
+
+def _coefficient_table(terms: list[str], beta, se, z, half_width) -> pl.DataFrame:
+    from scipy.stats import norm
+
+    return pl.DataFrame({
+        "term": terms,
+        "coef": beta,
+        "hr": np.exp(beta),
+        "se": se,
+        "z": z,
+        "p_value": 2 * norm.sf(np.abs(z)),
+        "hr_lower": np.exp(beta - half_width),
+        "hr_upper": np.exp(beta + half_width),
+    })
 
 
 def cox_ph(
@@ -74,7 +132,9 @@ def cox_ph(
 ) -> CoxResult:
     """Cox model with Efron ties; numeric covariates only (code categories as 0/1 columns first).
 
-    Missing values raise: the mart must count what it leaves out.
+    Missing values raise: the mart must count what it leaves out. A covariate without variation, or a linear
+    combination of earlier ones, is not estimated (R: NA) and the others are; no covariate left, or no event,
+    raises.
     """
     import pandas as pd
     from lifelines import CoxPHFitter
@@ -85,27 +145,36 @@ def cox_ph(
     incomplete = data.filter(pl.any_horizontal(pl.all().is_null() | pl.all().is_nan())).height
     if incomplete:
         raise ValueError(f"{incomplete} rows miss a value of {columns}; drop and count them first")
-    fitter = _lifelines_fit(CoxPHFitter, pd.DataFrame(data.to_dict(as_series=False)), duration_col, event_col)
+    aliased = _estimable(data.select(covariates).to_numpy(), list(covariates))
+    estimated = [name for name in covariates if name not in aliased]
+    if not estimated:
+        raise ValueError(f"no covariate can be estimated ({'; '.join(f'{k}: {v}' for k, v in aliased.items())})")
+    if not data[event_col].sum():
+        raise ValueError("no event")
+    columns = [duration_col, event_col, *estimated]
+    fitter = _lifelines_fit(CoxPHFitter, pd.DataFrame(data.select(columns).to_dict(as_series=False)),
+                            duration_col, event_col)
     time, event = data[duration_col].to_numpy(), data[event_col].to_numpy().astype(np.int64)
-    x = data.select(covariates).to_numpy()
-    beta, terms = _polish(time, event, x, fitter.params_[list(covariates)].to_numpy())
+    x = data.select(estimated).to_numpy()
+    beta, terms, converged = _polish(time, event, x, fitter.params_[estimated].to_numpy())
 
-    se = np.sqrt(np.diag(np.linalg.inv(terms.information)))
+    variance = np.linalg.inv(terms.information)
+    se = np.sqrt(np.diag(variance))
     z = beta / se
     half_width = norm.ppf(0.5 + confidence / 2) * se
-    coefficients = pl.DataFrame({
-        "term": list(covariates),
-        "coef": beta,
-        "hr": np.exp(beta),
-        "se": se,
-        "z": z,
-        "p_value": 2 * norm.sf(np.abs(z)),
-        "hr_lower": np.exp(beta - half_width),
-        "hr_upper": np.exp(beta + half_width),
-    })
+    with np.errstate(over="ignore"):  # a coefficient running off (monotone likelihood): an infinite limit
+        fitted = _coefficient_table(estimated, beta, se, z, half_width)
+    notes = pl.DataFrame({"term": list(covariates),
+                          "note": pl.Series([f"not estimable: {aliased[name]}" if name in aliased else None
+                                             for name in covariates], dtype=pl.Utf8)})
+    coefficients = notes.join(fitted, on="term", how="left").select(*fitted.columns, "note")
     loglik_null = efron_terms(time, event, x, np.zeros_like(beta)).loglik
     lr_statistic = 2 * (terms.loglik - loglik_null)
     n_events = int(event.sum())
+    try:
+        proportional, ph_note = cox_zph(time, event, x, beta, estimated), None
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:
+        proportional, ph_note = None, f"not estimable: {error}".splitlines()[0]
     return CoxResult(
         coefficients=coefficients,
         n=data.height,
@@ -117,10 +186,13 @@ def cox_ph(
             test="cox_likelihood_ratio",
             method="Cox model likelihood-ratio test (Efron ties)",
             statistic=float(lr_statistic),
-            p_value=float(chi2.sf(lr_statistic, len(covariates))),
+            p_value=float(chi2.sf(lr_statistic, len(estimated))),
             n=data.height,
-            df=float(len(covariates)),
-            extras={"events": n_events, "covariates": list(covariates)},
+            df=float(len(estimated)),
+            extras={"events": n_events, "covariates": estimated},
         ),
-        proportional_hazards=cox_zph(time, event, x, beta, list(covariates)),
+        proportional_hazards=proportional,
+        converged=converged,
+        monotone_likelihood=_monotone(terms.score, variance, beta, estimated),
+        ph_note=ph_note,
     )

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from .kaplan_meier import checked_counts, event_counts, survival_data
-from .result import StatResult
+from .result import StatResult, undefined
 
 _RANK_TOLERANCE = 1e-10
 
@@ -19,7 +19,9 @@ def logrank_from_counts(counts: pl.DataFrame) -> StatResult:
     R's `survdiff(Surv(time, event) ~ group)` on the same subjects.
 
     Two- or k-group log-rank chi-square on k - 1 degrees of freedom (fewer if a group cannot
-    contribute; with no event at all the statistic is 0 and P = 1). Groups are ordered by sorted label
+    contribute). With no event at all, or none while two groups are at risk, the statistic is 0 on no
+    degree of freedom and P is undefined (result.undefined; R's survdiff gives chisq 0 and df 0, its P
+    NaN), never 1. Groups are ordered by sorted label
     (R's factor levels); `extras` gives each group's size, observed and expected events, so a reader
     can see which group does worse.
     """
@@ -52,20 +54,26 @@ def logrank_from_counts(counts: pl.DataFrame) -> StatResult:
     # is k - 1 unless some group never contributes (no one at risk at any event, or no events at all)
     df = int(np.linalg.matrix_rank(variance, rtol=_RANK_TOLERANCE, hermitian=True))
     inverse = np.linalg.pinv(variance, rtol=_RANK_TOLERANCE, hermitian=True)
-    statistic = float(o_minus_e @ inverse @ o_minus_e) if df else 0.0
+    extras = {
+        "groups": [str(level) for level in levels],
+        "n": [int(size) for size in totals.sum(axis=1)],
+        "observed": observed.tolist(),
+        "expected": expected.tolist(),
+    }
+    method = "log-rank test (survdiff, rho = 0)"
+    if not df:
+        reason = ("no event in any group" if not d.size else
+                  "no event while more than one group was at risk")
+        return undefined("logrank", method, int(totals.sum()), reason, statistic=0.0, df=0.0, extras=extras)
+    statistic = float(o_minus_e @ inverse @ o_minus_e)
     return StatResult(
         test="logrank",
-        method="log-rank test (survdiff, rho = 0)",
+        method=method,
         statistic=statistic,
-        p_value=float(chi2.sf(statistic, df)) if df else 1.0,
+        p_value=float(chi2.sf(statistic, df)),
         n=int(totals.sum()),
         df=float(df),
-        extras={
-            "groups": [str(level) for level in levels],
-            "n": [int(size) for size in totals.sum(axis=1)],
-            "observed": observed.tolist(),
-            "expected": expected.tolist(),
-        },
+        extras=extras,
     )
 
 

@@ -19,7 +19,7 @@ class StatResult:
     test: str
     method: str
     statistic: float | None
-    p_value: float
+    p_value: float | None  # None: the data cannot answer (undefined)
     n: int
     df: float | None = None
     estimate: float | None = None
@@ -32,3 +32,12 @@ class StatResult:
         row = asdict(self)
         row["extras"] = json.dumps(self.extras, sort_keys=True)
         return row
+
+
+def undefined(test: str, method: str, n: int, reason: str, statistic: float | None = None,
+              df: float | None = None, extras: dict[str, Any] | None = None) -> StatResult:
+    """A test the data cannot answer, where R gives NA or NaN or refuses (no events, no non-zero pair):
+    P is NULL, never a P = 1 that reads as "no difference"; `extras.defined` is false and `extras.reason`
+    says why (docs/statistics.md, "When a test has no answer")."""
+    return StatResult(test=test, method=method, statistic=statistic, p_value=None, n=n, df=df,
+                      extras={**(extras or {}), "defined": False, "reason": reason})

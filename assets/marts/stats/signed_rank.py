@@ -27,7 +27,7 @@ from .ranks import (
     tally,
     tie_correction,
 )
-from .result import StatResult
+from .result import StatResult, undefined
 
 # Prism computes exact P-values for fewer than 200 pairs; our enumeration takes milliseconds there.
 EXACT_MAX_PAIRS = 199
@@ -131,6 +131,10 @@ def wilcoxon_paired_from_counts(
     `wilcox.test(exact = FALSE, correct = TRUE)`, with `extras.exact_cap` saying so."""
     check_alternative(alternative)
     pairs = _Pairs(differences, n_zero, settle_ties=True)
+    if pairs.n == 0:  # R: P NaN ("cannot compute exact p-value with zeroes"); coin refuses
+        reason = "no pairs" if not pairs.n_pairs else "every difference is zero"
+        return undefined("wilcoxon_signed_rank", "signed-rank test (zeros dropped)", pairs.n_pairs, reason,
+                         statistic=0.0, extras={"n_nonzero": 0, "n_zero_diff": pairs.n_pairs})
     beyond = pairs.beyond_exact_cap()
     if beyond is None:
         p = pairs.exact(alternative, "central")
