@@ -35,7 +35,7 @@ NOT_TARGETS = ("inconsistent", "info")
 
 SCHEMA = {
     "id": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "published_value": pl.Utf8, "match": pl.Utf8,
-    "computed_value": pl.Float64, "passed": pl.Boolean, "mart": pl.Utf8, "note": pl.Utf8,
+    "computed_value": pl.Float64, "passed": pl.Boolean, "passed_p3": pl.Boolean, "mart": pl.Utf8, "note": pl.Utf8,
 }
 DESCRIPTION = (
     "Every number of the paper's reference file (seeds.published_results) with the value the warehouse "
@@ -50,6 +50,9 @@ COLUMNS = {
     "match": "How closely it must reproduce: exact, pct1, dp1-3, p3, sig, inconsistent, info.",
     "computed_value": "The warehouse's number (NULL when no mart computes it).",
     "passed": "Reproduces under the match rule; NULL for inconsistent / info rows.",
+    "passed_p3": "For a sig row (a printed P that need only fall on the same side of 0.05): whether the computed P "
+                 "also reproduces at the printed precision (the p3 rule; a printed bound such as <0.0001 is all "
+                 "there is to match), so that the distance between the two shows. NULL for other rows.",
     "mart": "The mart that computed the value.",
     "note": "The reference's note, and why a row is not a target or was not computed.",
 }
@@ -114,11 +117,18 @@ def reproduction(reference: pl.DataFrame, computed: pl.DataFrame, tests: pl.Data
             mart=pl.coalesce("test_mart", "mart"),
         )
     )
-    passed = [
-        matches_published(row["computed_value"], row["published_value"], row["match"])
-        for row in joined.select("computed_value", "published_value", "match").iter_rows(named=True)
-    ]
-    return joined.with_columns(passed=pl.Series(passed, dtype=pl.Boolean), note=_note()).select(SCHEMA.keys())
+    rows = list(joined.select("computed_value", "published_value", "match").iter_rows(named=True))
+    passed = [matches_published(row["computed_value"], row["published_value"], row["match"]) for row in rows]
+    passed_p3 = [_at_printed_precision(row["computed_value"], row["published_value"]) if row["match"] == "sig"
+                 else None for row in rows]
+    return joined.with_columns(passed=pl.Series(passed, dtype=pl.Boolean),
+                               passed_p3=pl.Series(passed_p3, dtype=pl.Boolean), note=_note()).select(SCHEMA.keys())
+
+
+def _at_printed_precision(value: float | None, published: str) -> bool:
+    """The p3 verdict of a sig row; a printed bound (<0.0001) is matched as sig matches it."""
+    bound = published.startswith(("<", ">="))
+    return matches_published(value, published, "sig" if bound else "p3")
 
 
 def _note() -> pl.Expr:
@@ -144,6 +154,7 @@ def check_result(table: pl.DataFrame) -> dg.AssetCheckResult:
             "passed": table.filter(pl.col("passed")).height,
             "failed": failed.height,
             "not_targets": table.filter(pl.col("passed").is_null()).height,
+            "sig_rows_also_at_printed_precision": f"{table['passed_p3'].sum()} of {table['passed_p3'].count()}",
             "failures": dg.MetadataValue.md(markdown_table(
                 ["id", "group", "statistic", "published", "computed", "match", "note"],
                 failed.select("id", "group", "statistic", "published_value", "computed_value", "match", "note").rows(),

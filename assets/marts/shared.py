@@ -42,14 +42,16 @@ TESTS_COLUMNS = {
     "test": "fisher_exact, chi_square, mann_whitney, wilcoxon_signed_rank, logrank, cox_ph, ...",
     "method": "Exactly what was computed (exact or approximate, corrections, ties).",
     "statistic": "The test statistic in R's convention (V, W, chi-square, z); NULL for Fisher.",
-    "p_value": "Two-sided P-value.",
+    "p_value": "Two-sided P-value; NULL where the data cannot answer (no events, every difference zero, a "
+               "covariate not estimable), with extras.defined false and extras.reason (docs/statistics.md).",
     "n": "Subjects (or pairs, or cycles) the test saw.",
     "df": "Degrees of freedom, where the test has them.",
     "groups": "The groups compared, 'a vs b'.",
     "estimate": "Odds ratio (Fisher, conditional MLE), hazard ratio (Cox), where the test has one.",
     "ci_lower": "Lower 95 % confidence limit of the estimate.",
     "ci_upper": "Upper 95 % confidence limit of the estimate.",
-    "extras": "JSON: the test's own facts (table, ties, exact or not, events, ...).",
+    "extras": "JSON: the test's own facts (table, ties, exact or not, events, ...); defined: false and reason "
+              "for a test without an answer; converged and monotone_likelihood for a Cox coefficient.",
 }
 
 PUBLISHED_SCHEMA: dict[str, pl.DataType] = {

@@ -40,8 +40,9 @@ def test_each_reference_row_gets_its_value_and_verdict():
     assert table.height == REFERENCE.height and table.columns == list(pr.SCHEMA)
     assert rows["cohort.patients"]["passed"] and rows["response.rr.cr"]["passed"]
     assert rows["table1.sex"]["passed"] and rows["table1.sex"]["mart"] == "cohort"
-    # sig: the P-value must fall on the published side of 0.05; 0.75 does not.
+    # sig: the P-value must fall on the published side of 0.05; 0.75 does not, nor is it 0.014 when printed so.
     assert rows["table2.cox.mrd_level"]["passed"] is False and rows["table2.cox.mrd_level"]["computed_value"] == 0.75
+    assert rows["table2.cox.mrd_level"]["passed_p3"] is False and rows["table1.sex"]["passed_p3"] is None
     assert rows["table1.bm_blasts_pct"]["passed"] is None
     assert rows["table1.bm_blasts_pct"]["note"].startswith("not a target (inconsistent)")
     assert rows["table1.bm_blasts_pct"]["note"].endswith("contradicts Table 2")
@@ -50,6 +51,17 @@ def test_each_reference_row_gets_its_value_and_verdict():
     undefined = rows["survival.os_cr_mrdneg"]
     assert (undefined["computed_value"], undefined["passed"]) == (1.0, True)
     assert undefined["note"].startswith("P undefined (no event in any group): NULL in marts.statistical_tests")
+
+
+def test_a_sig_row_shows_whether_it_also_holds_at_the_printed_precision():
+    reference = pl.DataFrame([("t.near", None, "p_value", "0.054", "sig", None), ("t.far", None, "p_value", "0.054", "sig", None),
+                              ("t.bound", None, "p_value", "<0.0001", "sig", None)],
+                             schema=REFERENCE.schema, orient="row")
+    tests = pl.DataFrame({"test_id": ["t.near", "t.far", "t.bound"], "p_value": [0.0541, 0.795, 0.00001],
+                          "mart": ["m"] * 3, "extras": ["{}"] * 3})
+    table = pr.reproduction(reference, computed([]), tests)
+    assert table.select("id", "passed", "passed_p3").rows() == [
+        ("t.near", True, True), ("t.far", True, False), ("t.bound", True, True)]
 
 
 def test_two_marts_computing_the_same_row_is_an_error():
