@@ -223,6 +223,14 @@ def test_identifying_fields_never_reach_core(warehouse):
             assert secret not in text
 
 
+def test_staging_keys_rows_by_subject_id_not_by_record_number(warehouse):
+    columns = {row["column_name"] for row in rows(
+        warehouse, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging'")}
+    assert "subject_id" in columns and not columns & {"mrn", "name"}
+    assert rows(warehouse, "SELECT DISTINCT subject_id FROM staging.stg_labs WHERE center_id = 'bbb'") == [
+        {"subject_id": subject("B1", "bbb")}]
+
+
 def test_superseded_file_versions_are_not_read(warehouse):
     assert warehouse.execute("SELECT count(*) FROM core.patients").fetchone()[0] == 4
 

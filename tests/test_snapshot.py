@@ -23,7 +23,7 @@ def build_warehouse(path: Path, version: int) -> None:
         for schema in ("raw", "staging", "core", "marts", "audit"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute("CREATE OR REPLACE TABLE raw.patients AS SELECT 'MRN-1' AS mrn, 'Li Wei' AS name")
-        con.execute("CREATE OR REPLACE TABLE staging.stg_patients AS SELECT 'MRN-1' AS mrn")
+        con.execute("CREATE OR REPLACE TABLE staging.stg_patients AS SELECT DATE '2011-03-17' AS birth_date")
         # Big enough that copying takes a while: the reader queries many times during a refresh.
         con.execute("CREATE OR REPLACE TABLE core.patients AS SELECT range AS subject_id, ? AS version"
                     " FROM range(300000)", [version])

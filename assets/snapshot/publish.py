@@ -23,7 +23,7 @@ from pathlib import Path
 from assets.snapshot import withheld
 from assets.snapshot.descriptions import TableDoc
 
-# Pseudonymised and analyst-facing; raw, staging and intermediate (names, MRNs, birth dates) never leave.
+# Pseudonymised and analyst-facing; raw and staging (names, MRNs, birth dates) and intermediate never leave.
 SCHEMAS = ("core", "marts", "audit", "quarantine", "seeds")
 ALIAS = "snapshot"
 PREVIOUS = "previous_snapshot"

@@ -2,8 +2,5 @@
 -- Candidate rows of core.adverse_events, before the validation gate (assets/validation/); core.adverse_events keeps those it
 -- did not quarantine.
 -- One row per cycle and solicited toxicity term, pseudonymised; grade NULL = not assessed.
-select
-    subject.subject_id,
-    adverse_event.* exclude (mrn)
-from {{ ref('stg_adverse_events') }} as adverse_event
-left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
+select *
+from {{ ref('stg_adverse_events') }}

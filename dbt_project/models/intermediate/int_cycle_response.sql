@@ -10,7 +10,7 @@ with assessments as (
     from {{ ref('stg_assessments') }}
     where cycle_no is not null and timepoint in ('pre_cycle', 'end_of_cycle') and {{ run_centers() }}
     qualify row_number() over (
-        partition by center_id, mrn, cycle_no, timepoint
+        partition by center_id, subject_id, cycle_no, timepoint
         order by assessment_date desc nulls last, source_file desc, source_row desc
     ) = 1
 ),
@@ -34,10 +34,10 @@ measured as (
         eoc.mrd_negative as mrd_negative_after
     from {{ ref('stg_cycles') }} as cycle
     left join assessments as pre
-        on pre.center_id = cycle.center_id and pre.mrn = cycle.mrn
+        on pre.center_id = cycle.center_id and pre.subject_id = cycle.subject_id
         and pre.cycle_no = cycle.cycle_no and pre.timepoint = 'pre_cycle'
     left join assessments as eoc
-        on eoc.center_id = cycle.center_id and eoc.mrn = cycle.mrn
+        on eoc.center_id = cycle.center_id and eoc.subject_id = cycle.subject_id
         and eoc.cycle_no = cycle.cycle_no and eoc.timepoint = 'end_of_cycle'
     where {{ run_centers('cycle.center_id') }}
 ),

@@ -5,15 +5,15 @@
 -- and Table 3 column.
 with patient as (
     -- The patient's age inputs; a patient delivered more than once gets no age (which row would be right?).
-    select center_id, mrn, any_value(birth_date) as birth_date,
+    select center_id, subject_id, any_value(birth_date) as birth_date,
         any_value(age_at_diagnosis_months) as age_at_diagnosis_months, any_value(diagnosis_date) as diagnosis_date
     from {{ ref('stg_patients') }}
-    group by center_id, mrn
+    group by center_id, subject_id
     having count(*) = 1
 )
 
 select
-    subject.subject_id,
+    cycle.subject_id,
     cycle.center_id,
     cycle.source_file,
     cycle.source_row,
@@ -69,6 +69,5 @@ select
     end as table3_group,
     cycle.parse_errors
 from {{ ref('stg_cycles') }} as cycle
-left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
 left join {{ ref('int_cycle_response') }} as response using (center_id, source_file, source_row)
-left join patient using (center_id, mrn)
+left join patient using (center_id, subject_id)

@@ -2,8 +2,5 @@
 -- Candidate rows of core.events, before the validation gate (assets/validation/); core.events keeps those it
 -- did not quarantine.
 -- One row per follow-up event (relapse, death, HSCT, CAR-T, second cancer, last contact), pseudonymised.
-select
-    subject.subject_id,
-    event.* exclude (mrn)
-from {{ ref('stg_events') }} as event
-left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
+select *
+from {{ ref('stg_events') }}

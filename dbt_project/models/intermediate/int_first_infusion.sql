@@ -2,9 +2,9 @@
 -- computed at) and the number of delivered cycles.
 select
     center_id,
-    mrn,
+    subject_id,
     min(start_date) as first_infusion_date,
     count(*) as n_cycles
 from {{ ref('stg_cycles') }}
-where mrn is not null and {{ run_centers() }}
-group by center_id, mrn
+where subject_id is not null and {{ run_centers() }}
+group by center_id, subject_id

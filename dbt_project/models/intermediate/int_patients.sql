@@ -6,12 +6,10 @@
 with patient as (
     select
         patient.*,
-        subject.subject_id,
         infusion.first_infusion_date,
         coalesce(infusion.n_cycles, 0) as n_cycles
     from {{ ref('stg_patients') }} as patient
-    left join {{ ref('int_subject_keys') }} as subject using (center_id, mrn)
-    left join {{ ref('int_first_infusion') }} as infusion using (center_id, mrn)
+    left join {{ ref('int_first_infusion') }} as infusion using (center_id, subject_id)
 ),
 
 first_cycle as (
@@ -19,20 +17,20 @@ first_cycle as (
     -- both); one row per patient, whatever was delivered.
     select
         cycle.center_id,
-        stg.mrn,
+        stg.subject_id,
         case when count(distinct cycle.status_at_start) <= 1 then any_value(cycle.status_at_start) end
             as status_at_start
     from {{ ref('int_cycle_response') }} as cycle
     inner join {{ ref('stg_cycles') }} as stg using (center_id, source_file, source_row)
     where stg.cycle_no = 1
-    group by cycle.center_id, stg.mrn
+    group by cycle.center_id, stg.subject_id
 ),
 
 mrd_negativity as (
-    select stg.center_id, stg.mrn, bool_or(cycle.mrd_negative_after) as mrd_negative_any_cycle
+    select stg.center_id, stg.subject_id, bool_or(cycle.mrd_negative_after) as mrd_negative_any_cycle
     from {{ ref('int_cycle_response') }} as cycle
     inner join {{ ref('stg_cycles') }} as stg using (center_id, source_file, source_row)
-    group by stg.center_id, stg.mrn
+    group by stg.center_id, stg.subject_id
 ),
 
 flagged as (
@@ -49,8 +47,8 @@ flagged as (
             when patient.age_at_diagnosis_months is not null then 'age_at_diagnosis'
         end as age_source
     from patient
-    left join first_cycle using (center_id, mrn)
-    left join mrd_negativity using (center_id, mrn)
+    left join first_cycle using (center_id, subject_id)
+    left join mrd_negativity using (center_id, subject_id)
 )
 
 select

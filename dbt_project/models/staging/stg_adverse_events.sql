@@ -1,15 +1,15 @@
 -- One row per delivered toxicity-form row (cycle and solicited term), current file versions. A blank
 -- grade means not assessed and stays NULL, apart from grade 0 (did not occur).
 with delivered as (
-    {{ current_rows('adverse_events') }}
+    {{ current_rows_with_subject_id('adverse_events') }}
 ),
 
 parsed as (
     select
+        subject_id,
         delivered.center_id,
         source_file,
         source_row,
-        trim(mrn) as mrn,
         try_cast({{ clean_text('cycle_no') }} as integer) as cycle_no,
         {{ clean_text('cycle_no') }} as cycle_no_raw,
         {{ mapped_code('term') }} as term,

@@ -1,15 +1,15 @@
 -- One row per delivered bone-marrow assessment (current file versions). Percentages may carry
 -- detection markers: MRD `<0.01` is negative at the assay's 0.01 % sensitivity; and a trailing `%`.
 with delivered as (
-    {{ current_rows('assessments') }}
+    {{ current_rows_with_subject_id('assessments') }}
 ),
 
 parsed as (
     select
+        subject_id,
         delivered.center_id,
         source_file,
         source_row,
-        trim(mrn) as mrn,
         try_cast({{ clean_text('cycle_no') }} as integer) as cycle_no,
         {{ clean_text('cycle_no') }} as cycle_no_raw,
         {{ mapped_code('timepoint') }} as timepoint,

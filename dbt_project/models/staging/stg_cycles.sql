@@ -1,15 +1,15 @@
 -- One row per delivered cycle row (current file versions): dates in the center's format, doses in
 -- ug/m2/day, Y/N as booleans. The derived status and response live in int_cycle_response.
 with delivered as (
-    {{ current_rows('cycles') }}
+    {{ current_rows_with_subject_id('cycles') }}
 ),
 
 parsed as (
     select
+        subject_id,
         delivered.center_id,
         source_file,
         source_row,
-        trim(mrn) as mrn,
         try_cast({{ clean_text('cycle_no') }} as integer) as cycle_no,
         {{ clean_text('cycle_no') }} as cycle_no_raw,
         {{ parse_date('start_date') }} as start_date,
@@ -54,10 +54,10 @@ interpreted as (
 )
 
 select
+    subject_id,
     center_id,
     source_file,
     source_row,
-    mrn,
     cycle_no,
     cycle_no_raw,
     start_date,

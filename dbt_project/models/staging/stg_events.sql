@@ -1,14 +1,14 @@
 -- One row per delivered follow-up event (current file versions).
 with delivered as (
-    {{ current_rows('events') }}
+    {{ current_rows_with_subject_id('events') }}
 ),
 
 parsed as (
     select
+        subject_id,
         delivered.center_id,
         source_file,
         source_row,
-        trim(mrn) as mrn,
         {{ mapped_code('event_type') }} as event_type,
         {{ parse_date('event_date') }} as event_date,
         {{ clean_text('event_date') }} as event_date_raw,

@@ -1,16 +1,16 @@
 -- One row per delivered lab value (current file versions; wide files were unpivoted on landing), in the
 -- analyte's canonical unit (seed analytes), with detection markers and the kit's floor interpreted.
 with delivered as (
-    {{ current_rows('labs') }}
+    {{ current_rows_with_subject_id('labs') }}
 ),
 
 parsed as (
     select
+        subject_id,
         delivered.center_id,
         source_file,
         source_row,
         source_column,
-        trim(mrn) as mrn,
         try_cast({{ clean_text('cycle_no') }} as integer) as cycle_no,
         {{ clean_text('cycle_no') }} as cycle_no_raw,
         {{ mapped_code('timepoint') }} as timepoint,
@@ -60,11 +60,11 @@ interpreted as (
 )
 
 select
+    subject_id,
     center_id,
     source_file,
     source_row,
     source_column,
-    mrn,
     cycle_no,
     cycle_no_raw,
     timepoint,

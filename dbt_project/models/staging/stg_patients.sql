@@ -1,17 +1,17 @@
--- One row per delivered patient row (current file versions), typed and coded. mrn and birth_date are
--- kept here only to key and age the patient; the name is dropped: nothing downstream needs it.
+-- One row per delivered patient row (current file versions), typed, coded and keyed by subject_id. birth_date
+-- is kept here only to age the patient (int_patients, int_cycles); the name is dropped: nothing needs it.
 with delivered as (
-    {{ current_rows('patients') }}
+    {{ current_rows_with_subject_id('patients') }}
 ),
 
 parsed as (
     select
+        subject_id,
         delivered.center_id,
         source_file,
         source_row,
         center_name,
         study,
-        trim(mrn) as mrn,
         {{ parse_date('birth_date') }} as birth_date,
         {{ clean_text('birth_date') }} as birth_date_raw,
         {{ parse_number('age_at_diagnosis_months') }} as age_at_diagnosis_months,
