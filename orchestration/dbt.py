@@ -138,6 +138,8 @@ def _dbt_part(name: str, pool: str, select: str, exclude: str = "",
         target = Path(warehouse.path).parent / "dbt_target" / name
         with warehouse.connect() as con:
             plan = _plan(con, name, context, partitions_def)
+            if name in LAYERS and not plan.unchanged:
+                _drop_removed_models(con, LAYERS[name])
         if plan.unchanged:
             yield from _skipped(context, warehouse, plan)
             return
@@ -151,6 +153,29 @@ def _dbt_part(name: str, pool: str, select: str, exclude: str = "",
         yield from events
 
     return dbt_part
+
+
+def _drop_removed_models(con, schema: str) -> None:
+    """Drop the relations of `schema` that no dbt model builds any more: dbt never drops a removed model, and
+    one can hold what must not stay (a removed int_subject_keys mapped record numbers to subject_ids). Only
+    dbt writes these schemas."""
+    models = _models_by_schema().get(schema, set())
+    for relation, kind in con.execute("SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE schema_name = ?"
+                                      " UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE schema_name = ?"
+                                      " AND NOT internal", [schema, schema]).fetchall():
+        if relation not in models:
+            con.execute(f'DROP {kind} "{schema}"."{relation}"')
+
+
+@cache
+def _models_by_schema() -> dict[str, set[str]]:
+    """schema -> the relations its dbt models build, from the project's manifest."""
+    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    models: dict[str, set[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] in ("model", "seed", "snapshot"):
+            models.setdefault(node["schema"], set()).add(node.get("alias") or node["name"])
+    return models
 
 
 @dataclass(frozen=True)

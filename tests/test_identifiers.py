@@ -71,3 +71,24 @@ def test_an_identifier_is_in_raw_and_nowhere_beyond_staging(built, value):
     assert any(relation.startswith("raw.") for relation in found)
     assert [relation for relation in found if relation.split(".")[0] not in KEPT] == []
     assert holding(built / "analytics.duckdb", value) == []
+
+
+def test_a_table_no_model_builds_any_more_is_dropped(tmp_path, monkeypatch):
+    """dbt never drops a removed model: a warehouse built before int_subject_keys went kept its mrn ->
+    subject_id map. A layer's rebuild drops what no model of the layer builds."""
+    from orchestration import versions
+    from tests.validation.centers import clean_files, write_center
+    from tests.validation.warehouse_job import materialize
+
+    landing, centers, warehouse = tmp_path / "landing", tmp_path / "centers", tmp_path / "warehouse"
+    write_center(landing, centers, "old", clean_files())
+    assert materialize(monkeypatch, warehouse, landing, centers).success
+    database = warehouse / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE TABLE intermediate.int_subject_keys AS SELECT 'old' AS center_id, 'P1' AS mrn")
+        con.execute(f"DELETE FROM {versions.TABLE} WHERE layer = 'intermediate'")  # as after a code change
+    assert materialize(monkeypatch, warehouse, landing, centers).success
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = {name for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'intermediate'").fetchall()}
+    assert "int_subject_keys" not in tables and {"int_first_infusion", "int_cycle_response"} <= tables
