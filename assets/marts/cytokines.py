@@ -15,8 +15,6 @@ Draws are chosen, paired and numbered in DuckDB; marts.icans_cytokines is writte
 
 from __future__ import annotations
 
-import itertools
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -27,8 +25,6 @@ from assets.marts.aggregates import group_summaries, quantiles, quoted
 from assets.marts.immune_plots import distribution_figure
 from assets.marts.immune_samples import END, PRE, create_marker_draws, create_pairs, latest_sql
 from assets.marts.paired_summary import BOTH_KNOWN, SUMMARY, paired_summaries, published_rows, where, wilcoxon
-from assets.marts.stats import matches_published
-from orchestration import settings
 from orchestration.resources import WarehouseResource
 
 # The 12-plex kit, in the order of Figure 3's panels A-L.
@@ -161,59 +157,18 @@ ICANS_EPISODES_SQL = f"""
 
 # --- the paper's numbers ------------------------------------------------------------------------------------
 
-REFERENCE_CSV = settings.DBT_PROJECT_DIR / "seeds" / "published_results.csv"
 TABLE4_PREFIX = "table4.case"
-
-
-def table4_reference(path: Path = REFERENCE_CSV) -> pl.DataFrame:
-    """case, analyte, statistic, value, match of the reference's Table 4 rows."""
-    rows = pl.read_csv(path, infer_schema=False).filter(pl.col("id").str.starts_with(TABLE4_PREFIX))
-    parts = rows["id"].str.strip_prefix(TABLE4_PREFIX).str.split_exact(".", 1)
-    return rows.select(case=parts.struct.field("field_0").cast(pl.Int64), analyte=parts.struct.field("field_1"),
-                       statistic="statistic", value="value", match="match")
-
-
-def match_cases(episodes: pl.DataFrame, reference: pl.DataFrame) -> dict[int, int]:
-    """Reference case -> episode. The paper gives its cases no identifier, so each case goes to a different
-    episode, choosing the assignment under which most published values reproduce (ties: the first in episode
-    order). A mapping, not a check: values that do not match still fail in paper_reproduction."""
-    cases = sorted(reference["case"].unique())
-    numbers = sorted(episodes["episode"].unique())
-    computed = {(row["episode"], row["analyte"], statistic): row[statistic]
-                for row in episodes.iter_rows(named=True) for statistic in ICANS_DRAWS}
-
-    published = {case: reference.filter(pl.col("case") == case).rows(named=True) for case in cases}
-
-    def agreement(case: int, episode: int) -> int:
-        return sum(bool(matches_published(computed.get((episode, row["analyte"], row["statistic"])), row["value"],
-                                          row["match"]))
-                   for row in published[case])
-
-    scores = {(case, episode): agreement(case, episode) for case in cases for episode in numbers}
-    # An optimal assignment (the first, in episode order) gives each case one of its len(cases) best episodes:
-    # another would leave one of those free, as good or better and earlier. So a registry's thousands of
-    # episodes cost no more permutations than the demo's few.
-    candidates = sorted({episode for case in cases
-                         for episode in sorted(numbers, key=lambda e: (-scores[(case, e)], e))[:len(cases)]})
-    size = min(len(cases), len(candidates))
-    best = max(itertools.permutations(candidates, size),
-               key=lambda chosen: sum(scores[(case, episode)] for case, episode in zip(cases, chosen)), default=())
-    return dict(zip(cases, best))
 
 
 def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """cytokine.* (pre_ and crs_onset_ median, min, max), read from marts.cytokines, and
-    table4.case<k>.<analyte> (serum_pre, serum_onset, csf_onset of the episode matched to case k), from
-    marts.icans_cytokines; the P-values are in marts.statistical_tests."""
+    table4.case<k>.<analyte> (serum_pre, serum_onset, csf_onset of episode k: the paper's k-th case by onset),
+    from marts.icans_cytokines; the P-values are in marts.statistical_tests. Nothing here reads the paper's
+    values: which rows the mart holds is the clinical rule's alone."""
     table = shared.read_relation(con, f"{shared.SCHEMA}.cytokines")
     statistics = [f"{side}_{s}" for side in ("pre", ONSET) for s in SUMMARY]
     episodes = shared.read_relation(con, f"{shared.SCHEMA}.icans_cytokines")
-    cases = match_cases(episodes, table4_reference())
-    table4 = pl.concat([
-        episodes.filter(pl.col("episode") == episode).with_columns(test_id=pl.format(f"{TABLE4_PREFIX}{case}.{{}}",
-                                                                                      "analyte"))
-        for case, episode in sorted(cases.items())
-    ]) if cases else episodes.with_columns(test_id=pl.lit(None, pl.Utf8))
+    table4 = episodes.with_columns(test_id=pl.format(f"{TABLE4_PREFIX}{{}}.{{}}", "episode", "analyte"))
     return pl.concat([published_rows(table, None, statistics),
                       published_rows(table4, None, tuple(ICANS_DRAWS))]).sort("id", "statistic")
 

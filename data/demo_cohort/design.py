@@ -59,8 +59,9 @@ def build_design(rng) -> pl.DataFrame:
     patients = [patients[i] for i in rng.permutation(len(patients))]
     _assign_centers(patients)
     mrns = set()
+    cases = sum(1 for patient in patients if patient.get("icans_case"))
     for patient in patients:
-        _identify(rng, patient, mrns)
+        _identify(rng, patient, mrns, cases)
     return pl.DataFrame([{k: p.get(k) for k in SCHEMA} for p in patients], schema=SCHEMA, orient="row")
 
 
@@ -203,8 +204,8 @@ def _deliver_discordant_marrow(patients: list[dict]) -> None:
             case[field], other[field] = other[field], case[field]
 
 
-def _identify(rng, patient: dict, mrns: set[str]) -> None:
-    first = _first_infusion(rng, patient["role"])
+def _identify(rng, patient: dict, mrns: set[str], cases: int) -> None:
+    first = _first_infusion(rng, patient["role"], patient.get("icans_case"), cases)
     born = identity.birth_date(first, patient["age_months"], rng, first_of_month=patient["role"] == "icans_oldest")
     diagnosed = identity.diagnosis_date(first, born, patient["indication"], rng)
     patient.update(first_infusion_date=first, birth_date=born, diagnosis_date=diagnosed,
@@ -217,11 +218,16 @@ def _identify(rng, patient: dict, mrns: set[str]) -> None:
     patient["mrn"] = mrn
 
 
-def _first_infusion(rng, role: str | None) -> dt.date:
+def _first_infusion(rng, role: str | None, icans_case: int | None = None, cases: int = 0) -> dt.date:
+    """A day of the window; Table 4's case k (of `cases`) starts in the k-th of as many equal parts of it, so
+    that the paper's case k is the k-th ICANS episode by onset, as the mart numbers them (the random day is
+    still drawn, so that every other patient stays as it was)."""
     start, end = FIRST_INFUSION_WINDOW
     if role in LONG_STORY_ROLES:
         end = LONG_STORY_LATEST_START
     day = start + dt.timedelta(days=int(rng.integers(0, (end - start).days + 1)))
+    if icans_case:
+        day = start + dt.timedelta(days=(end - start).days * (2 * icans_case - 1) // (2 * cases))
     if role == "icans_oldest":  # late in the month: cycle 2, 42 days on, is two birthdays-in-months later
         day = day.replace(day=28)
     return day

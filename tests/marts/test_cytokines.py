@@ -65,24 +65,6 @@ def test_icans_episodes_need_serum_before_and_at_onset_and_are_numbered_by_onset
     assert episodes.filter(pl.col("subject_id") == "b")["csf_onset"].to_list() == [None]
 
 
-def test_reference_cases_map_to_the_episodes_whose_values_they_print():
-    episodes = pl.DataFrame(
-        [(1, "il8", 3.6, 15.33, 814.94), (2, "il8", 1.93, 14.1, 227.66), (3, "il8", 2.0, 2.0, None)],
-        schema=["episode", "analyte", "serum_pre", "serum_onset", "csf_onset"], orient="row")
-    reference = pl.DataFrame(
-        [(1, "il8", "serum_pre", "1.93", "dp2"), (1, "il8", "csf_onset", "227.66", "dp2"),
-         (2, "il8", "serum_pre", "3.6", "dp2"), (2, "il8", "serum_onset", "99", "dp2")],  # one value off
-        schema=["case", "analyte", "statistic", "value", "match"], orient="row")
-    assert cytokines.match_cases(episodes, reference) == {1: 2, 2: 1}
-    assert cytokines.match_cases(episodes.filter(pl.col("episode") == 3), reference) == {1: 3}
-
-
-def test_the_reference_s_table4_cases():
-    reference = cytokines.table4_reference()
-    assert sorted(reference["case"].unique()) == [1, 2, 3, 4]
-    assert reference.filter((pl.col("case") == 2) & (pl.col("statistic") == "csf_onset")).height == 0
-
-
 # --- end to end on the demo warehouse ------------------------------------------------------------------------
 
 MARTS = ("cytokines", "icans_cytokines", "paper_reproduction")
