@@ -87,17 +87,16 @@ def safety_marts(con: duckdb.DuckDBPyConnection) -> SafetyMarts:
 
 def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The reference rows this mart covers, read from marts.safety_adverse_events (table3.* counts and
-    denominators) and marts.safety_icans (safety.icans_age_months), and safety.icans_patients counted over
-    core (P-values come from marts.statistical_tests)."""
+    denominators, and safety.icans_patients: patients with an ICANS of any grade) and marts.safety_icans
+    (safety.icans_age_months); P-values come from marts.statistical_tests."""
     counts = shared.read_relation(con, f"{shared.SCHEMA}.safety_adverse_events")
     rows = table3_published(counts)
     ages = shared.read_relation(con, f"{shared.SCHEMA}.safety_icans", "factor = 'age_months'")
     for row in ages.iter_rows(named=True):
         rows += [("safety.icans_age_months", row["group"], statistic, row[statistic])
                  for statistic in ("median", "min", "max")]
-    [(patients,)] = con.execute(f"""
-        SELECT count(DISTINCT subject_id) FROM {create_cycle_grades(con)} WHERE term = 'icans' AND grade >= 1
-    """).fetchall()
+    patients = int(counts.filter((pl.col("term") == "icans") & (pl.col("source") == "reported")
+                                 & (pl.col("group") == "all") & (pl.col("band") == "any"))["patients"].sum())
     rows.append(("safety.icans_patients", None, "n", patients))
     return shared.published_frame(rows).sort("id", "group", "statistic", nulls_last=True)
 

@@ -121,5 +121,5 @@ def discrepancies(cytopenia: str) -> str:
 
 
 def lab_grades(cytopenia: str) -> str:
-    """SQL: create_cytopenia_grades' table as (term, table3_group, grade) rows for band counting."""
-    return f"SELECT term, table3_group, lab_grade AS grade FROM {cytopenia}"
+    """SQL: create_cytopenia_grades' table as (subject_id, term, table3_group, grade) rows for band counting."""
+    return f"SELECT subject_id, term, table3_group, lab_grade AS grade FROM {cytopenia}"

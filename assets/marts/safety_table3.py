@@ -35,6 +35,7 @@ CYCLE_GRADES = "cycle_grades"
 BAND_SCHEMA = {
     "term": pl.Utf8, "source": pl.Utf8, "group": pl.Utf8, "band": pl.Utf8, "cycles": pl.Int64,
     "assessed": pl.Int64, "pct": pl.Float64, "not_assessed": pl.Int64, "group_cycles": pl.Int64,
+    "patients": pl.Int64,
 }
 BAND_COLUMNS = {
     "term": "crs, icans (ASTCT), infection, tls, neutropenia, thrombocytopenia (CTCAE v5.0).",
@@ -48,12 +49,13 @@ BAND_COLUMNS = {
     "pct": "100 cycles / assessed; NULL when no cycle was assessed.",
     "not_assessed": "Cycles of the group without a grade (not assessed): outside the denominator, never grade 0.",
     "group_cycles": "All cycles of the group (assessed + not_assessed).",
+    "patients": "Distinct patients with a cycle of the group in the band (a patient can be in several bands).",
 }
 
 
 def reported_grades() -> str:
-    """SQL: create_cycle_grades' table as (term, table3_group, grade) rows for band_counts."""
-    return f"SELECT term, table3_group, grade FROM {CYCLE_GRADES}"
+    """SQL: create_cycle_grades' table as (subject_id, term, table3_group, grade) rows for band_counts."""
+    return f"SELECT subject_id, term, table3_group, grade FROM {CYCLE_GRADES}"
 
 
 def create_cycle_grades(con: duckdb.DuckDBPyConnection, study: str = shared.MULTICENTER) -> str:
@@ -82,19 +84,27 @@ def create_cycle_grades(con: duckdb.DuckDBPyConnection, study: str = shared.MULT
 
 
 def band_counts(con: duckdb.DuckDBPyConnection, grades: str, source: str) -> pl.DataFrame:
-    """BAND_SCHEMA rows for every term of `grades` (a query of term, table3_group, grade: one row per cycle and
-    term), group and band."""
-    counts = fetch(con, grades, f"""
+    """BAND_SCHEMA rows for every term of `grades` (a query of subject_id, term, table3_group, grade: one row
+    per cycle and term), group and band."""
+    grouped = f"""
         WITH grouped AS (
-            SELECT term, 'all' AS "group", grade FROM aggregate_input
+            SELECT subject_id, term, 'all' AS "group", grade FROM aggregate_input
             UNION ALL
-            SELECT term, table3_group, grade FROM aggregate_input
+            SELECT subject_id, term, table3_group, grade FROM aggregate_input
             WHERE table3_group IN ({", ".join(map(shared.sql_text, GROUPS[1:]))})
-        )
+        )"""
+    counts = fetch(con, grades, f"""{grouped}
         SELECT term, "group", {grade_band("grade")} AS band, grade >= 1 AS any, count(*) AS n
         FROM grouped
         GROUP BY ALL
     """)
+    patients = {(term, group, band): n for term, group, band, n in fetch(con, grades, f"""{grouped}
+        SELECT term, "group", band, count(DISTINCT subject_id) AS n
+        FROM (SELECT term, "group", {grade_band("grade")} AS band, subject_id FROM grouped WHERE grade IS NOT NULL
+              UNION ALL
+              SELECT term, "group", 'any', subject_id FROM grouped WHERE grade >= 1)
+        GROUP BY ALL
+    """).iter_rows()}
     rows = []
     for term in sorted(set(counts["term"]), key=TERMS.index):
         for group in GROUPS:
@@ -107,6 +117,7 @@ def band_counts(con: duckdb.DuckDBPyConnection, grades: str, source: str) -> pl.
                     "term": term, "source": source, "group": group, "band": band, "cycles": in_band,
                     "assessed": assessed, "pct": 100 * in_band / assessed if assessed else None,
                     "not_assessed": group_cycles - assessed, "group_cycles": group_cycles,
+                    "patients": patients.get((term, group, band), 0),
                 })
     return pl.DataFrame(rows, schema=BAND_SCHEMA)
 

@@ -90,6 +90,16 @@ def test_not_assessed_cycles_are_counted_apart_never_as_grade_0():
     assert (crs["cycles"], crs["assessed"], crs["not_assessed"], crs["pct"]) == (0, 0, 5, None)
 
 
+def test_patients_are_counted_once_per_band_however_many_cycles():
+    """safety.icans_patients is read from this column: patients with an ICANS of any grade, not cycles."""
+    cycles = [cycle("a"), cycle("a", 2), cycle("b"), cycle("c")]
+    events = [ae("a", "icans", 2), ae("a", "icans", 1, cycle_no=2), ae("b", "icans", 3), ae("c", "icans", 0)]
+    counts = reported_counts(grades_of(cycles, events))
+    assert fields(band(counts, "icans", "all", "any"), "cycles", "patients") == (3, 2)
+    assert fields(band(counts, "icans", "all", "g1_2"), "cycles", "patients") == (2, 1)
+    assert fields(band(counts, "icans", "all", "g0"), "cycles", "patients") == (1, 1)
+
+
 def test_a_term_delivered_twice_for_a_cycle_counts_its_worst_grade():
     con = grades_of([cycle("a")], [ae("a", "crs", 1, onset=3), ae("a", "crs", 3, onset=2), ae("a", "crs", None)])
     crs = table(con, safety_table3.CYCLE_GRADES).filter(pl.col("term") == "crs").row(0, named=True)
