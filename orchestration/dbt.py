@@ -32,7 +32,8 @@ _PARSE_INPUTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "m
 # Schemas whose tables may be shown as previews: pseudonymised, no names, birth dates or MRNs.
 PREVIEW_SCHEMAS = ("core", "marts")
 PREVIEW_ROWS = 5
-_GROUPS = {"staging": "staging", "intermediate": "core", "core": "core"}
+# One group per layer: the intermediate candidates sit between staging and the validation gate, core after it.
+_GROUPS = {"staging": "staging", "intermediate": "intermediate", "core": "core"}
 
 
 @cache

@@ -20,7 +20,8 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 
 # Who answers for each layer in the UI: engineers for the pipeline, data managers for what validation refuses,
 # biostatisticians for the marts. Set here once, by group, rather than on every asset.
-OWNERS = {"landing": "team:data-engineering", "staging": "team:data-engineering", "core": "team:data-engineering",
+OWNERS = {"landing": "team:data-engineering", "staging": "team:data-engineering",
+          "intermediate": "team:data-engineering", "core": "team:data-engineering",
           "seeds": "team:data-engineering", "validation": "team:data-management", "marts": "team:biostatistics"}
 
 

@@ -45,7 +45,10 @@ def _utf8(name: bytes) -> bool:
     return True
 
 
-@dg.sensor(job_name="center_delivery", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job_name="center_delivery", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Every minute: one center_delivery run, for that center's partition, per center whose files "
+                       "or YAML changed since the last tick. Links, and names that are not UTF-8, are skipped and "
+                       "reported; switched on, it starts from what the warehouse already holds.")
 def drop_zone_sensor(context: dg.SensorEvaluationContext, delivery: DeliveryResource, warehouse: WarehouseResource):
     """One run per center whose files changed since the last tick, for that center's partition only.
 
@@ -134,7 +137,9 @@ def run_failure_rows(context: dg.RunFailureSensorContext) -> list[tuple]:
 LOCK_WAIT_SECONDS = 45
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Records every failed run (its failed steps and their errors) in "
+                                   "audit.run_failures, where the data managers look.")
 def run_failure_sensor(context: dg.RunFailureSensorContext, warehouse: WarehouseResource):
     """Record every failed run in audit.run_failures. Connects only when a run has failed."""
     import duckdb

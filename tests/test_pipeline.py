@@ -83,6 +83,7 @@ def test_definitions_wire_dbt_sources_to_the_landing_assets():
     upstream = {key.to_user_string() for key in graph.get(dg.AssetKey(["staging", "stg_patients"])).parent_keys}
     assert {"raw/patients", "raw/current_files"} <= upstream
     assert graph.get(dg.AssetKey(["core", "patients"])).group_name == "core"
+    assert graph.get(dg.AssetKey(["intermediate", "int_patients"])).group_name == "intermediate"
     # Every dbt source is an asset the landing layer materializes, not a dangling external key.
     landing = {key for key in graph.get_all_asset_keys() if graph.get(key).group_name == "landing"}
     sources = {key for key in graph.get_all_asset_keys() if key.path[0] == "raw"}
@@ -93,10 +94,17 @@ def test_every_asset_has_a_layer_group_and_an_owner():
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    layers = {"landing", "staging", "core", "seeds", "validation", "marts", "snapshot"}
+    layers = {"landing", "staging", "intermediate", "core", "seeds", "validation", "marts", "snapshot"}
     nodes = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
     assert {node.group_name for node in nodes} == layers
     assert [node.key for node in nodes if not node.owners] == []
+
+
+def test_every_sensor_says_what_it_does():
+    from orchestration.definitions import defs
+
+    assert {sensor.name: bool(sensor.description) for sensor in defs.sensors} == {
+        "drop_zone_sensor": True, "run_failure_sensor": True}
 
 
 def table_digests(database: Path, schemas: tuple[str, ...]) -> dict[str, str]:
