@@ -224,9 +224,13 @@ def test_identifying_fields_never_reach_core(warehouse):
 
 
 def test_staging_keys_rows_by_subject_id_not_by_record_number(warehouse):
-    columns = {row["column_name"] for row in rows(
-        warehouse, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging'")}
-    assert "subject_id" in columns and not columns & {"mrn", "name"}
+    """The record number meets its subject_id in stg_subject_keys only; no staging table keeps a name."""
+    holding = {(row["table_name"], row["column_name"]) for row in rows(
+        warehouse, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'staging'"
+                   " AND column_name IN ('mrn', 'name', 'subject_id')")}
+    assert {table for table, column in holding if column != "subject_id"} == {"stg_subject_keys"}
+    assert {table for table, column in holding if column == "subject_id"} >= {
+        "stg_patients", "stg_cycles", "stg_labs", "stg_subject_keys"}
     assert rows(warehouse, "SELECT DISTINCT subject_id FROM staging.stg_labs WHERE center_id = 'bbb'") == [
         {"subject_id": subject("B1", "bbb")}]
 
