@@ -188,7 +188,7 @@ def figure3(con: duckdb.DuckDBPyConnection, pairs: str, table: pl.DataFrame) -> 
                                connect=True)
 
 
-@shared.mart_asset("cytokines", CYTOKINES_DESCRIPTION, ("patients", "cycles", "labs", "adverse_events"))
+@shared.mart_asset("cytokines", CYTOKINES_DESCRIPTION, ("patients", "cycles", "lab_draws", "adverse_events"))
 def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         pairs = create_cytokine_pairs(con)
@@ -198,7 +198,7 @@ def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
                                {"figure3_cytokines_crs.png": png})
 
 
-@shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ("patients", "labs", "adverse_events"))
+@shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ("patients", "lab_draws", "adverse_events"))
 def icans_cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         shared.write_query(con, "icans_cytokines", ICANS_EPISODES_SQL, ICANS_DESCRIPTION, ICANS_COLUMNS,

@@ -1,5 +1,5 @@
 """Immune marts: T-cell expansion and B-cell depletion under blinatumomab (Figures 1-2, Supplementary Tables
-S1-S2) and immunoglobulins, from cycle 1's draws of core.labs (assets/marts/immune_samples.py decides which
+S1-S2) and immunoglobulins, from cycle 1's draws of core.lab_draws (assets/marts/immune_samples.py decides which
 draws: baseline = pre, the last scheduled draw inside the infusion = end of treatment).
 
 * `marts.immune_paired`: each lymphocyte marker before vs after, in three subgroups: `all` (baseline vs end of
@@ -226,13 +226,13 @@ def publish_paired(warehouse: WarehouseResource, mart: str, specimen: str, marke
     return shared.publish_mart(warehouse, mart, table, tests, description, PAIRED_COLUMNS, {png_name: png})
 
 
-@shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("patients", "cycles", "labs"))
+@shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("patients", "cycles", "lab_draws"))
 def immune_paired_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return publish_paired(warehouse, "immune_paired", "blood", MARKERS, SUBGROUPS, PAIRED_DESCRIPTION,
                           "Figure 1. Lymphocyte subsets before and after cycle 1", "figure1_immune_paired.png")
 
 
-@shared.mart_asset("immune_group_deltas", DELTAS_DESCRIPTION, ("patients", "cycles", "labs"))
+@shared.mart_asset("immune_group_deltas", DELTAS_DESCRIPTION, ("patients", "cycles", "lab_draws"))
 def immune_group_deltas_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         deltas = group_deltas(con, create_immune_pairs(con, "group_delta_pairs", "blood", MARKERS | BLOOD_COUNTS))
@@ -240,7 +240,7 @@ def immune_group_deltas_asset(warehouse: WarehouseResource) -> dg.MaterializeRes
                                DELTAS_COLUMNS, {"figure2_immune_group_deltas.png": figure2(deltas)})
 
 
-@shared.mart_asset("immunoglobulins", IG_DESCRIPTION, ("patients", "cycles", "labs"))
+@shared.mart_asset("immunoglobulins", IG_DESCRIPTION, ("patients", "cycles", "lab_draws"))
 def immunoglobulins_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return publish_paired(warehouse, "immunoglobulins", "serum", IMMUNOGLOBULINS, IG_SUBGROUPS, IG_DESCRIPTION,
                           "Immunoglobulins (g/L) before and after cycle 1", "immunoglobulins_paired.png")

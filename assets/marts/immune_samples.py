@@ -1,4 +1,4 @@
-"""Which laboratory values the immune and cytokine marts compare: cycle 1's draws of core.labs, the value a
+"""Which laboratory values the immune and cytokine marts compare: cycle 1's draws of core.lab_draws, the value a
 draw below the limit of detection stands for, and the end of treatment; chosen in DuckDB (TEMP tables of the
 asset's connection), so Python sees only the summaries and test inputs computed from them.
 
@@ -8,7 +8,8 @@ asset's connection), so Python sees only the summaries and test inputs computed 
 * **Below the limit of detection** (core.labs.below_lod) a value is taken as observed, at the floor: `<x` and a
   value at the kit's floor are x; `ND` is the kit's declared floor, or 0 where no floor is declared (an
   undetectable B-cell count is a measured zero). Values at the floor tie (docs/statistics.md).
-* Several deliveries of one draw: the last by sample date, then delivered file and row, with a known value.
+* Several deliveries of one draw: the last by sample date, then delivered file and row, with a value
+  (chosen once for every mart by the dbt model core.lab_draws).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ PRE, END = "baseline", "end"
 RATIO = "cd4_cd8_ratio"
 RATIO_SOURCES = (("cd4_pct", "cd8_pct"), ("cd4_abs", "cd8_abs"))
 
-# SQL over core.labs: the value under the limit-of-detection rule. `ND` (value NULL, below_lod) is the kit's
+# SQL over core.lab_draws: the value under the limit-of-detection rule. `ND` (value NULL, below_lod) is the kit's
 # declared floor, else a measured 0 (shared.MEASURED_VALUE_SQL); every other value as delivered.
 OBSERVED_VALUE_SQL = (f"CASE WHEN value IS NULL AND below_lod AND detection_limit IS NOT NULL THEN detection_limit "
                       f"ELSE {shared.MEASURED_VALUE_SQL} END")
@@ -43,14 +44,12 @@ def end_of_treatment(infusion_days: str) -> str:
 
 
 def latest_sql(where: str, keys: Sequence[str]) -> str:
-    """SQL: one row per `keys` of the core.labs rows matching `where`: `value` (OBSERVED_VALUE_SQL) and
-    `below_lod` of the last delivery with a known value."""
+    """SQL: `keys`, `value` (OBSERVED_VALUE_SQL) and `below_lod` of the draws of core.lab_draws (the last
+    delivery of each, with a value) matching `where`; `keys` with `where` must name one draw."""
     return f"""
-        SELECT {", ".join(keys)}, {shared.last_delivered("value")} AS value,
-               {shared.last_delivered("below_lod")} AS below_lod
-        FROM (SELECT * REPLACE ({OBSERVED_VALUE_SQL} AS value) FROM core.labs WHERE {where})
-        WHERE value IS NOT NULL
-        GROUP BY ALL
+        SELECT {", ".join(keys)}, {OBSERVED_VALUE_SQL} AS value, below_lod
+        FROM core.lab_draws
+        WHERE {where}
     """
 
 

@@ -3,8 +3,8 @@
 Two analyses, one table: `table2` compares responders (CR) with non-responders (NR) after cycle 1 (the
 paper's Table 2); `s3.mrd_negativity` compares patients MRD-negative at the end of cycle 1 with those still
 MRD-positive (Supplementary Table S3). Categorical factors: Fisher's exact test; continuous ones: Mann-Whitney
-U. Lymphocyte subsets are cycle 1's baseline blood values (core.labs, timepoint baseline; the last sample when
-several were delivered; `ND` counts as 0). Counts, medians and rank frequencies come from DuckDB.
+U. Lymphocyte subsets are cycle 1's baseline blood values (core.lab_draws, timepoint baseline: the last sample
+when several were delivered; `ND` counts as 0). Counts, medians and rank frequencies come from DuckDB.
 """
 
 from __future__ import annotations
@@ -66,17 +66,10 @@ def _baseline_labs_sql() -> str:
     pivoted = ", ".join(f"any_value(value) FILTER (analyte = {shared.sql_text(analyte)}) AS {factor}"
                         for factor, analyte in BASELINE_LABS.items())
     return f"""
-        WITH draws AS (
-            SELECT subject_id, analyte, {shared.MEASURED_VALUE_SQL} AS value, sample_date, source_file, source_row
-            FROM core.labs
+        WITH latest AS (
+            SELECT subject_id, analyte, {shared.MEASURED_VALUE_SQL} AS value
+            FROM core.lab_draws
             WHERE cycle_no = 1 AND timepoint = 'baseline' AND specimen = 'blood' AND analyte IN ({analytes})
-        ),
-        latest AS (
-            SELECT subject_id, analyte,
-                   {shared.last_delivered("value")} AS value
-            FROM draws
-            WHERE value IS NOT NULL
-            GROUP BY ALL
         )
         SELECT subject_id, {pivoted}
         FROM latest
@@ -85,8 +78,7 @@ def _baseline_labs_sql() -> str:
 
 
 # One row per patient with a baseline lab: subject_id and one column per BASELINE_LABS factor, cycle 1's
-# baseline blood value (the last sample by date, then delivered row, with a known value). One pass over
-# core.labs.
+# baseline blood value (core.lab_draws: the last sample by date, then delivered row, with a value).
 BASELINE_LABS_SQL = _baseline_labs_sql()
 
 
@@ -168,7 +160,7 @@ def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return pl.concat([sizes, poor, counts, summaries]).sort("id", "group", "statistic")
 
 
-@shared.mart_asset(MART, DESCRIPTION, ("patients", "cycles", "labs"))
+@shared.mart_asset(MART, DESCRIPTION, ("patients", "cycles", "lab_draws"))
 def risk_factors_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         create_risk_patients(con)

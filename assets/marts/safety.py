@@ -31,7 +31,6 @@ from assets.marts.safety_plots import table3_figure
 from assets.marts.safety_table3 import (BAND_COLUMNS, MART, band_counts, create_cycle_grades, reported_grades,
                                         table3_published, table3_tests)
 from orchestration.metadata import png_markdown
-from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 # table -> (description, column descriptions)
@@ -103,15 +102,15 @@ def published_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 FIGURE = "table3_adverse_events.png"
 KEYS = {table: dg.AssetKey([shared.SCHEMA, table]) for table in TABLES}
-CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("patients", "cycles", "adverse_events", "labs")]
+CORE_TABLES = ("patients", "cycles", "adverse_events", "labs", "lab_draws")
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(key, deps=CORE_DEPS, group_name="marts", kinds={"duckdb", "polars"},
+    specs=[dg.AssetSpec(key, deps=shared.core_deps(CORE_TABLES), group_name="marts", kinds={"duckdb", "polars"},
                         description=TABLES[table][0]) for table, key in KEYS.items()],
     pool=POOL,
 )
-@skip_when_unchanged("marts.safety", shared.MARTS_CODE)
+@shared.skip_while_inputs_unchanged("marts.safety", CORE_TABLES)
 def safety_assets(warehouse: WarehouseResource):
     with warehouse.connect() as con:
         marts = safety_marts(con)

@@ -52,13 +52,10 @@ COLUMNS = {
 # with a value of each analyte, by date, then delivered file and row).
 CYCLE_BASELINES_SQL = f"""
     WITH latest AS (
-        SELECT subject_id, cycle_no, analyte,
-               {shared.last_delivered("value")} AS value
-        FROM (SELECT * REPLACE ({shared.MEASURED_VALUE_SQL} AS value) FROM core.labs
-              WHERE timepoint = 'baseline' AND specimen = 'blood'
-                AND analyte IN ({", ".join(map(shared.sql_text, BASELINE_ANALYTES))}) AND {shared.IN_STUDY_SQL})
-        WHERE value IS NOT NULL
-        GROUP BY ALL
+        SELECT subject_id, cycle_no, analyte, {shared.MEASURED_VALUE_SQL} AS value
+        FROM core.lab_draws
+        WHERE timepoint = 'baseline' AND specimen = 'blood'
+          AND analyte IN ({", ".join(map(shared.sql_text, BASELINE_ANALYTES))}) AND {shared.IN_STUDY_SQL}
     ), wide AS (
         SELECT subject_id, cycle_no,
                {", ".join(f"CAST(max(value) FILTER (analyte = '{name}') AS DOUBLE) AS {name}"

@@ -7,7 +7,7 @@ The marts read core in DuckDB (SQL that filters and aggregates); the pure statis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,16 +164,9 @@ def published_frame(rows: Iterable[tuple[str, str | None, str, float | None]]) -
 # SQL: the core rows of one study's patients (the parameter $study), for a query over a core table.
 IN_STUDY_SQL = "subject_id IN (SELECT subject_id FROM core.patients WHERE study = $study)"
 
-# SQL over core.labs: its number, with `ND` (not detected: value NULL, below_lod) as 0: an undetectable count
+# SQL over core.labs or core.lab_draws: its number, with `ND` (not detected: value NULL, below_lod) as 0: an undetectable count
 # (B-cell aplasia) is a measured zero, not a missing value. `<x` already carries x.
 MEASURED_VALUE_SQL = "CASE WHEN value IS NULL AND below_lod THEN 0.0 ELSE value END"
-
-
-def last_delivered(column: str) -> str:
-    """SQL aggregate over core.labs rows: `column` of a group's last delivery (by sample date, undated first,
-    then file and row). arg_max keeps one small state per group, where last(... ORDER BY ...) buffers every
-    row of every group: it ran out of its 2 GB on a registry's cycle-1 draws."""
-    return f"arg_max({column}, (coalesce(sample_date, '-infinity'::DATE), source_file, source_row))"
 
 
 
@@ -201,17 +194,33 @@ def table_metadata(con: duckdb.DuckDBPyConnection, relation: str, preview_rows: 
     return {**mart_metadata(head, preview_rows, **extra), "dagster/row_count": count}
 
 
+def core_deps(core_tables: Sequence[str]) -> list:
+    """The asset keys of the core tables a mart reads."""
+    import dagster as dg
+
+    return [dg.AssetKey(["core", table]) for table in core_tables]
+
+
+def skip_while_inputs_unchanged(name: str, core_tables: Sequence[str]):
+    """orchestration.incremental.skip_when_unchanged for a mart: skipped while the rows of the core tables it
+    reads (every one it reads: a table left out would leave the mart stale) and the marts' code are as at
+    its last build."""
+    from orchestration import versions
+    from orchestration.incremental import skip_when_unchanged
+
+    return skip_when_unchanged(name, MARTS_CODE, after=[versions.contents("core", table) for table in core_tables])
+
+
 def mart_asset(mart: str, description: str, core_tables: tuple[str, ...]):
     """The decorator of a single-table mart asset: `marts.<mart>`, downstream of the core tables it reads,
-    skipped while core and the marts' code are unchanged."""
+    skipped while their rows and the marts' code are unchanged."""
     import dagster as dg
 
     from assets.landing.assets import POOL
-    from orchestration.incremental import skip_when_unchanged
 
     asset = dg.asset(key=[SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool=POOL,
-                     deps=[dg.AssetKey(["core", table]) for table in core_tables], description=description)
-    return lambda compute: asset(skip_when_unchanged(f"{SCHEMA}.{mart}", MARTS_CODE)(compute))
+                     deps=core_deps(core_tables), description=description)
+    return lambda compute: asset(skip_while_inputs_unchanged(f"{SCHEMA}.{mart}", core_tables)(compute))
 
 
 def save_figures(warehouse_path: str, pngs: Mapping[str, bytes]) -> Path:

@@ -21,8 +21,8 @@ import polars as pl
 from assets.landing.assets import POOL
 from assets.marts.aggregates import quoted, survival_counts
 from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
-from assets.marts.shared import (MARTS_CODE, SCHEMA, mart_metadata, read_relation, replace_tests, save_figures,
-                                  sql_text, test_row, tests_frame, write_mart)
+from assets.marts.shared import (SCHEMA, core_deps, mart_metadata, read_relation, replace_tests, save_figures,
+                                  skip_while_inputs_unchanged, sql_text, test_row, tests_frame, write_mart)
 from assets.marts.stats import CURVE_SCHEMA, kaplan_meier_from_counts, logrank_from_counts, median_survival, survival_at
 from assets.marts.survival_columns import (
     CURVES_COLUMNS,
@@ -34,7 +34,6 @@ from assets.marts.survival_columns import (
 )
 from assets.marts.survival_groupings import GROUPINGS, Grouping
 from assets.marts.survival_plots import figure_name, survival_figures
-from orchestration.incremental import skip_when_unchanged
 from orchestration.metadata import markdown_table, png_markdown
 from orchestration.resources import WarehouseResource
 
@@ -245,11 +244,11 @@ def published_estimates(summary: pl.DataFrame, groupings: Sequence[Grouping] = G
 CURVES_KEY = dg.AssetKey(["marts", "survival_curves"])
 SUMMARY_KEY = dg.AssetKey(["marts", "survival_summary"])
 EVENTS_KEY = dg.AssetKey(["marts", "survival_events"])
-CORE_DEPS = [dg.AssetKey(["core", table]) for table in ("patients", "cycles", "events", "time_to_event")]
+CORE_TABLES = ("patients", "cycles", "events", "time_to_event")
 
 
 def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
-    return dg.AssetSpec(key, deps=CORE_DEPS, group_name="marts", kinds={"duckdb", "polars"},
+    return dg.AssetSpec(key, deps=core_deps(CORE_TABLES), group_name="marts", kinds={"duckdb", "polars"},
                         description=description)
 
 
@@ -262,7 +261,7 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
     ],
     pool=POOL,
 )
-@skip_when_unchanged("marts.survival", MARTS_CODE)
+@skip_while_inputs_unchanged("marts.survival", CORE_TABLES)
 def survival_assets(warehouse: WarehouseResource):
     with warehouse.connect() as con:
         marts = survival_marts(con)
