@@ -187,7 +187,7 @@ class _PartPlan:
     args: list[str]
     data_version: str
     reason: str
-    record: Callable[[Any], None]
+    record: Callable[[Any], None]  # what was built, once dbt succeeded
 
 
 def _plan(con, name: str, context: dg.AssetExecutionContext, partitions_def) -> _PartPlan:
@@ -203,7 +203,15 @@ def _plan(con, name: str, context: dg.AssetExecutionContext, partitions_def) -> 
     args = ["--full-refresh"] if plan.everything else ["--vars", json.dumps({"centers": list(plan.dirty)})]
     reason = f"no center's inputs changed ({', '.join(plan.run_centers) or 'no center'})"
     return _PartPlan(not plan.dirty, args, plan.version(con), reason,
-                     lambda con: versions.record(con, plan.layer, plan.versions))
+                     lambda con: _record_centers(con, plan))
+
+
+def _record_centers(con, plan: versions.CenterPlan) -> None:
+    """The layer's version per rebuilt center; for core, also the contents of its tables, which the marts'
+    versions are made of (a mart skips while the core tables it reads hold the same rows)."""
+    versions.record(con, plan.layer, plan.versions)
+    if plan.layer == "core":
+        versions.record_contents(con, "core", plan.dirty)
 
 
 def _skipped(context: dg.AssetExecutionContext, warehouse: WarehouseResource, plan: _PartPlan) -> Iterator:

@@ -10,8 +10,11 @@ layer now holds: staging compares with the source version, intermediate with sta
 layer that fails records nothing, so the next run retries it.
 
 The assets after core (marts, accounting, snapshot) are built from every center at once: their input version
-is core's record of every center plus their own code, and an asset whose input version is the one it last
-recorded skips its work and says so.
+is core's record of every center (or, for a mart, the contents of the core tables it reads) plus their own
+code, and an asset whose input version is the one it last recorded skips its work and says so. The contents
+are fingerprinted per table and center whenever core rebuilds a center (`record_contents`): a center that
+re-delivered its lab values changes core.labs, not core.patients, and a mart that reads only the latter
+is not recomputed.
 """
 
 from __future__ import annotations
@@ -189,12 +192,37 @@ class AssetPlan:
 
 
 def plan_asset(con: duckdb.DuckDBPyConnection, name: str, code: Sequence[str], *extra: str,
-               after: str | None = "core") -> AssetPlan:
-    """`name`'s input version: the per-center layer `after` (None: none) as built from every center, the
-    files under `code`, and `extra` facts."""
-    layer = recorded(con, after) if after else {}
-    version = digest(*(f"{center}={layer[center]}" for center in sorted(layer)), code_version(tuple(code)), *extra)
+               after: str | Sequence[str] | None = "core") -> AssetPlan:
+    """`name`'s input version: the per-center layer `after` (None: none; several: e.g. the contents of some
+    core tables, "core.labs") as built from every center, the files under `code`, and `extra` facts."""
+    layers = [after] if isinstance(after, str) else list(after or ())
+    inputs = [f"{layer}:{center}={version}" for layer in layers
+              for center, version in sorted(recorded(con, layer).items())]
+    version = digest(*inputs, code_version(tuple(code)), *extra)
     return AssetPlan(name, version, recorded(con, name).get(WHOLE) == version)
+
+
+def contents(schema: str, table: str) -> str:
+    """The layer name under which `record_contents` keeps a table's fingerprints (e.g. "core.labs")."""
+    return f"{schema}.{table}"
+
+
+def record_contents(con: duckdb.DuckDBPyConnection, schema: str, centers: Sequence[str]) -> None:
+    """Fingerprint the rows of `centers` in every per-center table of `schema` (its tables with a center_id):
+    the row count and the sum of the rows' hashes, which does not depend on the rows' order. A center
+    without rows in a table gets the fingerprint of none. One pass over the centers' rows: ~0.5 s for
+    100,000 patients' lab values."""
+    if not centers:
+        return
+    tables = [table for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_columns() WHERE schema_name = ? AND column_name = 'center_id'"
+        " AND table_oid IN (SELECT table_oid FROM duckdb_tables()) ORDER BY 1", [schema]).fetchall()]
+    placeholders = ", ".join("?" * len(centers))
+    for table in tables:
+        found = {center: digest(str(rows), str(hashes)) for center, rows, hashes in con.execute(
+            f'SELECT center_id, count(*), sum(hash(content)) FROM "{schema}"."{table}" AS content'
+            f" WHERE center_id IN ({placeholders}) GROUP BY center_id", list(centers)).fetchall()}
+        record(con, contents(schema, table), {center: found.get(center, digest("0", "0")) for center in centers})
 
 
 def record_asset(con: duckdb.DuckDBPyConnection, plan: AssetPlan) -> None:

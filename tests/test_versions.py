@@ -98,3 +98,44 @@ def test_check_outcomes_are_carried_over_as_they_were(con):
     assert (carried.passed, carried.severity, carried.check_name) == (False, dg.AssetCheckSeverity.WARN,
                                                                       "only_validated_rows")
     assert carried.metadata["skipped"].value.startswith("unchanged: the outcome of its evaluation of")
+
+
+def core_tables(con) -> None:
+    con.execute("CREATE SCHEMA core")
+    con.execute("CREATE TABLE core.labs AS SELECT * FROM (VALUES ('a', 's1', 1.0), ('a', 's1', 2.0), ('b', 's2', 3.0))"
+                " AS t(center_id, subject_id, value)")
+    con.execute("CREATE TABLE core.patients AS SELECT * FROM (VALUES ('a', 's1'), ('b', 's2')) AS t(center_id, subject_id)")
+
+
+def mart_plan(con, tables):
+    return versions.plan_asset(con, "marts." + "_".join(tables), ["orchestration/versions.py"],
+                               after=[versions.contents("core", table) for table in tables])
+
+
+def test_a_mart_skips_while_the_rows_of_the_core_tables_it_reads_are_unchanged(con):
+    core_tables(con)
+    versions.record_contents(con, "core", ["a", "b"])
+    for tables in (["patients"], ["patients", "labs"]):
+        versions.record_asset(con, mart_plan(con, tables))
+    # Center a rebuilt with the same rows, in another order: nothing changed.
+    con.execute("CREATE OR REPLACE TABLE core.labs AS SELECT * FROM core.labs ORDER BY value DESC")
+    versions.record_contents(con, "core", ["a"])
+    assert mart_plan(con, ["patients"]).unchanged and mart_plan(con, ["patients", "labs"]).unchanged
+    # One of center a's lab values changed: only the mart reading core.labs is stale.
+    con.execute("UPDATE core.labs SET value = 2.5 WHERE value = 2.0")
+    versions.record_contents(con, "core", ["a"])
+    assert mart_plan(con, ["patients"]).unchanged
+    assert not mart_plan(con, ["patients", "labs"]).unchanged
+
+
+def test_content_fingerprints_see_duplicates_and_emptied_centers(con):
+    core_tables(con)
+    versions.record_contents(con, "core", ["a", "b"])
+    versions.record_asset(con, mart_plan(con, ["labs"]))
+    con.execute("INSERT INTO core.labs SELECT * FROM core.labs WHERE value = 1.0")  # delivered twice now
+    versions.record_contents(con, "core", ["a"])
+    assert not mart_plan(con, ["labs"]).unchanged
+    versions.record_asset(con, mart_plan(con, ["labs"]))
+    con.execute("DELETE FROM core.labs WHERE center_id = 'b'")
+    versions.record_contents(con, "core", ["b"])
+    assert not mart_plan(con, ["labs"]).unchanged
