@@ -93,7 +93,6 @@ def create_marker_draws(con: duckdb.DuckDBPyConnection, name: str, specimen: str
         SELECT subject_id, timepoint, markers.marker, CAST(value AS DOUBLE) AS value, below_lod
         FROM (SELECT * FROM draws {ratios})
         JOIN (VALUES {by_analyte}) AS markers(analyte, marker) USING (analyte)
-        ORDER BY subject_id, timepoint, marker
     """, {"specimen": specimen, "study": study})
     return name
 
