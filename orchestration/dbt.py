@@ -13,16 +13,9 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
-# Internal to dagster-dbt (pinned in requirements.lock): how its DbtCliResource selects a step's subset.
-from dagster_dbt.asset_utils import (
-    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
-    DAGSTER_DBT_SELECT_METADATA_KEY,
-    get_manifest_and_translator_from_dbt_assets,
-    get_subset_selection_for_context,
-)
-from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
 from orchestration import dbt_runner, pseudonym_key, settings, versions
+from orchestration.framework_internals import DbtStep
 from orchestration.metadata import markdown_table
 from orchestration.pseudonym_key import KEY_VARIABLE
 from orchestration.resources import WarehouseResource
@@ -71,23 +64,18 @@ class DbtResource(dg.ConfigurableResource):
         """`dbt build` of what the step selected, with the extra dbt arguments `args`, as Dagster events
         (Outputs for models and seeds, check results for tests) converted by dagster-dbt as for its CLI;
         raises when dbt itself failed."""
-        manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
-        selection, indirect = get_subset_selection_for_context(
-            context, manifest, select=context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
-            exclude=context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY), selector=None,
-            dagster_dbt_translator=translator, current_dbt_indirect_selection_env=None)
+        step = DbtStep(context)
+        selection, indirect = step.subset_selection()
         # dbt's default (eager) would run a test of a core table together with its seed, before the table
         # exists (Python assets sit between the parts); buildable waits until every parent is built.
         # No JSON artifacts (the project's manifest.json is the one read; dbt.log keeps the run's record),
         # and no listing of every schema up front: dbt looks up the few relations it needs (~0.3 s less).
         args = ["build", *selection, "--indirect-selection", indirect or "buildable", "--no-write-json",
                 "--no-populate-cache", *args]
-        invocation = dbt_runner.invoke(Path(self.project_dir), Path(project.manifest_path), target_path, args,
+        invocation = dbt_runner.invoke(Path(self.project_dir), Path(step.project.manifest_path), target_path, args,
                                        env={**warehouse.duckdb_env(), KEY_VARIABLE: pseudonym_key.key()})
         for raw_event in invocation.events:
-            message = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
-            yield from message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
-                                                       context=context, target_path=target_path, project=project)
+            yield from step.dagster_events(raw_event, target_path)
         if not invocation.success:
             errors = "\n".join(invocation.errors()) or str(invocation.exception)
             description = (warehouse.out_of_memory(errors) if "Out of Memory Error" in errors

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestration import settings
+from orchestration.framework_internals import close_dbt_duckdb
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-# The events dagster-dbt turns into materializations and check results (DbtCoreCliEventMessage).
+# The events dagster-dbt turns into materializations and check results (framework_internals.DbtStep).
 RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
 # dbt's flags, adapters and event manager are process globals: one invocation at a time.
 _LOCK = threading.Lock()
@@ -58,7 +59,7 @@ def invoke(project_dir: Path, manifest_path: Path, target_path: Path, args: Sequ
         try:
             result = runner.invoke([*args, *_common_args(project_dir, target_path)])
         finally:
-            _release_warehouse()
+            close_dbt_duckdb()  # the Python assets' connections to the file would be refused
     return DbtInvocation(result.success, events, result.exception)
 
 
@@ -125,15 +126,3 @@ def release() -> None:
 
         reset_adapters()
         gc.collect()
-
-
-def _release_warehouse() -> None:
-    """dbt-duckdb keeps its DuckDB database open for the process's next invocation (`keep_open`), which
-    would refuse the Python assets' own connections to the file. Closing it after each invocation costs
-    one open per invocation; `keep_open: false` instead reopens the file for every model and test."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    environment = DuckDBConnectionManager._ENV
-    if environment is not None:
-        environment.close()
-    DuckDBConnectionManager.close_all_connections()

@@ -5,8 +5,9 @@ a 2-core machine, for steps that take milliseconds), and DuckDB takes one writer
 """
 
 import dagster as dg
-# Not exported by `dagster`; the tags a single-run backfill of a partition range carries.
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from orchestration.framework_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
 
 def every_center_tags(centers: dg.StaticPartitionsDefinition) -> dict[str, str]:
     """A run over the range of every center partition: each center's landing and staging is recorded as

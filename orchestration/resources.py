@@ -38,7 +38,7 @@ class WarehouseResource(dg.ConfigurableResource):
         in its event log (the UI's and the daemon's runs), as `make run` prints it."""
         from orchestration.pseudonym_key import KeyMissing, key
 
-        if context.dagster_run is not None:
+        if context.run is not None:
             try:
                 key()
             except KeyMissing as missing:

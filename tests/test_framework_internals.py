@@ -1,0 +1,54 @@
+"""The non-public names orchestration/framework_internals.py uses, checked against the installed versions: an
+upgrade that renames or reshapes one fails here, naming it, instead of failing every dbt step of a nightly run."""
+
+import inspect
+
+import pytest
+
+from orchestration import framework_internals
+
+
+def parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+@pytest.mark.parametrize(("name", "function", "expected"), [
+    ("dagster_dbt.asset_utils.get_manifest_and_translator_from_dbt_assets",
+     framework_internals.get_manifest_and_translator_from_dbt_assets, ["dbt_assets"]),
+    ("dagster_dbt.asset_utils.get_subset_selection_for_context",
+     framework_internals.get_subset_selection_for_context,
+     ["context", "manifest", "select", "exclude", "selector", "dagster_dbt_translator",
+      "current_dbt_indirect_selection_env"]),
+    ("dagster_dbt.core.dbt_cli_event.DbtCoreCliEventMessage",
+     framework_internals.DbtCoreCliEventMessage, ["raw_event", "event_history_metadata"]),
+    ("DbtCoreCliEventMessage.to_default_asset_events",
+     framework_internals.DbtCoreCliEventMessage.to_default_asset_events,
+     ["self", "manifest", "dagster_dbt_translator", "context", "target_path", "project"]),
+])
+def test_the_dagster_dbt_internals_keep_their_signatures(name, function, expected):
+    found = parameters(function)
+    missing = [parameter for parameter in expected if parameter not in found]
+    assert not missing, (f"{name} no longer takes {missing} (it takes {found}): the installed dagster-dbt differs "
+                         "from the one orchestration/framework_internals.py was written for; adapt DbtStep")
+
+
+def test_the_selection_metadata_keys_and_partition_range_tags_are_text():
+    for name in ("DAGSTER_DBT_SELECT_METADATA_KEY", "DAGSTER_DBT_EXCLUDE_METADATA_KEY",
+                 "ASSET_PARTITION_RANGE_START_TAG", "ASSET_PARTITION_RANGE_END_TAG"):
+        value = getattr(framework_internals, name)
+        assert isinstance(value, str) and value, f"{name} is {value!r}, not a non-empty tag name"
+
+
+def test_dbt_duckdb_still_keeps_its_open_database_where_close_dbt_duckdb_looks():
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    assert hasattr(DuckDBConnectionManager, "_ENV"), (
+        "dbt-duckdb's DuckDBConnectionManager has no _ENV: close_dbt_duckdb cannot release the warehouse file, "
+        "and the Python assets' connections would be refused after the first dbt step")
+    assert callable(getattr(DuckDBConnectionManager, "close_all_connections", None))
+
+
+def test_the_asset_execution_context_gives_the_op_tags_publicly():
+    import dagster as dg
+
+    assert isinstance(inspect.getattr_static(dg.AssetExecutionContext, "op_execution_context"), property)
