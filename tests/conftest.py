@@ -1,8 +1,24 @@
 """Every test's deliveries are synthetic: they opt in to the public pseudonym key (orchestration/pseudonym_key.py),
-as a user does with BLINA_PSEUDONYM_KEY=demo. Tests of the refusal remove the variable themselves."""
+as a user does with BLINA_PSEUDONYM_KEY=demo. Tests of the refusal remove the variable themselves.
+
+The tiers: `make test` runs the fast one (every test not marked `slow` or `e2e`, for every commit);
+`make test-all` (CI, .ci/run) runs them all. A module whose tests build warehouses (dbt, the validation gate,
+Dagster runs) says `pytestmark = pytest.mark.slow`; a test reading the marts' demo warehouse is slow by its
+fixture, which materializes the whole asset graph once per session."""
 
 import os
+
+import pytest
+
+# The session fixtures that build the demo warehouse (tests/marts/conftest.py).
+WAREHOUSE_FIXTURES = frozenset({"demo_build", "demo_warehouse"})
 
 
 def pytest_configure(config) -> None:
     os.environ.setdefault("BLINA_PSEUDONYM_KEY", "demo")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if WAREHOUSE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

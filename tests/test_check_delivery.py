@@ -3,9 +3,13 @@ would be refused, and why, without touching the warehouse or the drop zone."""
 
 import os
 
+import pytest
+
 from orchestration.check_delivery import check_delivery
 from tests.validation.cases import CASES
 from tests.validation.centers import write_center
+
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
 
 def test_a_dry_run_names_what_would_be_refused_and_touches_nothing(tmp_path, capsys, monkeypatch):

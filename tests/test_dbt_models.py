@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
+
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
 KEY = "test-pseudonym-key"

@@ -10,6 +10,8 @@ import yaml
 from assets.landing.center_config import load_centers
 from tests.validation.centers import changed_rows, write_center
 
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
+
 NOTE = "seen by Dr Zebulon Quartermaine, MRN-NOTE-4471"
 
 

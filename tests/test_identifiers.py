@@ -11,6 +11,8 @@ from assets.landing.contract import TABLE_FIELDS
 from tests.validation.centers import CLEAN, FILES, csv_text, write_center
 from tests.validation.warehouse_job import materialize
 
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
+
 MRNS = {"P1": "MRN-PLANTED-0001", "P2": "MRN-PLANTED-0002"}
 ORPHAN_MRN = "MRN-PLANTED-0003"  # a lab row of a patient never delivered: quarantined, yet keyed
 NAMES = {"P1": "Zebulon Quartermaine", "P2": "Philippa Wrenfeather"}

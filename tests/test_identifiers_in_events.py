@@ -5,9 +5,12 @@ The search can fail: the same strings are asserted present in raw."""
 
 import dagster as dg
 import duckdb
+import pytest
 
 from tests.validation.centers import CLEAN, FILES, csv_text, write_center
 from assets.landing.contract import TABLE_FIELDS
+
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
 MRNS = {"P1": "MRN-PLANTED-0001", "P2": "MRN-PLANTED-0002"}
 NAME = "Zebulon Quartermaine"

@@ -289,6 +289,7 @@ def test_a_failed_file_stops_failing_when_redelivered_loadable_or_no_longer_list
     assert [failure[:2] for failure in store.latest_failures(con, "patients")] == [("beta", "patients.csv")]
 
 
+@pytest.mark.slow  # a Dagster run
 def test_landing_assets_and_file_check_in_dagster(tmp_path, delivery):
     warehouse = WarehouseResource(path=str(tmp_path / "dagster" / "warehouse.duckdb"))
     resources = {"warehouse": warehouse, "delivery": delivery}

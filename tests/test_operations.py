@@ -11,12 +11,15 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
+import pytest
 
 from assets.landing.assets import center_partitions, landing_assets
 from orchestration.definitions import defs
 from orchestration.resources import DeliveryResource, WarehouseResource
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
+
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
 PROJECT = Path(__file__).resolve().parent.parent
 # The demo centers and their extracts.

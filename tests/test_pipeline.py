@@ -8,6 +8,8 @@ import pytest
 
 from orchestration import settings
 
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
+
 RAW_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events")
 
 

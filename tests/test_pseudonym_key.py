@@ -13,6 +13,8 @@ from orchestration import pseudonym_key
 from orchestration.pseudonym_key import DEVELOPMENT_KEY, KEY_VARIABLE, KeyMissing
 from tests.validation.centers import clean_files, write_center
 
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
+
 
 def test_a_set_key_is_used_whatever_the_delivery(monkeypatch, tmp_path):
     monkeypatch.setenv(KEY_VARIABLE, "a real secret")

@@ -9,10 +9,13 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from assets.snapshot import withheld
 from assets.snapshot.descriptions import TableDoc, describe
 from assets.snapshot.publish import publish
+
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
 # Two tables in different schemas carry the same version: a reader that saw half of a refresh would see two.
 VERSION_QUERY = "SELECT (SELECT min(version) FROM core.patients), (SELECT max(version) FROM marts.response_rates)"

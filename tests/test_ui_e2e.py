@@ -21,6 +21,8 @@ import pytest
 
 from assets.snapshot.publish import SCHEMAS
 
+pytestmark = pytest.mark.e2e  # the webserver and daemon, driven over HTTP: make test-all
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOCATION = "orchestration.definitions"  # workspace.yaml's python_module

@@ -139,6 +139,7 @@ def test_deterministic_for_a_seed(inputs):
     assert blood_counts(cycles, np.random.default_rng(1), lymphocytes) == blood_counts(cycles, np.random.default_rng(1), lymphocytes)
 
 
+@pytest.mark.slow  # a whole cohort per seed, ~18 s each
 @pytest.mark.parametrize("seed", OTHER_SEEDS)
 def test_other_seeds_build_table2(seed, pub):
     cohort = build_cohort(seed)

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
+
 import pytest
 
 import demo_cohort.scale as scale
@@ -23,6 +24,8 @@ from demo_cohort.design_cycles import TERMS
 from demo_cohort.scale_frames import synth_chunk
 from demo_cohort.writers import write_center
 from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, LAB_HARD_LIMITS, WEIGHT_KG_MAX
+
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
 PATIENTS, CENTERS, CHUNK = 2_000, 3, 400
 

@@ -16,6 +16,8 @@ from tests.validation.cases import CASES
 from tests.validation.centers import CLEAN, changed, write_center
 from tests.validation.warehouse_job import materialize
 
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
+
 PROJECT = Path(__file__).resolve().parents[2]
 TABLES = tuple(CLEAN)
 

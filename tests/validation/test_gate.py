@@ -10,6 +10,8 @@ import pytest
 from tests.validation.gating import gate_frames
 from tests.validation.rows import SUBJECT, TODAY, candidates, changed, clean
 
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
+
 TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events")
 
 

@@ -6,12 +6,15 @@ from datetime import date
 
 import duckdb
 import polars as pl
+import pytest
 
 from assets.validation.gate import ORDER, gate_centers
 from assets.validation.store import drop_vanished, quarantine_table, warnings_table
 from tests.validation.gating import candidates as candidate_table
 from tests.validation.gating import gate_frames, load
 from tests.validation.rows import SUBJECT, TODAY, candidates, changed, clean
+
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
 
 def _two_centers(**changes) -> dict[str, pl.DataFrame]:

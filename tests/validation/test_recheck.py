@@ -11,6 +11,8 @@ from orchestration.resources import WarehouseResource
 from tests.validation.gating import load
 from tests.validation.rows import TODAY, candidates, changed
 
+pytestmark = pytest.mark.slow  # builds warehouses: make test-all
+
 
 def _recheck(path) -> dict[str, dg.AssetCheckEvaluation]:
     defs = dg.Definitions(
