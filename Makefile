@@ -52,7 +52,7 @@ test: $(SYNCED)
 	$(PY) -m pytest -m "not slow and not e2e"
 
 test-all: $(SYNCED)
-	$(PY) -m pytest
+	$(PY) -m pytest --no-skips
 
 ui: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

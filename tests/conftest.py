@@ -22,3 +22,20 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if WAREHOUSE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--no-skips", action="store_true",
+                     help="a skipped test fails the run (make test-all, CI): nothing passes by not running")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if config.getoption("--no-skips") and skipped:
+        terminalreporter.write_line(f"FAILED: {len(skipped)} test(s) skipped under --no-skips", red=True)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if session.config.getoption("--no-skips") and reporter and reporter.stats.get("skipped") and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -72,11 +72,6 @@ def test_landing_the_same_files_again_changes_nothing(warehouse):
         ("unchanged",)]
 
 
-def test_warehouse_is_the_temp_one(warehouse):
-    database, _, _ = warehouse
-    assert database.parent != settings.PROJECT_ROOT / "warehouse"
-
-
 def test_definitions_wire_dbt_sources_to_the_landing_assets():
     from orchestration.definitions import defs
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -65,6 +66,10 @@ def dagster_processes(tmp_path: Path) -> Iterator[str]:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    # The instance's storage, created (and migrated) once here: started on an empty DAGSTER_HOME, the webserver
+    # and the daemon both created it at the same time, and one of them now and then failed on the other's.
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     # A copy of the demo's drop zone, which the test delivers into.
     shutil.copytree(ROOT / "data" / "landing", tmp_path / "landing")
     env = {**os.environ, "DAGSTER_HOME": str(home), "BLINA_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
@@ -161,8 +166,8 @@ def test_nightly_job_and_a_delivery_through_the_webserver_and_daemon(tmp_path):
         assert check_statuses(url, ["snapshot", "analytics"]) == {"every_column_described": "SUCCEEDED",
                                                                   "every_delivery_published": "SUCCEEDED"}
         assert check_statuses(url, ["audit", "row_accounting"]) == {"delivered_rows_accounted": "SUCCEEDED"}
-        # WARN severity: evaluated on every run, passing or not (real data will differ from the paper).
-        assert check_statuses(url, ["marts", "paper_reproduction"])["reproduces_the_paper"] in ("SUCCEEDED", "FAILED")
+        # The demo reproduces every published number (on real data this WARN check may fail; the run goes on).
+        assert check_statuses(url, ["marts", "paper_reproduction"])["reproduces_the_paper"] == "SUCCEEDED"
 
         delivery = deliver_through_the_sensor(url, tmp_path / "landing")
         assert (delivery["dagster/partition"], delivery["center"]) == ("sch", "sch")
