@@ -210,7 +210,7 @@ def contents(schema: str, table: str) -> str:
 def record_contents(con: duckdb.DuckDBPyConnection, schema: str, centers: Sequence[str]) -> None:
     """Fingerprint the rows of `centers` in every per-center table of `schema` (its tables with a center_id):
     the row count and the sum of the rows' hashes, which does not depend on the rows' order. A center
-    without rows in a table gets the fingerprint of none. One pass over the centers' rows: ~0.5 s for
+    without rows in a table gets the fingerprint of none. One query per table: ~0.5 s for
     100,000 patients' lab values."""
     if not centers:
         return

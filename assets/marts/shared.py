@@ -164,10 +164,9 @@ def published_frame(rows: Iterable[tuple[str, str | None, str, float | None]]) -
 # SQL: the core rows of one study's patients (the parameter $study), for a query over a core table.
 IN_STUDY_SQL = "subject_id IN (SELECT subject_id FROM core.patients WHERE study = $study)"
 
-# SQL over core.labs or core.lab_draws: its number, with `ND` (not detected: value NULL, below_lod) as 0: an undetectable count
-# (B-cell aplasia) is a measured zero, not a missing value. `<x` already carries x.
+# SQL over core.labs or core.lab_draws: its number, with `ND` (not detected: value NULL, below_lod) as 0: an
+# undetectable count (B-cell aplasia) is a measured zero, not a missing value. `<x` already carries x.
 MEASURED_VALUE_SQL = "CASE WHEN value IS NULL AND below_lod THEN 0.0 ELSE value END"
-
 
 
 def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> dict[str, Any]:
