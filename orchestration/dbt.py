@@ -96,6 +96,45 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         schema = dbt_resource_props["schema"]
         return _GROUPS.get(schema, schema)
 
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check for a dbt test, described in words: what the test asserts (the UI shows only
+        its generated name otherwise)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        test = manifest["nodes"][unique_id]
+        return dg.AssetCheckSpec(
+            spec.name, asset=spec.asset_key, additional_deps=spec.additional_deps, metadata=spec.metadata,
+            blocking=spec.blocking, automation_condition=spec.automation_condition,
+            description=test.get("description") or test_description(test.get("test_metadata", {})))
+
+
+# What each generic test asserts, from its arguments (dbt_project/tests/generic/ and dbt's built-ins).
+_TEST_WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "not_null": lambda args: f"{args['column_name']} is never NULL.",
+    "unique": lambda args: f"{args['column_name']} is unique.",
+    "accepted_values": lambda args: f"{args['column_name']} is one of {', '.join(map(str, args['values']))} (or NULL).",
+    "relationships": lambda args: (f"every {args['column_name']} is found in "
+                                   f"{args['to'].removeprefix('ref(').removesuffix(')').strip(chr(39))}."
+                                   f"{args['field']}."),
+    "unique_combination": lambda args: f"one row per ({', '.join(args['columns'])}).",
+    "in_vocabulary": lambda args: (f"{args['column_name']} is a code of seeds.vocabulary for "
+                                   f"{args['table_name']}.{args['field']} (or NULL)."),
+    "expression_is_true": lambda args: f"every row satisfies {args['expression']} (NULL passes).",
+    "rows_as_delivered": lambda args: (f"one row per delivered row of raw.{args['table_name']} (current file "
+                                       "versions), per center of the run: none lost, none fanned out."),
+    "rows_as_validated": lambda args: (f"exactly the {args['table_name']} rows the validation gate passed: none "
+                                       "quarantined, none missing."),
+}
+
+
+def test_description(test_metadata: Mapping[str, Any]) -> str:
+    """A dbt generic test's assertion in words, from its name and arguments."""
+    name, args = test_metadata.get("name"), test_metadata.get("kwargs", {})
+    words = _TEST_WORDS.get(name)
+    return words(args) if words else f"dbt test {name} ({', '.join(f'{k}={v}' for k, v in args.items() if k != 'model')})."
+
 
 # dbt part -> the per-center layer it builds (orchestration/versions.py); seeds are not per center.
 LAYERS = {"dbt_staging": "staging", "dbt_intermediate": "intermediate", "dbt_core": "core"}

@@ -104,6 +104,21 @@ def test_every_sensor_says_what_it_does():
         "drop_zone_sensor": True, "run_failure_sensor": True}
 
 
+def test_every_asset_check_says_what_it_checks():
+    from orchestration.dbt import test_description
+    from orchestration.definitions import defs
+
+    specs = [spec for definition in [*defs.assets, *defs.asset_checks] for spec in getattr(definition, "check_specs", [])]
+    assert [f"{spec.asset_key.to_user_string()}:{spec.name}" for spec in specs if not spec.description] == []
+    # dbt's tests in words, from their arguments.
+    described = {spec.name: spec.description for spec in specs}
+    assert described["accepted_values_patients_study__multicenter__case_series"] == (
+        "study is one of multicenter, case_series (or NULL).")
+    assert described["relationships_cycles_subject_id__subject_id__ref_patients_"] == (
+        "every subject_id is found in patients.subject_id.")
+    assert test_description({"name": "custom", "kwargs": {"model": "m", "limit": 3}}) == "dbt test custom (limit=3)."
+
+
 def table_digests(database: Path, schemas: tuple[str, ...]) -> dict[str, str]:
     """schema.table -> a digest of its rows in a canonical order."""
     with duckdb.connect(str(database), read_only=True) as con:
