@@ -112,13 +112,18 @@ def _by_group(counts: pl.DataFrame):
 def survival_curves(counts: pl.DataFrame) -> pl.DataFrame:
     """The whole Kaplan-Meier step function per endpoint, grouping and group, from grouped_counts: R's
     survfit layout (time in days, n_at_risk, events, censored, survival, std_err, log-log ci_lower /
-    ci_upper); S = 1 before the first time."""
+    ci_upper); S = 1 before the first time. Rows in reading order (what the UI's preview shows first):
+    per endpoint, the groupings as GROUPINGS lists them (the whole cohort first), each curve from its first
+    time."""
     empty = pl.DataFrame(schema={key: pl.Utf8 for key in KEYS} | CURVE_SCHEMA)
     curves = [
         kaplan_meier_from_counts(part).select(*[pl.lit(value).alias(name) for name, value in key.items()], pl.all())
         for key, part in _by_group(counts)
     ]
-    return pl.concat([empty, *curves]).sort([*KEYS, "time"])
+    listed = {grouping.name: position for position, grouping in enumerate(GROUPINGS)}
+    return (pl.concat([empty, *curves])
+            .sort(pl.col("endpoint"), pl.col("grouping").replace_strict(listed, default=len(listed)),
+                  pl.col("group"), pl.col("time")))
 
 
 def survival_summary(con: duckdb.DuckDBPyConnection, curves: pl.DataFrame, groupings: Sequence[Grouping] = GROUPINGS,

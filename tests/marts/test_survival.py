@@ -234,3 +234,16 @@ def test_marts_and_figure_4_panels_are_written(demo_warehouse):
     for endpoint, grouping in [("efs", "rr_vs_not"), ("os", "rr_vs_not"), ("efs", "three_groups"),
                                ("os", "three_groups")]:
         assert (figures / f"km_{endpoint}_{grouping}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_curves_are_in_reading_order_the_whole_cohort_first():
+    """The table (and the UI's preview of its first rows) starts with the whole cohort's curve at its first
+    time, then the groupings as GROUPINGS lists them: not mid-curve, not alphabetical."""
+    counts = pl.DataFrame({
+        "endpoint": ["efs"] * 4, "grouping": [GROUPINGS[1].name, GROUPINGS[1].name, "overall", "overall"],
+        "group": ["b", "a", "all", "all"], "time": [5.0, 7.0, 9.0, 2.0], "events": [1, 1, 1, 1], "total": [1, 1, 1, 1],
+    })
+    assert GROUPINGS[0].name == "overall"
+    curves = survival.survival_curves(counts)
+    assert curves.select("grouping", "group", "time").rows() == [
+        ("overall", "all", 2.0), ("overall", "all", 9.0), (GROUPINGS[1].name, "a", 7.0), (GROUPINGS[1].name, "b", 5.0)]
