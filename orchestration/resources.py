@@ -101,10 +101,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class DeliveryResource(dg.ConfigurableResource):
-    """The drop zone (data/landing/<center_id>/) and the YAML files mapping each center onto the contract."""
+    """The drop zone (data/landing/<center_id>/), the YAML files mapping each center onto the contract, and
+    the centers' corrections (answers to data queries)."""
 
     landing_dir: str
     centers_dir: str
+    corrections_dir: str = ""
 
     def centers(self) -> list:
         """Every valid center YAML, parsed (CenterConfig), sorted by center_id; an invalid one is left out
@@ -112,6 +114,12 @@ class DeliveryResource(dg.ConfigurableResource):
         from assets.landing.center_config import load_centers
 
         return list(load_centers(Path(self.centers_dir), errors=[]).values())
+
+    def corrections(self) -> list:
+        """Every declared correction (assets/landing/corrections.py), refused ones with their sentence."""
+        from assets.landing.corrections import load_corrections
+
+        return load_corrections(Path(self.corrections_dir)) if self.corrections_dir else []
 
     def config_errors(self) -> list[tuple[str, str]]:
         """(center_id, the problem) of every center YAML that does not load: the file stem is its center_id."""
@@ -130,7 +138,8 @@ def build_resources() -> dict[str, object]:
         "warehouse": WarehouseResource(path=str(settings.warehouse_dir() / settings.WAREHOUSE_FILE),
                                        memory_limit=settings.memory_limit(), threads=settings.threads()),
         "delivery": DeliveryResource(
-            landing_dir=str(settings.landing_dir()), centers_dir=str(settings.centers_dir())
+            landing_dir=str(settings.landing_dir()), centers_dir=str(settings.centers_dir()),
+            corrections_dir=str(settings.corrections_dir()),
         ),
         "dbt": dbt_resource(),
     }

@@ -28,6 +28,12 @@ def centers_dir() -> Path:
     return _dir_from_env("BLINA_CENTERS_DIR", PROJECT_ROOT / "data" / "centers")
 
 
+def corrections_dir() -> Path:
+    """The centers' answers to data queries (assets/landing/corrections.py): by default `corrections/` beside
+    the centers' YAML folder, so a scratch set of centers brings its own (or none)."""
+    return _dir_from_env("BLINA_CORRECTIONS_DIR", centers_dir().parent / "corrections")
+
+
 # DuckDB's caps for every connection to the warehouse (orchestration/resources.py). 2 GB leaves a 1M-patient
 # run within 6 GB of resident memory in all; DuckDB spills what does not fit to the warehouse's tmp/ folder.
 DEFAULT_MEMORY_LIMIT = "2GB"

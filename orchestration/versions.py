@@ -2,7 +2,7 @@
 
 From staging to core every row belongs to one center, so those layers are rebuilt per center. A center's
 *source version* fingerprints everything its rows are computed from: the current version of each file it
-delivered (raw.current_files), its YAML mappings as landed (raw.center_*), the code of the layers (dbt
+delivered (raw.current_files), its YAML mappings and its corrections as landed (raw.center_*), the code of the layers (dbt
 models, macros, seeds and project file, the validation gate's schemas/ and assets/validation/) and the
 pseudonym key (a fingerprint of it, never the key). Each per-center layer records in `audit.build_versions`
 the version it last built each center from, and rebuilds a center when that differs from what its upstream
@@ -82,6 +82,12 @@ mappings AS (
         SELECT center_id, concat_ws(',', 'unit', table_name, measure, unit) FROM raw.center_units
         UNION ALL
         SELECT center_id, concat_ws(',', 'lod', table_name, analyte, detection_limit) FROM raw.center_detection_limits
+        UNION ALL
+        -- A correction as declared: a new, changed or withdrawn answer rebuilds its center.
+        SELECT center_id, concat_ws(',', 'correction', entry, query_id, table_name, source_file, source_row,
+                                    source_column, field, delivered_value, corrected_value, reason, answered_by,
+                                    answered_on, refusal)
+        FROM raw.center_corrections
     )
     GROUP BY center_id
 )

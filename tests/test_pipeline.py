@@ -187,3 +187,23 @@ def test_a_run_out_of_memory_names_the_setting_and_changes_nothing(warehouse, tm
     assert failure.step_key and "BLINA_DUCKDB_MEMORY_LIMIT=512KB" in failure.event_specific_data.error.message
     assert table_digests(database, ("core", "marts")) == tables
     assert snapshot.read_bytes() == published
+
+
+def test_the_case_series_errors_are_answered_by_the_demo_corrections(warehouse):
+    """data/corrections/szch.yaml resolves the report's two errors: the cycles of cases 1 and 2 reach core with
+    their marrow assessments and adverse events; raw keeps what the report printed."""
+    database, _, _ = warehouse
+    assert query(database, "SELECT query_id, status FROM audit.corrections ORDER BY query_id") == [
+        ("szch-q001", "applied"), ("szch-q002", "applied")]
+    assert query(database, "SELECT source_row, end_date::VARCHAR, dose_start, dose_unit FROM core.cycles"
+                           " WHERE center_id = 'szch' ORDER BY source_row") == [
+        (1, "2022-02-28", 15.0, "ug/m2/day"), (2, None, 15.0, "ug/m2/day"), (3, "2021-12-23", None, "ug/m2/day")]
+    assert query(database, "SELECT end_date, dose_unit FROM raw.cycles WHERE center_id = 'szch' ORDER BY source_row"
+                           " LIMIT 2") == [("2022.02.29", "ug/m2/day"), (None, "mg/m2/day")]
+    for table in RAW_TABLES:
+        assert query(database, f"SELECT count(*) FROM quarantine.{table} WHERE center_id = 'szch'") == [(0,)], table
+    assert query(database, "SELECT count(*) FROM core.assessments WHERE center_id = 'szch'") == [(15,)]
+    assert query(database, "SELECT count(*) FROM core.adverse_events WHERE center_id = 'szch'") == [(9,)]
+    assert query(database, "SELECT source_row, status, corrections FROM marts.data_queries"
+                           " WHERE center_id = 'szch' ORDER BY source_row") == [
+        (1, "answered", "szch-q001"), (2, "answered", "szch-q002")]

@@ -4,6 +4,7 @@ a whole-warehouse asset may skip its work."""
 import duckdb
 import pytest
 
+from assets.landing.corrections import ensure_table as ensure_corrections
 from orchestration import versions
 from orchestration.pseudonym_key import KEY_VARIABLE
 
@@ -23,6 +24,7 @@ def con():
     con.execute("CREATE TABLE raw.center_units (center_id VARCHAR, table_name VARCHAR, measure VARCHAR, unit VARCHAR)")
     con.execute("CREATE TABLE raw.center_detection_limits (center_id VARCHAR, table_name VARCHAR, analyte VARCHAR,"
                 " detection_limit DOUBLE)")
+    ensure_corrections(con)
     yield con
     con.close()
 
@@ -50,6 +52,9 @@ def test_nothing_changed_nothing_to_build(con):
     "INSERT INTO raw.current_files VALUES ('b', 'events.csv', 'h4')",  # a new file
     "UPDATE raw.center_settings SET date_format = '%Y/%m/%d' WHERE center_id = 'b'",  # its YAML changed
     "INSERT INTO raw.center_units VALUES ('b', 'labs', 'wbc', 'cells/uL')",
+    # an answer to a data query (assets/landing/corrections.py)
+    "INSERT INTO raw.center_corrections (center_id, entry, query_id, table_name, source_file, source_row, field,"
+    " delivered_value, corrected_value) VALUES ('b', 1, 'q1', 'labs', 'labs.csv', 3, 'value', '1,2', '1.2')",
 ])
 def test_a_change_at_one_center_rebuilds_that_center_in_every_layer_in_turn(con, change):
     build_all_layers(con)

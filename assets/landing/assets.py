@@ -126,6 +126,35 @@ def center_mappings(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 
 
 @dg.asset(
+    key=["raw", "center_corrections"],
+    group_name=GROUP,
+    kinds={"duckdb"},
+    pool=POOL,
+    description="The centers' answers to data queries (data/corrections/<center_id>.yaml), one row per declared "
+                "correction, refused ones with their sentence; staging applies the rest (audit.corrections).",
+)
+def center_corrections(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                       delivery: DeliveryResource) -> dg.MaterializeResult:
+    from assets.landing.corrections import land_corrections
+
+    corrections = delivery.corrections()
+    refused = [correction for correction in corrections if correction.refusal]
+    for correction in refused:
+        context.log.warning(correction.refusal)
+    with warehouse.connect() as con:
+        store.ensure_warehouse(con)
+        rows = land_corrections(con, corrections)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "refused": len(refused),
+        "corrections": dg.MetadataValue.md(markdown_table(
+            ["center", "query", "table", "file", "row", "field", "refusal"],
+            [(c.center_id, c.query_id, c.table_name, c.source_file, c.source_row, c.field, c.refusal or "")
+             for c in corrections])),
+    })
+
+
+@dg.asset(
     key=["raw", "current_files"],
     deps=[dg.AssetKey(["raw", table]) for table in TABLE_FIELDS],
     group_name=GROUP,
@@ -147,7 +176,8 @@ def current_files(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 def landing_assets(centers: dg.StaticPartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The raw table assets, partitioned by `centers` (center_partitions()), and the pooled raw assets."""
-    return [*(raw_table_asset(table, centers) for table in TABLE_FIELDS), center_mappings, current_files]
+    return [*(raw_table_asset(table, centers) for table in TABLE_FIELDS), center_mappings, center_corrections,
+            current_files]
 
 
 LANDING_CHECKS = [every_delivered_file_loaded]

@@ -74,12 +74,16 @@ def utc_now() -> datetime:
 
 
 def ensure_warehouse(con: "duckdb.DuckDBPyConnection") -> None:
-    """Create the schemas, the audit log and raw.current_files if they do not exist yet."""
+    """Create the schemas, the audit log, raw.current_files and raw.center_corrections if they do not exist
+    yet."""
+    from assets.landing.corrections import ensure_table
+
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     con.execute(_AUDIT_DDL)
     _allow_held(con)
     con.execute(_CURRENT_FILES_DDL)
+    ensure_table(con)
 
 
 def _allow_held(con: "duckdb.DuckDBPyConnection") -> None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from assets.validation import relations
+from assets.validation.corrected import note_corrections
 from assets.validation.failures import (HARD, PARSED, RELATIONS, ROW, RowCheck, catalog_rows, explain,
                                         parse_failures_sql, row_checks, row_failures_sql)
 from assets.validation.store import (SUPERSEDED, append, candidate_table, ensure_findings_table,
@@ -113,6 +114,7 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
     for table in ORDER:
         tallies[table] = _gate(con, table, centers, today, source(table),
                                tuple(staged_of(sink(table)) for sink in sinks), rows_per_batch)
+        note_corrections(con, table, [staged_of(sink(table)) for sink in sinks])
     # Into the warehouse in one transaction: readers see the old findings or the new ones, and DuckDB writes
     # (and checkpoints) them once rather than batch by batch.
     if keep_superseded:

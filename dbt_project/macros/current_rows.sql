@@ -1,9 +1,13 @@
 {#- The rows of raw.<table_name> from the current version of each file (raw.current_files), with the
+    applied corrections in place of the delivered text they answer (macros/corrections.sql) and the
     delivering center's settings for that table (date_format, decimal, study). Earlier versions of a
     re-delivered file stay in raw but are never read. Only the run's centers (macros/centers.sql). -#}
 {% macro current_rows(table_name) -%}
+    {#- The ref is taken whether or not a field is corrected: dbt records dependencies while parsing. -#}
+    {%- set corrections = ref('corrections') -%}
+    {%- set fields = corrected_fields(table_name) -%}
     select
-        delivered.*,
+        delivered.*{{ corrected_select(fields) }},
         settings.center_name,
         settings.study,
         settings.date_format,
@@ -14,6 +18,7 @@
     left join {{ source('raw', 'center_settings') }} as settings
         on settings.center_id = delivered.center_id
         and settings.table_name = '{{ table_name }}'
+    {{- corrections_join(table_name, fields, corrections) }}
     where {{ run_centers('delivered.center_id') }}
 {%- endmacro %}
 

@@ -29,15 +29,11 @@
 
 
 {% macro center_date_formats() -%}
-    {%- if execute -%}
-        {%- set query -%}
-            select distinct date_format from {{ source('raw', 'center_settings') }}
-            where date_format is not null order by 1
-        {%- endset -%}
-        {{ return(run_query(query).columns[0].values()) }}
-    {%- else -%}
-        {{ return([]) }}
-    {%- endif -%}
+    {%- set query -%}
+        select distinct date_format from {{ source('raw', 'center_settings') }}
+        where date_format is not null order by 1
+    {%- endset -%}
+    {{ return(compile_time_values(query)) }}
 {%- endmacro %}
 
 

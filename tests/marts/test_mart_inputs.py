@@ -16,8 +16,8 @@ from orchestration.resources import WarehouseResource
 
 @pytest.mark.parametrize("asset", mart_assets(), ids=lambda asset: asset.node_def.name)
 def test_a_mart_reads_only_the_core_tables_it_declares(demo_warehouse, tmp_path, asset):
+    # A mart declaring no core table (marts.data_queries reads the findings) runs without any.
     declared = {dep.path[1] for deps in asset.asset_deps.values() for dep in deps if dep.path[0] == "core"}
-    assert declared, "a mart reads core"
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(demo_warehouse, copy)
     with duckdb.connect(str(copy)) as con:
