@@ -78,8 +78,8 @@ def trajectory_figure(trajectories: pl.DataFrame, hsct: pl.DataFrame, dpi: int =
                     continue
                 axes.plot([xi], [yi], MARKERS[measure], color=color, markersize=6, markerfacecolor="white")
                 if yi == FLOOR_PCT:
-                    axes.annotate("ND", (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center",
-                                  fontsize=7, color=color)
+                    axes.annotate("ND", (xi, yi), textcoords="offset points", xytext=(6, 0), ha="left",
+                                  va="center", fontsize=7, color=color)
             for limit in rows["detection_limit_pct"].drop_nulls().unique().to_list():
                 axes.axhline(limit, color=color, linestyle=":", linewidth=1.0,
                              label=f"{LABELS[measure].split(' (')[0]} detection limit ({limit:g} %)")
