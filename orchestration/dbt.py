@@ -16,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 
 from orchestration import dbt_runner, pseudonym_key, settings, versions
 from orchestration.framework_internals import DbtStep
-from orchestration.metadata import markdown_table
+from orchestration.metadata import column_schema, markdown_table
 from orchestration.pseudonym_key import KEY_VARIABLE
 from orchestration.resources import WarehouseResource
 
@@ -207,7 +207,8 @@ def _skipped(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pl
     tables are as they were built, and dbt is not invoked at all."""
     with warehouse.connect() as con:
         for key in _in_dependency_order(context.selected_asset_keys, context.assets_def.asset_deps):
-            yield dg.MaterializeResult(asset_key=key, metadata={"skipped": plan.reason, **_table_metadata(con, *key.path)},
+            yield dg.MaterializeResult(asset_key=key, metadata={"skipped": plan.reason,
+                                                                **_table_metadata(context, con, key)},
                                        data_version=dg.DataVersion(plan.data_version))
         yield from versions.carried_over_checks(con, context.selected_asset_check_keys, plan.reason)
 
@@ -233,13 +234,18 @@ def _with_table_metadata(context: dg.AssetExecutionContext, con, event, data_ver
     if not isinstance(event, dg.Output):
         return event
     key = context.asset_key_for_output(event.output_name)
-    return dg.MaterializeResult(asset_key=key, metadata={**event.metadata, **_table_metadata(con, *key.path)},
+    return dg.MaterializeResult(asset_key=key, metadata={**event.metadata, **_table_metadata(context, con, key)},
                                 data_version=dg.DataVersion(data_version))
 
 
-def _table_metadata(con, schema: str, table: str) -> dict[str, Any]:
+def _table_metadata(context: dg.AssetExecutionContext, con, key: dg.AssetKey) -> dict[str, Any]:
+    """The row count, the column schema (the YAML's descriptions, the built table's types) and, for
+    pseudonymised schemas, a preview."""
+    schema, table = key.path
     relation = f'"{schema}"."{table}"'
-    metadata: dict[str, Any] = {"dagster/row_count": con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]}
+    described = context.assets_def.metadata_by_key.get(key, {}).get("dagster/column_schema")
+    metadata: dict[str, Any] = {"dagster/row_count": con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0],
+                                **column_schema(con, schema, table, getattr(described, "schema", described))}
     if schema in PREVIEW_SCHEMAS:
         preview = con.execute(f"SELECT * FROM {relation} LIMIT {PREVIEW_ROWS}")
         columns = [column[0] for column in preview.description]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 import dagster as dg
 
 from orchestration import versions
+from orchestration.metadata import column_schema
 
 
 def skip_when_unchanged(name: str, code: Sequence[str], after: str = "core",
@@ -40,7 +41,8 @@ def skip_when_unchanged(name: str, code: Sequence[str], after: str = "core",
                 if plan.unchanged:
                     results = list(_skipped(context, con, plan))
                 else:
-                    results = [_versioned(result, plan.version) for result in _events(function(*args, **kwargs))]
+                    results = [_versioned(context, con, result, plan.version)
+                               for result in _events(function(*args, **kwargs))]
                     versions.record_asset(con, plan)
                     versions.record_checks(con, _check_outcomes(context, results))
             yield from results
@@ -77,17 +79,28 @@ def _check_outcomes(context, results: list) -> list[tuple[dg.AssetCheckKey, dg.A
     return outcomes
 
 
-def _versioned(result, version: str):
+def _versioned(context, con, result, version: str):
+    """The asset's result with its data version and the column schema of the table it built."""
     if not isinstance(result, dg.MaterializeResult):
         return result
-    return dg.MaterializeResult(asset_key=result.asset_key, metadata=result.metadata, check_results=result.check_results,
-                                data_version=dg.DataVersion(version), tags=result.tags)
+    keys = [dg.AssetKey.from_coercible(result.asset_key)] if result.asset_key else list(
+        getattr(context, "selected_asset_keys", ()))
+    schema = _column_schema(con, keys[0]) if len(keys) == 1 else {}
+    return dg.MaterializeResult(asset_key=result.asset_key, metadata={**schema, **(result.metadata or {})},
+                                check_results=result.check_results, data_version=dg.DataVersion(version),
+                                tags=result.tags)
+
+
+def _column_schema(con, key: dg.AssetKey) -> dict:
+    """For an asset that is a table of the warehouse (the snapshot is a file)."""
+    return column_schema(con, *key.path) if len(key.path) == 2 else {}
 
 
 def _skipped(context, con, plan: versions.AssetPlan) -> Iterator:
     asset_keys = getattr(context, "selected_asset_keys", set()) if isinstance(context, dg.AssetExecutionContext) else set()
     for key in sorted(asset_keys, key=str):
-        yield dg.MaterializeResult(asset_key=key, metadata={**plan.skipped_metadata(), **_row_count(con, key)},
+        yield dg.MaterializeResult(asset_key=key, metadata={**plan.skipped_metadata(), **_row_count(con, key),
+                                                            **_column_schema(con, key)},
                                    data_version=dg.DataVersion(plan.version))
     yield from versions.carried_over_checks(con, context.selected_asset_check_keys,
                                             "inputs unchanged since the last build")

@@ -207,3 +207,22 @@ def test_the_case_series_errors_are_answered_by_the_demo_corrections(warehouse):
     assert query(database, "SELECT source_row, status, corrections FROM marts.data_queries"
                            " WHERE center_id = 'szch' ORDER BY source_row") == [
         (1, "answered", "szch-q001"), (2, "answered", "szch-q002")]
+
+
+def test_every_table_asset_shows_its_columns_with_types(warehouse):
+    """The UI's column schema on every asset that is a warehouse table: landing, dbt layers, validation,
+    marts and audit alike (the snapshot is a file)."""
+    _, _, result = warehouse
+    materialized = {event.asset_key: event.materialization.metadata
+                    for event in result.get_asset_materialization_events()}
+    without = sorted(key.to_user_string() for key, metadata in materialized.items()
+                     if key != dg.AssetKey(["snapshot", "analytics"]) and "dagster/column_schema" not in metadata)
+    assert without == []
+    untyped = sorted(f"{key.to_user_string()}.{column.name}" for key, metadata in materialized.items()
+                     if "dagster/column_schema" in metadata
+                     for column in metadata["dagster/column_schema"].schema.columns if column.type in ("", "?"))
+    assert untyped == []
+    # dbt's YAML descriptions survive beside the built table's types.
+    [cycles] = [metadata["dagster/column_schema"].schema for key, metadata in materialized.items()
+                if key == dg.AssetKey(["core", "cycles"])]
+    assert {column.name: column.description for column in cycles.columns}["subject_id"]

@@ -8,7 +8,7 @@ from assets.landing import store
 from assets.landing.contract import TABLE_FIELDS
 from assets.landing.mappings import MAPPING_TABLES
 from orchestration import settings
-from orchestration.metadata import markdown_table
+from orchestration.metadata import column_schema, markdown_table
 from orchestration.resources import DeliveryResource, WarehouseResource
 
 GROUP = "landing"
@@ -54,11 +54,13 @@ def raw_table_asset(table: str, centers: dg.StaticPartitionsDefinition) -> dg.As
             loads = land_table(con, table, centers, Path(delivery.landing_dir), store.utc_now(),
                                warehouse.temp_directory)
             all_versions, current = store.count_rows(con, table)
+            columns = column_schema(con, "raw", table)
         for load in loads:
             if load.outcome == store.FAILED:
                 context.log.warning(load.message)
         return dg.MaterializeResult(metadata={
             "dagster/row_count": current,
+            **columns,
             "rows_all_versions": all_versions,
             "rows_loaded_now": sum(load.rows for load in loads if load.outcome == store.LOADED),
             "files": dg.MetadataValue.md(markdown_table(
@@ -116,8 +118,9 @@ def center_mappings(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         store.ensure_warehouse(con)
         counts = land_mappings(con, delivery.centers(), keep=[center for center, _ in errors])
         store.record_config_errors(con, errors)
+        schemas = {name: column_schema(con, "raw", name) for name in counts}
     for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=["raw", name], metadata={"dagster/row_count": rows})
+        yield dg.MaterializeResult(asset_key=["raw", name], metadata={"dagster/row_count": rows, **schemas[name]})
     yield dg.AssetCheckResult(
         check_name="every_center_yaml_loads", asset_key=["raw", "center_settings"], passed=not errors,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -144,8 +147,10 @@ def center_corrections(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     with warehouse.connect() as con:
         store.ensure_warehouse(con)
         rows = land_corrections(con, corrections)
+        columns = column_schema(con, "raw", "center_corrections")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
+        **columns,
         "refused": len(refused),
         "corrections": dg.MetadataValue.md(markdown_table(
             ["center", "query", "table", "file", "row", "field", "refusal"],
@@ -168,8 +173,10 @@ def current_files(warehouse: WarehouseResource) -> dg.MaterializeResult:
         rows = con.execute(
             "SELECT center_id, source_file, left(file_sha256, 12) FROM raw.current_files ORDER BY ALL"
         ).fetchall()
+        columns = column_schema(con, "raw", "current_files")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(rows),
+        **columns,
         "files": dg.MetadataValue.md(markdown_table(["center", "file", "sha256"], rows)),
     })
 

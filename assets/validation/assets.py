@@ -14,7 +14,7 @@ from assets.validation.gate import ORDER
 from assets.validation.store import candidate_table, quarantine_table, warnings_table
 from orchestration import versions
 from orchestration.incremental import skip_when_unchanged
-from orchestration.metadata import markdown_table
+from orchestration.metadata import column_schema, markdown_table
 from orchestration.resources import WarehouseResource
 
 GROUP = "validation"
@@ -74,6 +74,7 @@ def validation_gate(warehouse: WarehouseResource):
         for table, tally in tallies.items():
             yield dg.MaterializeResult(asset_key=_key(quarantine_table(table)), metadata={
                 "dagster/row_count": count(con, quarantine_table(table)),
+                **column_schema(con, *_key(quarantine_table(table)).path),
                 "centers_gated": ", ".join(plan.dirty),
                 "candidates": tally.candidates,
                 "passed": tally.passed,
@@ -81,6 +82,7 @@ def validation_gate(warehouse: WarehouseResource):
             })
             yield dg.MaterializeResult(asset_key=_key(warnings_table(table)), metadata={
                 "dagster/row_count": count(con, warnings_table(table)),
+                **column_schema(con, *_key(warnings_table(table)).path),
                 "examples": _examples(con, warnings_table(table)),
             })
 
@@ -92,7 +94,8 @@ def _unchanged_findings(con, plan: versions.CenterPlan):
     for table in ORDER:
         for relation in (quarantine_table(table), warnings_table(table)):
             yield dg.MaterializeResult(asset_key=_key(relation), metadata={
-                "skipped": "no center's candidates changed", "dagster/row_count": count(con, relation)},
+                "skipped": "no center's candidates changed", "dagster/row_count": count(con, relation),
+                **column_schema(con, *_key(relation).path)},
                 data_version=dg.DataVersion(plan.version(con)))
 
 
