@@ -5,7 +5,9 @@ DuckDB query: the case (case_series_cases: its number is the row of the center's
 blinatumomab cycle (core.cycles), the marrow before and after that cycle (core.assessments: pre_cycle and
 end_of_cycle of cycle 1, MRD and fusion transcript), the worst CTCAE grade of each toxicity term over its cycles
 (core.adverse_events) and its transplant and last contact (core.events). What core does not hold (a cycle the
-validation gate quarantined, a dose the report does not give) is NULL, not filled in.
+validation gate quarantined, a dose the report does not give) is NULL, not filled in. No free text of the contract
+(events.detail: the donor; adverse_events.description) is carried: the snapshot withholds it from core.events
+for centers that did not review it (assets/snapshot/withheld.py), and a mart must not publish it past that.
 """
 
 from __future__ import annotations
@@ -66,7 +68,6 @@ COLUMNS = {
     "icans_grade": "Worst CTCAE grade of ICANS / neurotoxicity (0: solicited, none); NULL: not reported.",
     "toxicities": "Every reported term with its worst grade, 'term grade' separated by '; '.",
     "hsct_date": "Date of the first HSCT (core.events event_type hsct).",
-    "hsct_detail": "The transplant's detail as delivered (donor, HLA match).",
     "last_follow_up": "Last contact (core.events last_contact, the latest).",
     "status_at_last_follow_up": "dead (a death event), relapsed (a relapse on or after the first infusion, any "
                                 "relapse when that date is unknown), alive_no_relapse; NULL without a last contact.",
@@ -112,7 +113,6 @@ toxicity AS (
 events AS (
     SELECT event.subject_id,
            min(event_date) FILTER (WHERE event_type = 'hsct') AS hsct_date,
-           arg_min(detail, event_date) FILTER (WHERE event_type = 'hsct') AS hsct_detail,
            max(event_date) FILTER (WHERE event_type = 'last_contact') AS last_follow_up,
            bool_or(event_type = 'death') AS died,
            bool_or(event_type = 'relapse' AND (cases.first_infusion_date IS NULL
@@ -139,7 +139,7 @@ SELECT cases.case_no, cases.subject_id, cases.center_id,
        marrow.mrd_after_pct, marrow.mrd_after_below_lod, cycle1.mrd_negative_after,
        marrow.fusion_after_pct, marrow.fusion_after_below_lod, cycle1.response,
        {", ".join(f"toxicity.{column}" for column in TOXICITY_TERMS)}, toxicity.toxicities,
-       events.hsct_date, events.hsct_detail, events.last_follow_up,
+       events.hsct_date, events.last_follow_up,
        CASE WHEN events.died THEN 'dead' WHEN events.relapsed THEN 'relapsed'
             WHEN events.last_follow_up IS NOT NULL THEN 'alive_no_relapse' END AS status_at_last_follow_up
 FROM cases
