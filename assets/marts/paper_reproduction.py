@@ -5,8 +5,9 @@ Computed values come from the mart tables, as an analyst would read them, so tha
 the reproduction: P-values from marts.statistical_tests (test_id = the reference id), every other number from
 the `published_values(con)` function of each mart module in this package, which reads that module's own
 marts.<table>s and returns (id, group, statistic, computed_value) rows (shared.PUBLISHED_SCHEMA); a new mart
-module with one is picked up without wiring. Reported as an asset check of WARN severity: real data will differ
-from the paper, the demo cohort must not.
+module with one is picked up without wiring. Reported as an asset check of WARN severity per paper (the reference
+ids of the three-case series start with `case_series.`, every other row is the multicenter paper's): real data
+will differ from the papers, the demo cohort must not.
 """
 
 import importlib
@@ -32,9 +33,15 @@ KEY = dg.AssetKey([shared.SCHEMA, MART])
 REFERENCE_KEY = dg.AssetKey(["seeds", "published_results"])
 CHECK = "reproduces_the_paper"
 NOT_TARGETS = ("inconsistent", "info")
+# study -> the id prefix of its reference rows (None: every row no other study claims) and its check.
+STUDIES = {
+    "multicenter": (None, CHECK),
+    "case_series": ("case_series.", "reproduces_the_case_series"),
+}
 
 SCHEMA = {
-    "id": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "published_value": pl.Utf8, "match": pl.Utf8,
+    "id": pl.Utf8, "study": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "published_value": pl.Utf8,
+    "match": pl.Utf8,
     "computed_value": pl.Float64, "passed": pl.Boolean, "passed_p3": pl.Boolean, "mart": pl.Utf8, "note": pl.Utf8,
 }
 DESCRIPTION = (
@@ -44,10 +51,12 @@ DESCRIPTION = (
 )
 COLUMNS = {
     "id": "Reference id (section.measure); for a P-value, the test_id in marts.statistical_tests.",
+    "study": "The paper the row is from: multicenter (the 105-patient paper) or case_series (ids case_series.*).",
     "group": "Reference group (NULL where the paper names none).",
     "statistic": "n, pct, median, min, max, p_value, km_pct, ...",
     "published_value": "The paper's number as printed in the reference file (e.g. <0.0001).",
-    "match": "How closely it must reproduce: exact, pct1, dp1-3, p3, sig, inconsistent, info.",
+    "match": "How closely it must reproduce: exact, pct1, dp1-3, p3, sig, inconsistent, info. An inconsistent "
+             "row holds what the paper printed; its computed_value is the warehouse's (corrected) number.",
     "computed_value": "The warehouse's number (NULL when no mart computes it).",
     "passed": "Reproduces under the match rule; NULL for inconsistent / info rows.",
     "passed_p3": "For a sig row (a printed P that need only fall on the same side of 0.05): whether the computed P "
@@ -121,8 +130,18 @@ def reproduction(reference: pl.DataFrame, computed: pl.DataFrame, tests: pl.Data
     passed = [matches_published(row["computed_value"], row["published_value"], row["match"]) for row in rows]
     passed_p3 = [_at_printed_precision(row["computed_value"], row["published_value"]) if row["match"] == "sig"
                  else None for row in rows]
-    return joined.with_columns(passed=pl.Series(passed, dtype=pl.Boolean),
+    return joined.with_columns(study=_study(), passed=pl.Series(passed, dtype=pl.Boolean),
                                passed_p3=pl.Series(passed_p3, dtype=pl.Boolean), note=_note()).select(SCHEMA.keys())
+
+
+def _study() -> pl.Expr:
+    """The study of a reference row, from its id's prefix (STUDIES)."""
+    prefixed = [(study, prefix) for study, (prefix, _) in STUDIES.items() if prefix]
+    [default] = [study for study, (prefix, _) in STUDIES.items() if prefix is None]
+    expression = pl.lit(default)
+    for study, prefix in prefixed:
+        expression = pl.when(pl.col("id").str.starts_with(prefix)).then(pl.lit(study)).otherwise(expression)
+    return expression
 
 
 def _at_printed_precision(value: float | None, published: str) -> bool:
@@ -143,11 +162,12 @@ def _note() -> pl.Expr:
     return pl.concat_str([reason, pl.col("reference_note")], separator="; ", ignore_nulls=True).replace("", None)
 
 
-def check_result(table: pl.DataFrame) -> dg.AssetCheckResult:
-    """Passes when no target row fails; the failures listed in the metadata."""
+def check_result(table: pl.DataFrame, study: str = "multicenter") -> dg.AssetCheckResult:
+    """`study`'s check (STUDIES): passes when none of its target rows fails; the failures listed in the metadata."""
+    table = table.filter(pl.col("study") == study)
     failed = table.filter(pl.col("passed").not_())
     return dg.AssetCheckResult(
-        check_name=CHECK,
+        check_name=STUDIES[study][1],
         passed=failed.height == 0,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
@@ -178,8 +198,9 @@ def mart_assets() -> list[dg.AssetsDefinition]:
     kinds={"duckdb", "polars"},
     pool=POOL,
     description=DESCRIPTION,
-    check_specs=[dg.AssetCheckSpec(CHECK, asset=KEY, description="Every target number of the paper "
-                                   "reproduces (WARN: real data will differ; the demo cohort must not).")],
+    check_specs=[dg.AssetCheckSpec(check, asset=KEY, description=f"Every target number of the {study} paper "
+                                   "reproduces (WARN: real data will differ; the demo cohort must not).")
+                 for study, (_, check) in STUDIES.items()],
 )
 @skip_when_unchanged("marts.paper_reproduction", shared.MARTS_CODE)
 def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -191,9 +212,12 @@ def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: Wareh
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
     for mart, error in errors.items():
         context.log.warning(f"{mart}.published_values failed, its rows are not computed: {error}")
-    result = check_result(table)
+    results = {study: check_result(table, study) for study in STUDIES}
+    # The multicenter check's counts under their names of old, every other study's prefixed with the study.
+    counts = {(name if study == "multicenter" else f"{study}/{name}"): value
+              for study, result in results.items() for name, value in result.metadata.items()}
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": table.height, **result.metadata,
+        metadata={"dagster/row_count": table.height, **counts,
                   "source_errors": dg.MetadataValue.md(markdown_table(["mart", "error"], sorted(errors.items())))},
-        check_results=[result],
+        check_results=list(results.values()),
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from assets.marts.stats import matches_published
+from assets.marts.stats import date_number, matches_published
 
 
 @pytest.mark.parametrize(
@@ -35,3 +37,10 @@ def test_match_rules(value, published, match, expected):
 def test_unknown_rule_raises():
     with pytest.raises(ValueError):
         matches_published(1.0, "1", "approximately")
+
+
+def test_a_date_is_the_number_yyyymmdd():
+    assert date_number(dt.date(2022, 2, 28)) == 20220228 and date_number(dt.date(2021, 12, 8)) == 20211208
+    assert date_number(None) is None
+    assert matches_published(date_number(dt.date(2022, 3, 22)), "20220322", "exact")
+    assert not matches_published(date_number(dt.date(2022, 3, 21)), "20220322", "exact")

@@ -16,7 +16,7 @@ from .logrank import logrank_from_counts, logrank_test
 from .median_survival import MedianSurvival, median_survival
 from .paired import Pairing, paired_frame
 from .proportions import ProportionCI, proportion_ci
-from .published import matches_published
+from .published import date_number, matches_published
 from .rank_sum import mann_whitney, mann_whitney_from_counts, mann_whitney_r
 from .result import StatResult, undefined
 from .signed_rank import wilcoxon_paired, wilcoxon_paired_from_counts, wilcoxon_paired_r
@@ -36,6 +36,7 @@ __all__ = [
     "cox_ph",
     "cox_zph",
     "ctcae_grade",
+    "date_number",
     "fisher_exact_2x2",
     "grade_band",
     "kaplan_meier",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .descriptive import round_half_up
 
 _DECIMALS = {"pct1": 1, "dp1": 1, "dp2": 2, "dp3": 3}
@@ -39,3 +41,9 @@ def matches_published(value: float | None, published: str, match: str) -> bool |
             return value >= float(published[2:])
         return (value < 0.05) == (float(published) < 0.05)
     raise ValueError(f"unknown match rule {match!r}")
+
+
+def date_number(date: dt.date | None) -> int | None:
+    """A date as the reference file writes it: the number yyyymmdd (2022-02-14 -> 20220214), matched `exact`.
+    Unlike a day count, it also writes a date that does not exist as the paper printed it (20220229)."""
+    return None if date is None else date.year * 10000 + date.month * 100 + date.day
