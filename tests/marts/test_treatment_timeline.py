@@ -162,6 +162,9 @@ def test_the_demo_case_series_timeline_and_its_figure(demo_warehouse):
                               " AND phase = 'bridging'").fetchall()[0][0]
         flagged = con.execute("SELECT count(*) FROM core.cycles JOIN core.patients USING (subject_id)"
                               " WHERE study = 'multicenter' AND bridging_chemo").fetchall()[0][0]
+        # The case series' file landed, and every row reached core.therapy_lines.
+        accounted = con.execute("SELECT center_id, source_file, delivered, passed, quarantined FROM audit.row_accounting"
+                                " WHERE table_name = 'therapy_lines'").fetchall()
     lanes: dict[str, list] = {}
     for subject, _, phase, regimen in rows:
         lanes.setdefault(subject, []).append(regimen or phase)
@@ -170,4 +173,5 @@ def test_the_demo_case_series_timeline_and_its_figure(demo_warehouse):
         ["frontline_induction", "CAT+", "maintenance", "hsct"],
         ["PVDL", "CAT", "CAT+", "HDMTX", "14d", "hsct"]])
     assert bridged == flagged > 0
+    assert accounted == [("szch", "szch_therapy.csv", 11, 11, 0)]
     assert (demo_warehouse.parent / "figures" / tt.FIGURE).read_bytes()[:4] == b"\x89PNG"
