@@ -87,10 +87,11 @@ def swimmer_plot(phases: pl.DataFrame, ticks: pl.DataFrame, title: str = "Treatm
             axes.plot([x, x], [lane + BAR_HEIGHT / 2, lane + BAR_HEIGHT / 2 + 0.18], color=OKABE_ITO["black"],
                       linewidth=1.2)
             if tick["mrd_pct_raw"] is not None:
-                axes.text(x, lane + BAR_HEIGHT / 2 + 0.2, f"{tick['mrd_pct_raw']} %", ha="center", va="bottom",
+                axes.text(x, lane + BAR_HEIGHT / 2 + 0.2, f"{tick['mrd_pct_raw']} %", ha="center", va="top",
                           fontsize=6)
     axes.set_yticks(range(len(subjects)), [f"subject {subject[:8]}…" for subject in subjects], fontsize=8)
     axes.set_ylim(len(subjects) - 0.3, -0.9)
+    axes.set_ylabel("Patient (pseudonymised subject)")
     if dated:
         axes.set_xlabel("Days from the patient's first phase")
     else:
