@@ -13,7 +13,7 @@ from functools import cached_property
 
 import pandera.polars as pa
 
-from schemas import adverse_events, assessments, cycles, events, labs, patients
+from schemas import adverse_events, assessments, cycles, events, labs, patients, therapy_lines
 from schemas.reasons import ERROR, WARNING, Get, Label
 from schemas.rules import RowRule, pandera_schema
 
@@ -58,4 +58,6 @@ TABLES = {schema.name: schema for schema in (
                 adverse_events.LABELS, adverse_events.ROW_RULES, adverse_events.describe, ("onset_date",)),
     TableSchema("events", events.Events, events.EventsUnusual, events.LABELS, events.ROW_RULES, events.describe,
                 ("event_date",)),
+    TableSchema("therapy_lines", therapy_lines.TherapyLines, therapy_lines.TherapyLinesUnusual, therapy_lines.LABELS,
+                therapy_lines.ROW_RULES, therapy_lines.describe, ("start_date", "end_date")),
 )}

@@ -11,6 +11,8 @@ AGE_MONTHS_MAX = 215  # the consortium treats children: 0 to < 18 years, in comp
 # No delivered clinical date can precede this: the consortium's oldest possible patient was born after it.
 EARLIEST_DATE = date(1990, 1, 1)
 CYCLE_NO_MAX = 20
+# A child's lines (blocks) of therapy other than blinatumomab: frontline blocks, relapse blocks, conditioning.
+LINE_NO_MAX = 50
 INFUSION_DAYS_MAX = 56  # the label's longest cycle is 28 days; twice that is a date error
 INFUSION_DAYS_SOFT = (7, 28)
 

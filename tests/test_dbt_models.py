@@ -35,6 +35,7 @@ FIELDS = {
     "labs": ["mrn", "cycle_no", "timepoint", "sample_date", "specimen", "analyte", "value", "unit"],
     "adverse_events": ["mrn", "cycle_no", "term", "grade", "onset_date", "description"],
     "events": ["mrn", "event_type", "event_date", "relapse_site", "cd19_status", "death_cause", "detail"],
+    "therapy_lines": ["mrn", "line_no", "phase", "regimen", "start_date", "end_date", "protocol", "detail"],
 }
 
 # Center aaa: ISO dates, decimal point, numeric sex codes, neutrophils declared in cells/uL.
@@ -109,13 +110,20 @@ ROWS = {
         ("aaa", {"mrn": "A3", "event_type": "last_contact", "event_date": "2022-05-01"}),
         ("bbb", {"mrn": "B1", "event_type": "last_contact", "event_date": "01/03/2023"}),
     ],
+    "therapy_lines": [
+        ("aaa", {"mrn": "A1", "line_no": "1", "phase": "induction", "regimen": " VDLD ", "start_date": "2019-05-06",
+                 "end_date": "2019-06-20", "protocol": "CCCG-ALL-2015", "detail": "at another hospital"}),
+        ("aaa", {"mrn": "A1", "line_no": "2", "phase": "reinduction", "regimen": "DEAL", "end_date": "2020-06-31"}),
+        ("bbb", {"mrn": "B1", "line_no": "first", "phase": "maintenance", "start_date": "01/02/2021"}),
+    ],
 }
 # Lab rows are all patient A1 / B1, cycle 1, baseline.
 for center, row in ROWS["labs"]:
     row.update({"mrn": "A1" if center == "aaa" else "B1", "cycle_no": "1", "timepoint": "baseline"})
 
 CODE_MAPS = [("aaa", "patients", "sex", "1", "M"), ("aaa", "patients", "sex", "2", "F"),
-             ("aaa", "patients", "cytogenetics", "KMT2A-AFF1", "kmt2ar")]
+             ("aaa", "patients", "cytogenetics", "KMT2A-AFF1", "kmt2ar"),
+             ("aaa", "therapy_lines", "phase", "induction", "frontline_induction")]
 UNITS = [("aaa", "labs", "neutrophils", "cells/uL"), ("bbb", "cycles", "dose_start", "mg/m2/day")]
 SETTINGS = {"aaa": ("%Y-%m-%d", "."), "bbb": ("%d/%m/%Y", ",")}
 DETECTION_LIMITS = [("aaa", "labs", "il6", 2.44), ("aaa", "labs", "il10", 2.44), ("aaa", "labs", "il2", 2.44)]
@@ -218,7 +226,7 @@ def test_identifying_fields_never_reach_core(warehouse):
     assert not columns & {"mrn", "name", "birth_date", "birth_date_raw", "extra"}
     tables = [row["table_name"] for row in rows(
         warehouse, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'core'")]
-    assert len(tables) == 8  # the six validated tables, time_to_event and lab_draws
+    assert len(tables) == 9  # the seven validated tables, time_to_event and lab_draws
     for table in tables:
         text = str(rows(warehouse, f"SELECT * FROM core.{table}"))
         for secret in ("'A1'", "Ann Alpha", "2015-03-10", "2012-02-30"):
@@ -326,6 +334,21 @@ def test_adverse_event_grades(warehouse):
     assert (events["crs"]["grade"], events["crs"]["onset_date"]) == (2, date(2021, 1, 2))
     assert (events["neutropenia"]["grade"], events["neutropenia"]["parse_errors"]) == (None, None)
     assert (events["fever"]["grade"], events["fever"]["parse_errors"]) == (None, "grade:not_an_integer")
+
+
+def test_therapy_lines_codes_dates_and_parse_errors(warehouse):
+    lines = rows(warehouse, "SELECT subject_id, line_no, line_no_raw, phase, regimen, start_date, end_date,"
+                            " end_date_raw, protocol, detail, parse_errors FROM core.therapy_lines ORDER BY source_row")
+    assert [(row["subject_id"], row["line_no"], row["phase"]) for row in lines] == [
+        (subject("A1"), 1, "frontline_induction"), (subject("A1"), 2, "reinduction"),
+        (subject("B1", "bbb"), None, "maintenance")]
+    first, second, third = lines
+    assert (first["regimen"], first["start_date"], first["end_date"], first["protocol"], first["detail"]) == (
+        "VDLD", date(2019, 5, 6), date(2019, 6, 20), "CCCG-ALL-2015", "at another hospital")
+    assert first["parse_errors"] is None
+    assert (second["end_date"], second["end_date_raw"], second["parse_errors"]) == (
+        None, "2020-06-31", "end_date:invalid_date")
+    assert (third["line_no_raw"], third["parse_errors"]) == ("first", "line_no:not_an_integer")
 
 
 def test_time_to_event_from_first_infusion(warehouse):

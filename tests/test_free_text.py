@@ -42,7 +42,8 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("free_text")
     landing, centers, warehouse = root / "landing", root / "centers", root / "warehouse"
     noted = {**changed_rows("events", {0: {"detail": NOTE}, 1: {"death_cause": NOTE, "event_date": "1850-01-01"}}),
-             **changed_rows("adverse_events", {0: {"description": NOTE}})}
+             **changed_rows("adverse_events", {0: {"description": NOTE}}),
+             **changed_rows("therapy_lines", {0: {"detail": NOTE}})}
     for center in ("notes", "other"):
         write_center(landing, centers, center, noted)
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -50,9 +51,10 @@ def built(tmp_path_factory):
             monkeypatch.setenv(f"BLINA_{name}_DIR", str(path))
         _build()
         before = _texts_with_note(warehouse / "analytics.duckdb"), _texts_with_note(warehouse / "warehouse.duckdb")
-        # The center reviews its follow-up notes: they are published, for that center only.
+        # The center reviews its follow-up and therapy-line notes: they are published, for that center only.
         config = yaml.safe_load((centers / "notes.yaml").read_text())
         config["tables"]["events"]["reviewed_safe"] = ["detail"]
+        config["tables"]["therapy_lines"]["reviewed_safe"] = ["detail"]
         (centers / "notes.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         _build()
     return warehouse, before
@@ -60,15 +62,17 @@ def built(tmp_path_factory):
 
 def test_free_text_stays_in_core_and_out_of_the_snapshot(built):
     warehouse, (published, kept) = built
-    assert {"core.events.detail", "core.adverse_events.description", "quarantine.events.row_json"} <= kept
-    assert published == set()
+    assert {"core.events.detail", "core.adverse_events.description", "quarantine.events.row_json",
+            "core.therapy_lines.detail"} <= kept
+    assert published == set()  # the marts included: marts.treatment_timeline carries no unreviewed detail
 
 
 def test_the_snapshot_says_what_it_withheld(built):
     warehouse, _ = built
     snapshot = warehouse / "analytics.duckdb"
     assert _found(snapshot, "SELECT * FROM audit.withheld_columns ORDER BY ALL") == [
-        ("adverse_events", "description", ""), ("events", "death_cause", ""), ("events", "detail", "notes")]
+        ("adverse_events", "description", ""), ("events", "death_cause", ""), ("events", "detail", "notes"),
+        ("therapy_lines", "detail", "notes")]
     [(comment,)] = _found(snapshot, "SELECT comment FROM duckdb_columns() WHERE schema_name = 'core'"
                                     " AND table_name = 'events' AND column_name = 'detail'")
     assert "withheld from this snapshot" in comment and "reviewed_safe: notes" in comment
@@ -79,6 +83,11 @@ def test_a_reviewed_field_is_published_for_its_center_only(built):
     snapshot = warehouse / "analytics.duckdb"
     assert _found(snapshot, "SELECT center_id, detail FROM core.events WHERE detail IS NOT NULL") == [("notes", NOTE)]
     assert _found(snapshot, "SELECT count(description) FROM core.adverse_events") == [(0,)]
+    assert _found(snapshot, "SELECT center_id, detail FROM core.therapy_lines WHERE detail IS NOT NULL") == [
+        ("notes", NOTE)]
+    # The mart recomputed when the markings changed (its input version holds them), for that center only.
+    assert _found(snapshot, "SELECT center_id, detail FROM marts.treatment_timeline WHERE detail IS NOT NULL") == [
+        ("notes", NOTE)]
     # The quarantined event (dated 1850) of the other center: its death_cause note removed from row_json.
     [(row_json,)] = _found(snapshot, "SELECT row_json FROM quarantine.events WHERE center_id = 'other'")
     assert "death_cause" not in row_json and "event_type" in row_json
@@ -101,4 +110,4 @@ def test_a_refused_files_fingerprint_stays_in_the_warehouse(tmp_path, monkeypatc
     assert _found(warehouse / "warehouse.duckdb", query) == [(False,)]
     assert _found(warehouse / "analytics.duckdb", query) == [(True,)]
     assert _found(warehouse / "analytics.duckdb", "SELECT count(*) FROM audit.loads WHERE outcome = 'loaded'"
-                                                  " AND file_sha256 IS NOT NULL") == [(5,)]
+                                                  " AND file_sha256 IS NOT NULL") == [(6,)]

@@ -10,7 +10,7 @@ from orchestration import settings
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
-RAW_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events")
+RAW_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events", "therapy_lines")
 
 
 @pytest.fixture(scope="module")

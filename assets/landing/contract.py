@@ -14,6 +14,8 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "labs": ("mrn", "cycle_no", "timepoint", "sample_date", "specimen", "analyte", "value", "unit"),
     "adverse_events": ("mrn", "cycle_no", "term", "grade", "onset_date", "description"),
     "events": ("mrn", "event_type", "event_date", "relapse_site", "cd19_status", "death_cause", "detail"),
+    # Optional: the lines (blocks) of therapy other than blinatumomab, in the order the patient received them.
+    "therapy_lines": ("mrn", "line_no", "phase", "regimen", "start_date", "end_date", "protocol", "detail"),
 }
 
 # table -> fields a person types freely (notes, other-specify), where a name or a record number can turn up:
@@ -22,6 +24,7 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
 FREE_TEXT_FIELDS: dict[str, frozenset[str]] = {
     "adverse_events": frozenset({"description"}),
     "events": frozenset({"death_cause", "detail"}),
+    "therapy_lines": frozenset({"detail"}),
 }
 
 # table -> fields that must be present as columns (a present column may still hold empty cells)
@@ -32,6 +35,7 @@ REQUIRED_FIELDS: dict[str, frozenset[str]] = {
     "labs": frozenset({"mrn", "cycle_no", "timepoint", "specimen", "analyte", "value"}),
     "adverse_events": frozenset({"mrn", "cycle_no", "term"}),
     "events": frozenset({"mrn", "event_type", "event_date"}),
+    "therapy_lines": frozenset({"mrn", "line_no", "phase"}),
 }
 
 # Wide labs: the fields that identify a row; every other column holds one analyte's values.

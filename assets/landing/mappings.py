@@ -42,6 +42,16 @@ def mapping_rows(centers: list["CenterConfig"]) -> dict[str, list[tuple]]:
     return rows
 
 
+def reviewed_text(con: "duckdb.DuckDBPyConnection") -> dict[tuple[str, str], list[str]]:
+    """(table, field) -> the centers whose YAML marks the free-text field reviewed_safe (raw.center_reviewed_text),
+    for the fields some center marked; empty before the first landing."""
+    [(landed,)] = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw'"
+                              " AND table_name = 'center_reviewed_text'").fetchall()
+    marked = con.execute("SELECT table_name, field, list(center_id ORDER BY center_id) FROM raw.center_reviewed_text"
+                         " GROUP BY ALL").fetchall() if landed else []
+    return {(table, field): centers for table, field, centers in marked}
+
+
 def _with_unit_aliases(table) -> dict[str, dict[str, str]]:
     """The table's code maps, its unit columns' maps extended by its unit_aliases (an explicit code wins)."""
     from assets.landing.center_config import UNIT_FIELDS

@@ -7,7 +7,7 @@ The marts read core in DuckDB (SQL that filters and aggregates); the pure statis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,26 +200,30 @@ def core_deps(core_tables: Sequence[str]) -> list:
     return [dg.AssetKey(["core", table]) for table in core_tables]
 
 
-def skip_while_inputs_unchanged(name: str, core_tables: Sequence[str]):
+def skip_while_inputs_unchanged(name: str, core_tables: Sequence[str], extra: Callable[[Any], str] | None = None):
     """orchestration.incremental.skip_when_unchanged for a mart: skipped while the rows of the core tables it
-    reads (every one it reads: a table left out would leave the mart stale) and the marts' code are as at
-    its last build."""
+    reads (every one it reads: a table left out would leave the mart stale), the marts' code and `extra(con)`
+    (further facts its rows depend on) are as at its last build."""
     from orchestration import versions
     from orchestration.incremental import skip_when_unchanged
 
-    return skip_when_unchanged(name, MARTS_CODE, after=[versions.contents("core", table) for table in core_tables])
+    return skip_when_unchanged(name, MARTS_CODE, after=[versions.contents("core", table) for table in core_tables],
+                               extra=extra)
 
 
-def mart_asset(mart: str, description: str, core_tables: tuple[str, ...]):
-    """The decorator of a single-table mart asset: `marts.<mart>`, downstream of the core tables it reads,
-    skipped while their rows and the marts' code are unchanged."""
+def mart_asset(mart: str, description: str, core_tables: tuple[str, ...], extra: Callable[[Any], str] | None = None,
+               extra_deps: Sequence[Sequence[str]] = ()):
+    """The decorator of a single-table mart asset: `marts.<mart>`, downstream of the core tables it reads (and
+    of `extra_deps`, asset keys as paths), skipped while their rows, the marts' code and `extra(con)` are
+    unchanged."""
     import dagster as dg
 
     from assets.landing.assets import POOL
 
     asset = dg.asset(key=[SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool=POOL,
-                     deps=core_deps(core_tables), description=description)
-    return lambda compute: asset(skip_while_inputs_unchanged(f"{SCHEMA}.{mart}", core_tables)(compute))
+                     deps=[*core_deps(core_tables), *(dg.AssetKey(list(key)) for key in extra_deps)],
+                     description=description)
+    return lambda compute: asset(skip_while_inputs_unchanged(f"{SCHEMA}.{mart}", core_tables, extra)(compute))
 
 
 def save_figures(warehouse_path: str, pngs: Mapping[str, bytes]) -> Path:

@@ -41,11 +41,9 @@ FIELDS = tuple(sorted((table, field) for table, fields in FREE_TEXT_FIELDS.items
 
 def reviewed(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
     """(table, field) -> the centers whose YAML marks it reviewed_safe (raw.center_reviewed_text)."""
-    [(landed,)] = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw'"
-                              " AND table_name = 'center_reviewed_text'").fetchall()
-    marked = con.execute("SELECT table_name, field, list(center_id ORDER BY center_id) FROM raw.center_reviewed_text"
-                         " GROUP BY ALL").fetchall() if landed else []
-    published = {(table, field): centers for table, field, centers in marked}
+    from assets.landing.mappings import reviewed_text
+
+    published = reviewed_text(con)
     return {key: published.get(key, []) for key in FIELDS}
 
 

@@ -1,9 +1,9 @@
 """The validation gate: every candidate core row passes explicit clinical checks or goes to quarantine.
 
 `gate_centers` gates the rows of the centers it is given (those whose candidates changed; every rule stays
-within one subject, and a subject belongs to one center, so the other centers' findings stand), the six
-tables in the order their cross-table checks need: patients, events, cycles, then assessments, labs and
-adverse events, each compared only with rows that already passed. For one table:
+within one subject, and a subject belongs to one center, so the other centers' findings stand), the seven
+tables in the order their cross-table checks need: patients, events, cycles, then assessments, labs,
+adverse events and therapy lines, each compared only with rows that already passed. For one table:
 
 1. its candidate rows of those centers are numbered `_row` by their rowid (no sort: where the order of rows
    matters, the rules order by the delivered file and row): the rows of a table as they are, those of a
@@ -45,7 +45,7 @@ from schemas.rules import literal
 if TYPE_CHECKING:
     import duckdb
 
-ORDER = ("patients", "events", "cycles", "assessments", "labs", "adverse_events")
+ORDER = ("patients", "events", "cycles", "assessments", "labs", "adverse_events", "therapy_lines")
 # Failing rows handed to Python at once: ~16 columns of a lab row make a 250,000-row batch some 100 MB in
 # polars, whatever the delivery's size, while keeping per-batch overhead negligible.
 ROWS_PER_BATCH = 250_000
@@ -53,9 +53,9 @@ SEPARATOR = "; "
 FAILURES = "gate_failures"
 CATALOG = "gate_checks"  # the row-local checks of the table being gated, by number
 DATE_COLUMN = {"cycles": "start_date", "assessments": "assessment_date", "labs": "sample_date",
-               "adverse_events": "onset_date", "events": "event_date"}
+               "adverse_events": "onset_date", "events": "event_date", "therapy_lines": "start_date"}
 DATE_LABEL = {"cycles": "infusion start", "assessments": "aspiration date", "labs": "sample date",
-              "adverse_events": "onset", "events": "event date"}
+              "adverse_events": "onset", "events": "event date", "therapy_lines": "line start"}
 BASELINES = {"assessments": ("pre_cycle",), "labs": ("baseline",), "adverse_events": ()}
 
 
@@ -219,6 +219,9 @@ def _relations(table: str, rows: str, columns: list[str]) -> list[str]:
         deaths_from = (f"(SELECT * FROM {rows} WHERE {ROW} NOT IN (SELECT {ROW} FROM {FAILURES}"
                        f" WHERE step IN ({PARSED}, {HARD})))") if table == "events" else passed_of("events")
         queries.append(relations.after_death(rows, column, label, deaths_from))
+    if table == "therapy_lines":
+        queries.append(relations.after_death(rows, "end_date", "line end", passed_of("events")))
+        queries.append(relations.line_order(rows))
     if table == "cycles":
         queries.append(relations.cycle_order(rows))
     if table in BASELINES:

@@ -22,6 +22,7 @@ DUPLICATE_KEYS = {
     "events": (("subject_id", "event_type", "event_day"), ERROR),
     "assessments": (("subject_id", "cycle_no", "timepoint", "assessment_date"), WARNING),
     "labs": (("subject_id", "cycle_no", "timepoint", "specimen", "analyte", "sample_date"), WARNING),
+    "therapy_lines": (("subject_id", "line_no"), ERROR),
 }
 NOT_CONTENT = ("source_file", "source_row", "source_column", ROW)
 
@@ -123,14 +124,28 @@ def after_death(rows: str, column: str, label: str, deaths_from: str) -> str:
                      f"{column} > death_date")
 
 
+def _after_previous(rows: str, number: str, previous_date: str, where: str = "true") -> str:
+    """`rows` with the `previous_date` and number of the subject's previous row by `number` (file order breaks
+    ties): `previous_date`, `previous_no`."""
+    return (f"(SELECT *, lag({previous_date}) OVER previous AS previous_date, lag({number}) OVER previous AS previous_no"
+            f" FROM {rows} WHERE subject_id IS NOT NULL AND {number} IS NOT NULL AND {where}"
+            f" WINDOW previous AS (PARTITION BY subject_id ORDER BY {number}, source_file, source_row, {ROW}))")
+
+
 def cycle_order(rows: str) -> str:
     """Cycles follow one another: a cycle starts after the previous one (by number) ended."""
-    ordered = (f"(SELECT *, lag(end_date) OVER previous AS previous_end, lag(cycle_no) OVER previous AS previous_no"
-               f" FROM {rows} WHERE subject_id IS NOT NULL AND cycle_no IS NOT NULL"
-               f" WINDOW previous AS (PARTITION BY subject_id ORDER BY cycle_no, source_file, source_row, {ROW}))")
-    return _failures(ordered, "cycles_in_order", "start_date", ERROR,
+    return _failures(_after_previous(rows, "cycle_no", "end_date"), "cycles_in_order", "start_date", ERROR,
                      "'cycle ' || cycle_no || ' starts on ' || start_date || ', before cycle ' || previous_no"
-                     " || ' ended on ' || previous_end", "start_date <= previous_end")
+                     " || ' ended on ' || previous_date", "start_date <= previous_date")
+
+
+def line_order(rows: str) -> str:
+    """Therapy lines are numbered in the order they were given: a line that starts before the previous dated
+    line (by number) started is numbered or dated wrongly, but which cannot be told (a warning). Undated
+    lines are not compared."""
+    return _failures(_after_previous(rows, "line_no", "start_date", "start_date IS NOT NULL"), "lines_in_order",
+                     "start_date", WARNING, "'line ' || line_no || ' starts on ' || start_date || ', before line '"
+                     " || previous_no || ' started on ' || previous_date", "start_date < previous_date")
 
 
 def _in_cycle(rows: str, cycles: str) -> str:

@@ -33,7 +33,7 @@
 {% macro ensure_gate_tables() -%}
     create schema if not exists quarantine;
     create schema if not exists audit;
-    {%- for table in ['patients', 'cycles', 'assessments', 'labs', 'adverse_events', 'events'] %}
+    {%- for table in ['patients', 'cycles', 'assessments', 'labs', 'adverse_events', 'events', 'therapy_lines'] %}
     {%- for relation in ['quarantine.' ~ table, 'audit.' ~ table ~ '_warnings'] %}
     create table if not exists {{ relation }} (
         center_id varchar, source_file varchar, source_row bigint, source_column varchar, reason varchar

@@ -8,7 +8,8 @@ from tests.validation.centers import CLEAN, FILES, added, changed, changed_rows,
 from assets.landing.contract import TABLE_FIELDS
 
 ALL_ROWS = {table: set(range(1, len(rows) + 1)) for table, rows in CLEAN.items()}
-ORPHANED_BY_P2 = {"cycles": {3}, "assessments": {5, 6}, "labs": {6}, "adverse_events": {4, 5}, "events": {2, 3}}
+ORPHANED_BY_P2 = {"cycles": {3}, "assessments": {5, 6}, "labs": {6}, "adverse_events": {4, 5}, "events": {2, 3},
+                  "therapy_lines": {3}}
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,13 @@ CASES = {
                  refused={"patients": ({1}, "indication 'relapsed' is not a contract code"),
                           "events": ({1, 2}, ""), **{
                               table: ({row for row in rows if row <= {"cycles": 2, "assessments": 4, "labs": 5,
-                                                                      "adverse_events": 3}[table]},
+                                                                      "adverse_events": 3, "therapy_lines": 2}[table]},
                                       "its patient is not in core")
                               for table, rows in ALL_ROWS.items() if table not in ("patients", "events")}}),
     "grade": Case(changed("adverse_events", 1, grade="7"), refused={"adverse_events": ({2}, "grade 7")}),
+    # A therapy line that ends before it starts, and one whose phase is not a contract code.
+    "lines": Case(changed_rows("therapy_lines", {1: {"end_date": "2021-01-01"}, 2: {"phase": "induction"}}),
+                  refused={"therapy_lines": ({2, 3}, "Therapy line ")}),
     # A cycle delivered twice: the exact copy is refused and the first kept; copies that disagree are both
     # refused, with everything of that cycle. No dbt test fails the run for it.
     "cycdupe": Case(added("cycles", dict(CLEAN["cycles"][0])), refused={"cycles": ({4}, "repeats cycles.csv row 1")}),

@@ -72,6 +72,13 @@ CLEAN = {
          "cd19_status": "positive"},
         {"mrn": "P2", "event_type": "last_contact", "event_date": "2022-02-01"},
     ],
+    "therapy_lines": [
+        {"mrn": "P1", "line_no": "1", "phase": "frontline_induction", "regimen": "VDLD", "start_date": "2019-05-06",
+         "end_date": "2019-06-20", "protocol": "CCCG-ALL-2015"},
+        {"mrn": "P1", "line_no": "2", "phase": "reinduction", "regimen": "DEAL", "start_date": "2021-01-04",
+         "end_date": "2021-02-01"},
+        {"mrn": "P2", "line_no": "1", "phase": "frontline_induction", "regimen": "PVDL"},
+    ],
 }
 
 

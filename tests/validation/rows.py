@@ -41,6 +41,11 @@ DTYPES = {
     "events": {"subject_id": pl.String, "center_id": pl.String, "source_file": pl.String, "source_row": pl.Int32,
                "event_type": pl.String, "event_date": pl.Date, "event_date_raw": pl.String,
                "relapse_site": pl.String, "cd19_status": pl.String, "parse_errors": pl.String},
+    "therapy_lines": {"subject_id": pl.String, "center_id": pl.String, "source_file": pl.String,
+                      "source_row": pl.Int32, "line_no": pl.Int32, "line_no_raw": pl.String, "phase": pl.String,
+                      "regimen": pl.String, "start_date": pl.Date, "start_date_raw": pl.String,
+                      "end_date": pl.Date, "end_date_raw": pl.String, "protocol": pl.String,
+                      "detail": pl.String, "parse_errors": pl.String},
 }
 
 _WHO = {"subject_id": SUBJECT, "center_id": "aaa"}
@@ -84,6 +89,17 @@ CLEAN = {
     ],
     "events": [{**_WHO, "source_file": "follow_up.csv", "source_row": 1, "event_type": "last_contact",
                 "event_date": date(2022, 3, 1)}],
+    # Frontline induction and consolidation before the relapse; the reinduction undated, as case reports have it.
+    "therapy_lines": [
+        {**_WHO, "source_file": "therapy.csv", "source_row": 1, "line_no": 1, "phase": "frontline_induction",
+         "regimen": "VDLD", "start_date": date(2019, 5, 6), "end_date": date(2019, 6, 20),
+         "protocol": "CCCG-ALL-2015"},
+        {**_WHO, "source_file": "therapy.csv", "source_row": 2, "line_no": 2, "phase": "consolidation",
+         "regimen": "HDMTX", "start_date": date(2019, 7, 1), "end_date": date(2019, 9, 1),
+         "protocol": "CCCG-ALL-2015"},
+        {**_WHO, "source_file": "therapy.csv", "source_row": 3, "line_no": 3, "phase": "reinduction",
+         "regimen": "DEAL"},
+    ],
 }
 
 

@@ -114,9 +114,9 @@ def test_make_run_prints_a_line_per_center_and_does_not_exit_0_after_a_failed_fi
         failed = sum(len(latest_failures(con, table)) for table in TABLE_FIELDS)
     assert set(lines) == {*CASES, "redo", "typo"}
     # Its patients file refused, the center's other rows have no patient: that must not look like success.
-    assert lines["enc"].startswith("  enc: 6 files (1 failed, 5 loaded), ")
+    assert lines["enc"].startswith("  enc: 7 files (1 failed, 6 loaded), ")
     assert lines["enc"].endswith("; see quarantine.*): MOST ROWS QUARANTINED")
-    assert lines["redo"] == f"  redo: 6 files (6 loaded), {sum(map(len, CLEAN.values()))} rows, 0 quarantined"
+    assert lines["redo"] == f"  redo: 7 files (7 loaded), {sum(map(len, CLEAN.values()))} rows, 0 quarantined"
     assert "1 reason;" in lines["grade"] and "MOST" not in lines["grade"]
     assert failed == sum(len(case.rejected) for case in CASES.values()) > 0
     assert verdict(True, failed, 1.0)[0] == 2 and verdict(True, 0, 1.0)[0] == 0 and verdict(False, 0, 1.0)[0] == 1

@@ -12,7 +12,7 @@ from tests.validation.rows import SUBJECT, TODAY, candidates, changed, clean
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
-TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events")
+TABLES = ("patients", "cycles", "assessments", "labs", "adverse_events", "events", "therapy_lines")
 
 
 def run(**changes):

@@ -3,7 +3,7 @@
 -- staging model (each joins this table through macros/current_rows.sql). Within staging, the one table
 -- where a record number meets its subject_id; nothing after staging holds a record number.
 with delivered_keys as (
-    {%- for table in ['patients', 'cycles', 'assessments', 'labs', 'adverse_events', 'events'] %}
+    {%- for table in ['patients', 'cycles', 'assessments', 'labs', 'adverse_events', 'events', 'therapy_lines'] %}
     select delivered.center_id, trim(delivered.mrn) as mrn
     from {{ source('raw', table) }} as delivered
     inner join {{ source('raw', 'current_files') }} as current_files
