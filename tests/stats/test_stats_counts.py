@@ -92,14 +92,19 @@ def test_logrank_from_counts_is_survdiff_and_the_value_based_test():
     assert result.extras["expected"] == pytest.approx(expected["expected"], rel=1e-12)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_curve_from_counts_equals_the_value_based_curve(seed):
+def random_subjects(seed: int) -> pl.DataFrame:
+    """1 to 499 subjects: times with ties, 0/1 events."""
     rng = np.random.default_rng(seed)
     size = int(rng.integers(1, 500))
-    subjects = pl.DataFrame({
+    return pl.DataFrame({
         "time": np.round(rng.exponential(200, size=size), int(rng.integers(-2, 1))),
         "event": (rng.random(size) < rng.random()).astype(np.int64),
     })
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_curve_from_counts_equals_the_value_based_curve(seed):
+    subjects = random_subjects(seed)
     counts = survival_counts(subjects, ["time"]).sample(fraction=1.0, shuffle=True, seed=seed)
     expected = kaplan_meier(subjects["time"], subjects["event"])
     assert kaplan_meier_from_counts(counts).equals(expected, null_equal=True)
@@ -122,6 +127,78 @@ def test_logrank_from_counts_equals_the_value_based_test_and_lifelines(seed):
     lifelines = multivariate_logrank_test(subjects["time"], subjects["group"], subjects["event"])
     assert result.statistic == pytest.approx(lifelines.test_statistic, rel=1e-9)
     assert result.n == size and sum(result.extras["n"]) == size
+
+
+def lifelines_curve(counts: pl.DataFrame) -> pl.DataFrame:
+    """lifelines' KaplanMeierFitter on survival counts as weighted rows: per time one event row weighted
+    `events` and one censored row weighted `total - events`."""
+    from lifelines import KaplanMeierFitter
+
+    counts = counts.sort("time")
+    time, events = counts["time"].to_numpy(), counts["events"].to_numpy()
+    weights = np.concatenate([events, counts["total"].to_numpy() - events])
+    rows = weights > 0
+    with np.errstate():  # lifelines switches numpy's divide / invalid warnings off process-wide
+        fitter = KaplanMeierFitter().fit(np.concatenate([time, time])[rows], np.repeat([1, 0], time.size)[rows],
+                                         weights=weights[rows])
+    table = fitter.event_table
+    observed = table["removed"].to_numpy() > 0  # lifelines adds a row at time 0 when no one has it
+    interval = fitter.confidence_interval_.to_numpy()[observed]
+    return pl.DataFrame({
+        "time": table.index.to_numpy()[observed],
+        "n_at_risk": table["at_risk"].to_numpy()[observed],
+        "events": table["observed"].to_numpy()[observed],
+        "censored": table["censored"].to_numpy()[observed],
+        "survival": fitter.survival_function_.to_numpy()[observed, 0],
+        "ci_lower": interval[:, 0],
+        "ci_upper": interval[:, 1],
+    })
+
+
+def assert_lifelines_curve(curve: pl.DataFrame, counts: pl.DataFrame) -> None:
+    """lifelines gives our (R's) curve to 1e-12, except R's null interval where S is 1 or 0, where lifelines
+    reports 1 to 1 and 0 to 0. (Greenwood's std_err is not in lifelines' public API.)"""
+    theirs = lifelines_curve(counts)
+    for column in ("time", "n_at_risk", "events", "censored"):
+        assert curve[column].to_list() == theirs[column].to_list(), column
+    assert curve["survival"].to_numpy() == pytest.approx(theirs["survival"].to_numpy(), rel=0, abs=1e-12)
+    interior = curve["ci_lower"].is_not_null().to_numpy()
+    assert (interior == ((theirs["survival"] > 0) & (theirs["survival"] < 1)).to_numpy()).all()
+    for column in ("ci_lower", "ci_upper"):
+        ours = curve[column].to_numpy()[interior]
+        assert ours == pytest.approx(theirs[column].to_numpy()[interior], rel=0, abs=1e-12), column
+        edge = theirs.filter(~pl.Series(interior))
+        assert (edge[column] == edge["survival"].round()).all()  # 1 where S = 1, 0 where S = 0
+
+
+@pytest.mark.parametrize("group", [group["group"] for group in GEHAN_ANSWER["groups"]])
+def test_curve_is_lifelines_kaplan_meier_from_weighted_rows(group):
+    counts = survival_counts(GEHAN.filter(pl.col("group") == group), ["time"])
+    assert_lifelines_curve(kaplan_meier_from_counts(counts), counts)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_curve_is_lifelines_kaplan_meier_from_weighted_rows(seed):
+    counts = survival_counts(random_subjects(seed), ["time"])
+    assert_lifelines_curve(kaplan_meier_from_counts(counts), counts)
+
+
+def test_logrank_where_lifelines_departs_from_survdiff():
+    """lifelines' chi-square is survdiff's, but its df is always k - 1 and it gives P = 1 without events.
+    R 4.2.2, survival 3.5-3: survdiff(Surv(time, event) ~ group) below is chisq 0.48648648648648662 on 1 df,
+    p 0.4854988026442823: c, censored before the first event, has no expected events and no df."""
+    from lifelines.statistics import multivariate_logrank_test
+
+    time, event, group = [1, 3, 5, 2, 4, 6, 0.5], [1, 1, 0, 1, 0, 1, 0], ["a", "a", "a", "b", "b", "b", "c"]
+    result = logrank_test(time, event, group)
+    lifelines = multivariate_logrank_test(time, group, event)
+    assert result.statistic == pytest.approx(0.48648648648648662, rel=1e-12)
+    assert lifelines.test_statistic == pytest.approx(0.48648648648648662, rel=1e-12)
+    assert (result.df, result.p_value) == (1.0, pytest.approx(0.4854988026442823, rel=1e-12))
+    assert lifelines.degrees_of_freedom == 2 and lifelines.p_value == pytest.approx(0.7841, abs=1e-4)
+    # no event: survdiff's P is NaN (ours undefined, test_stats_undefined.py); lifelines' is 1
+    none = multivariate_logrank_test([5, 6, 7, 8], ["a", "a", "b", "b"], [0, 0, 0, 0])
+    assert (none.test_statistic, none.p_value) == (0, 1)
 
 
 @pytest.mark.parametrize(

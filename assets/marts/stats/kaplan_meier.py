@@ -71,6 +71,16 @@ def kaplan_meier_from_counts(counts: pl.DataFrame, confidence: float = 0.95) -> 
     `ci_lower` / `ci_upper` the log-log interval built, as R does, from the standard error of the
     cumulative hazard. As in R, the interval is null where S is 1 or 0, and `std_err` is null once S
     reaches 0.
+
+    lifelines' `KaplanMeierFitter`, fitted to the counts as weighted rows (one event row weighted `events`,
+    one censored row weighted `total - events` per time), gives the same risk table, S and log-log
+    interval (to 5e-16 on the reference data, 1e-13 over 20,000 steps: it sums logs where R and this
+    multiply); tests/stats/test_stats_counts.py pins that. It is not used here because it is 4-6 times
+    slower (pandas): 1,000,000 subjects at 20,000 distinct times take 60-90 ms against 14-18 ms, and a
+    30-time curve 35-45 ms against 7-8 ms (medians of three runs on 2 shared cores), once per curve of
+    the survival marts. It would also need our code for R's conventions: it reports the interval as
+    1 to 1 where S = 1 and 0 to 0 where S = 0 (R: NA), and keeps Greenwood's sum only in a private
+    attribute, which drops d = n terms (R: NA once S = 0). Branch lifelines-km-swap has that version.
     """
     from scipy.stats import norm
 

@@ -24,6 +24,14 @@ def logrank_from_counts(counts: pl.DataFrame) -> StatResult:
     NaN), never 1. Groups are ordered by sorted label
     (R's factor levels); `extras` gives each group's size, observed and expected events, so a reader
     can see which group does worse.
+
+    lifelines' `multivariate_logrank_test` (case weights from the counts) gives the same chi-square (to
+    3e-14 relative; pinned in tests/stats/test_stats_counts.py) but not the rest R reports: its df is
+    always k - 1 (survdiff drops groups with no expected event, so a group censored before the first
+    event gives lifelines P 0.784 on 2 df where R gives 0.485 on 1), it gives P = 1 where survdiff has
+    none, and it does not return observed and expected events. The variance matrix this needs for R's df
+    gives the statistic as well; calling lifelines for it alone would cost 7-17 times the test (2 groups
+    x 30 times 66 ms against 9 ms; 8 groups x 1,280 days 295 ms against 17 ms).
     """
     from scipy.stats import chi2
 
