@@ -93,8 +93,10 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([dbt_resource_props["schema"], table])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """The layer: the model's folder (audit.corrections is built with staging), else its schema."""
+        folder = dbt_resource_props.get("fqn", [None, None])[1:2]
         schema = dbt_resource_props["schema"]
-        return _GROUPS.get(schema, schema)
+        return _GROUPS.get(folder[0] if folder else None) or _GROUPS.get(schema, schema)
 
     def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
                              project: DbtProject | None) -> dg.AssetCheckSpec | None:

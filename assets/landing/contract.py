@@ -8,7 +8,7 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
                  "cytogenetics", "protocol"),
     "cycles": ("mrn", "cycle_no", "start_date", "end_date", "dose_start", "dose_target", "dose_unit",
                "step_up_date", "weight_kg", "bsa_m2", "bridging_chemo", "cyclophosphamide",
-               "cyclophosphamide_dose_mg_m2"),
+               "cyclophosphamide_dose_mg_m2", "infusion_days"),
     "assessments": ("mrn", "cycle_no", "timepoint", "assessment_date", "bm_blasts_pct", "mrd_pct",
                     "fusion_transcript_pct"),
     "labs": ("mrn", "cycle_no", "timepoint", "sample_date", "specimen", "analyte", "value", "unit"),

@@ -123,11 +123,23 @@ _NO_CORRECTIONS = ("(SELECT NULL::VARCHAR AS table_name, NULL::VARCHAR AS center
                    " NULL::VARCHAR AS status WHERE false)")
 
 
-def queries_sql(con) -> str:
+def _exists(con) -> bool:
     schema, _, name = CORRECTIONS.partition(".")
     [(exists,)] = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
                               [schema, name]).fetchall()
-    return QUERY.format(corrections=CORRECTIONS if exists else _NO_CORRECTIONS)
+    return bool(exists)
+
+
+def queries_sql(con) -> str:
+    return QUERY.format(corrections=CORRECTIONS if _exists(con) else _NO_CORRECTIONS)
+
+
+def findings_fingerprint(con) -> str:
+    """What the mart is computed from, as row counts and order-free sums of row hashes: the findings, the
+    superseded ones and the corrections. A re-delivery with the same rows changes none of them."""
+    relations = [*(quarantine_table(table) for table in ORDER), SUPERSEDED, *([CORRECTIONS] if _exists(con) else [])]
+    return "|".join(f"{relation}={con.execute(f'SELECT count(*), sum(hash(t)) FROM {relation} AS t').fetchall()[0]}"
+                    for relation in relations)
 
 
 @dg.asset(
@@ -139,7 +151,8 @@ def queries_sql(con) -> str:
     pool=POOL,
     description=DESCRIPTION,
 )
-@skip_when_unchanged(f"{shared.SCHEMA}.{MART}", ("assets/marts/data_queries.py",))
+@skip_when_unchanged(f"{shared.SCHEMA}.{MART}", ("assets/marts/data_queries.py",), after=None,
+                     extra=findings_fingerprint)
 def data_queries(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         shared.write_query(con, MART, queries_sql(con), DESCRIPTION, COLUMNS)

@@ -23,10 +23,11 @@ select
     cycle.start_date_raw,
     cycle.end_date,
     cycle.end_date_raw,
-    cycle.end_date - cycle.start_date + 1 as infusion_days,
+    cycle.infusion_length as infusion_days,
+    cycle.infusion_days_raw,
     case
-        when infusion_days <= 17 then '14d'
-        when infusion_days > 17 then '21_28d'
+        when cycle.infusion_length <= 17 then '14d'
+        when cycle.infusion_length > 17 then '21_28d'
     end as regimen,
     cycle.dose_start,
     cycle.dose_start_raw,
@@ -68,6 +69,9 @@ select
         when cycle.cycle_no > 1 then 'mrdneg'
     end as table3_group,
     cycle.parse_errors
-from {{ ref('stg_cycles') }} as cycle
+from (
+    -- From the dates; where one is missing, the length the center delivered (a report's "28 days").
+    select *, coalesce(end_date - start_date + 1, infusion_days) as infusion_length from {{ ref('stg_cycles') }}
+) as cycle
 left join {{ ref('int_cycle_response') }} as response using (center_id, source_file, source_row)
 left join patient using (center_id, subject_id)
