@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.landing.corrections import ensure_table as ensure_corrections
+
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -161,6 +163,7 @@ def write_raw_layer(path: Path) -> None:
     con.execute("CREATE TABLE raw.center_detection_limits (center_id VARCHAR, table_name VARCHAR,"
                 " analyte VARCHAR, detection_limit DOUBLE)")
     con.executemany("INSERT INTO raw.center_detection_limits VALUES (?, ?, ?, ?)", DETECTION_LIMITS)
+    ensure_corrections(con)  # none declared: raw.center_corrections exists, empty
     con.close()
 
 
