@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.landing.contract import TABLE_FIELDS
 from assets.landing.corrections import ensure_table as ensure_corrections
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
@@ -26,19 +27,8 @@ DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
 KEY = "test-pseudonym-key"
 
-FIELDS = {
-    "patients": ["mrn", "name", "birth_date", "age_at_diagnosis_months", "sex", "diagnosis_date", "indication",
-                 "cytogenetics", "protocol"],
-    "cycles": ["mrn", "cycle_no", "start_date", "end_date", "dose_start", "dose_target", "dose_unit",
-               "step_up_date", "weight_kg", "bsa_m2", "bridging_chemo", "cyclophosphamide",
-               "cyclophosphamide_dose_mg_m2"],
-    "assessments": ["mrn", "cycle_no", "timepoint", "assessment_date", "bm_blasts_pct", "mrd_pct",
-                    "fusion_transcript_pct"],
-    "labs": ["mrn", "cycle_no", "timepoint", "sample_date", "specimen", "analyte", "value", "unit"],
-    "adverse_events": ["mrn", "cycle_no", "term", "grade", "onset_date", "description"],
-    "events": ["mrn", "event_type", "event_date", "relapse_site", "cd19_status", "death_cause", "detail"],
-    "therapy_lines": ["mrn", "line_no", "phase", "regimen", "start_date", "end_date", "protocol", "detail"],
-}
+# The raw layer has every contract field, as landing creates it (absent ones stay NULL).
+FIELDS = TABLE_FIELDS
 
 # Center aaa: ISO dates, decimal point, numeric sex codes, neutrophils declared in cells/uL.
 # Center bbb: dd/mm/yyyy dates, decimal comma, no birth dates, doses declared in mg/m2/day.

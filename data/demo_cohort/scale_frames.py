@@ -105,6 +105,7 @@ def _cycles(rng: np.random.Generator, mrns: pl.Series, cyc: dict[str, np.ndarray
         "cycle_no": cyc["cycle_no"],
         "start_date": dates(cyc["start"]),
         "end_date": dates(cyc["end"]),
+        "infusion_days": const(None, k, pl.Int64),  # delivered only where the dates are missing
         "dose_start": np.where(first, 5.0, 15.0),  # ug/m2/day: cycle 1 steps up from 5 to 15
         "dose_target": np.full(k, 15.0),
         "dose_unit": const("ug/m2/day", k),
