@@ -107,11 +107,12 @@ def _skipped(context, con, plan: versions.AssetPlan) -> Iterator:
 
 
 def _row_count(con, key: dg.AssetKey) -> dict[str, int]:
-    """The table's row count, for assets that are tables of the warehouse (the snapshot is a file)."""
+    """The relation's row count, for assets that are tables or views of the warehouse (the snapshot is a file)."""
     if len(key.path) != 2:
         return {}
-    [(exists,)] = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                              list(key.path)).fetchall()
+    [(exists,)] = con.execute("SELECT count(*) FROM (SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
+                              " SELECT schema_name, view_name FROM duckdb_views()) WHERE schema_name = ?"
+                              " AND table_name = ?", list(key.path)).fetchall()
     if not exists:
         return {}
     return {"dagster/row_count": con.execute(f'SELECT count(*) FROM "{key.path[0]}"."{key.path[1]}"').fetchall()[0][0]}

@@ -96,7 +96,8 @@ def print_summary(since: datetime, failed_checks: list) -> int:
         for center_id, message in yamls:
             print(f"  FAILED {center_id}: {message}")
         tables = con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables()"
+            "SELECT * FROM (SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
+            " SELECT schema_name, view_name FROM duckdb_views())"
             " WHERE schema_name IN ('core', 'quarantine', 'marts') ORDER BY ALL").fetchall()
         for schema, table in tables:
             rows = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]

@@ -219,7 +219,7 @@ def test_identifying_fields_never_reach_core(warehouse):
     assert not columns & {"mrn", "name", "birth_date", "birth_date_raw", "extra"}
     tables = [row["table_name"] for row in rows(
         warehouse, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'core'")]
-    assert len(tables) == 9  # the seven validated tables, time_to_event and lab_draws
+    assert len(tables) == 10  # the seven validated tables, time_to_event, lab_draw_choices and the view lab_draws
     for table in tables:
         text = str(rows(warehouse, f"SELECT * FROM core.{table}"))
         for secret in ("'A1'", "Ann Alpha", "2015-03-10", "2012-02-30"):

@@ -193,3 +193,27 @@ def test_nothing_incremental_when_every_center_or_a_table_layout_changed(tmp_pat
     assert published(warehouse, snapshot).refreshed_centers is None
     with duckdb.connect(str(snapshot), read_only=True) as con:
         assert con.execute("SELECT DISTINCT added FROM core.labs").fetchall() == [(1,)]
+
+
+def test_a_view_is_published_as_a_view_over_the_snapshots_own_rows(tmp_path):
+    warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
+    build_centers(warehouse, {"a": 1, "b": 2}, {"a": "v1", "b": "v1"})
+    with duckdb.connect(str(warehouse)) as con:  # as dbt builds core.lab_draws: its refs name no database
+        con.execute('CREATE VIEW "warehouse"."core"."big_values" AS SELECT center_id, value FROM "core"."labs"'
+                    " WHERE value > 1")
+    assert published(warehouse, snapshot).views == ["core.big_values"]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE core.labs SET value = 9")  # the snapshot's view must not read the warehouse
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT center_id, value FROM core.big_values").fetchall() == [("b", 2)]
+        assert con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'big_values'").fetchall() == [
+            ("about core.big_values",)]
+        assert ("value", "about value") in con.execute(
+            "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'big_values'").fetchall()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DROP VIEW core.big_values")
+        build_centers(warehouse, {"a": 1, "b": 3}, {"a": "v1", "b": "v2"})  # a refresh of center b only
+    refresh = published(warehouse, snapshot)
+    assert refresh.refreshed_centers == ["b"] and refresh.views == []
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchall() == [(0,)]

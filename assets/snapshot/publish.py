@@ -1,5 +1,6 @@
 """Publish the analyst snapshot: copy the analyst-facing schemas of the warehouse into a temporary DuckDB file,
-document every table and column, then move it into place with one rename.
+document every table and column, then move it into place with one rename. A view of the warehouse
+(core.lab_draws) is published as the same view over the snapshot's own tables.
 
 The rename is atomic: an analyst holding the previous file open read-only keeps reading that file (its inode
 lives on until closed), never blocks the refresh, and never sees half of a new one. The copy runs on the
@@ -38,6 +39,7 @@ class Published:
     rows: dict[str, int]  # schema.table -> rows in the snapshot
     undocumented: list[str]  # schema.table or schema.table.column without a description
     refreshed_centers: list[str] | None = field(default=None)  # None: everything copied afresh
+    views: list[str] = field(default_factory=list)  # schema.view: published as views, no rows of their own
 
 
 def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -> Published:
@@ -69,6 +71,13 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
             _describe(con, relation, columns[relation], describe, published, text)
         for relation in _tables(con, ALIAS).keys() - columns.keys() - {withheld.TABLE}:  # dropped from the warehouse
             con.execute(f"DROP TABLE {_in_snapshot(relation)}")
+        views = _views(con)
+        published.views.extend(views)
+        for relation, query in views.items():
+            con.execute(f"CREATE OR REPLACE VIEW {_in_snapshot(relation)} AS {query}")
+            _describe(con, relation, _view_columns(con, relation), describe, published, text, kind="VIEW")
+        for relation in _views(con, ALIAS).keys() - views.keys():
+            con.execute(f"DROP VIEW {_in_snapshot(relation)}")
         _record_withheld(con, text)
         _count(con, columns, published)
         con.execute("COMMIT")
@@ -91,6 +100,30 @@ def _tables(con, database: str) -> dict[str, list[str]]:
             list(SCHEMAS)).fetchall():
         columns.setdefault(relation, []).append(column)
     return columns
+
+
+def _views(con, database: str = "") -> dict[str, str]:
+    """schema.view -> its query, of the analyst schemas of `database` ('' for the warehouse). The query names
+    its tables without a database (the dbt model's refs leave it out), so in the snapshot it reads the
+    snapshot's own copies of them: views are published as views, their rows are not stored twice."""
+    placeholders = ", ".join("?" * len(SCHEMAS))
+    which = f"database_name = '{database}'" if database else "database_name = current_database()"
+    views = {}
+    for schema, view, sql in con.execute(
+            f"SELECT schema_name, view_name, sql FROM duckdb_views() WHERE {which} AND NOT internal"
+            f" AND schema_name IN ({placeholders}) ORDER BY 1, 2", list(SCHEMAS)).fetchall():
+        prefix = f"CREATE VIEW {schema}.{view} AS "  # how DuckDB states every view it holds
+        if not sql.startswith(prefix):
+            raise ValueError(f"view {schema}.{view}: its definition does not read `{prefix}...`: {sql[:200]}")
+        views[f"{schema}.{view}"] = sql.removeprefix(prefix).rstrip().removesuffix(";")
+    return views
+
+
+def _view_columns(con, relation: str) -> list[str]:
+    schema, view = relation.split(".", 1)
+    return [column for (column,) in con.execute(
+        f"SELECT column_name FROM duckdb_columns() WHERE database_name = '{ALIAS}' AND schema_name = ?"
+        " AND table_name = ? ORDER BY column_index", [schema, view]).fetchall()]
 
 
 def _per_center(relation: str, columns: Sequence[str]) -> bool:
@@ -148,14 +181,14 @@ def _record_withheld(con, text: dict[tuple[str, str], list[str]]) -> None:
 
 
 def _describe(con, relation: str, columns: list[str], describe: Callable[[str, list[str]], TableDoc],
-              published: Published, text: dict[tuple[str, str], list[str]]) -> None:
+              published: Published, text: dict[tuple[str, str], list[str]], kind: str = "TABLE") -> None:
     """The table's and its columns' COMMENTs (again on a refreshed table: the descriptions may have changed),
     with what is withheld from a column."""
     copy = _in_snapshot(relation)
     doc = describe(relation, columns)
     statements = []
     if doc.description:
-        statements.append(f"COMMENT ON TABLE {copy} IS {_quote(doc.description)}")
+        statements.append(f"COMMENT ON {kind} {copy} IS {_quote(doc.description)}")
     else:
         published.undocumented.append(relation)
     for column in columns:

@@ -1,6 +1,6 @@
 """The marts' unit tests run the marts' SQL as the warehouse does: their small core frames (core_frames,
 immune_frames) loaded as core.<table> into an in-memory DuckDB, and core.lab_draws built from core.labs by the
-dbt model's own SQL."""
+dbt models' own SQL (core.lab_draw_choices, and the view core.lab_draws over it)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import duckdb
 import jinja2
 import polars as pl
 
-LAB_DRAWS_MODEL = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "core" / "lab_draws.sql"
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+LAB_DRAWS_MACROS = DBT_PROJECT / "macros" / "lab_draws.sql"
 # The core.labs columns lab_draws reads that the small frames may leave out (NULL then).
 LAB_DRAWS_INPUTS = {"center_id": "VARCHAR", "unit": "VARCHAR", "below_lod": "BOOLEAN", "detection_limit": "DOUBLE",
                     "sample_date": "DATE", "source_file": "VARCHAR", "source_row": "BIGINT"}
@@ -30,11 +31,20 @@ def core_database(**tables: pl.DataFrame) -> duckdb.DuckDBPyConnection:
         for column, data_type in LAB_DRAWS_INPUTS.items():
             if column not in tables["labs"].columns:
                 con.execute(f"ALTER TABLE core.labs ADD COLUMN {column} {data_type}")
-        con.execute(f"CREATE TABLE core.lab_draws AS {lab_draws_sql()}")
+        con.execute(f"CREATE TABLE core.lab_draw_choices AS {model_sql('lab_draw_choices')}")
+        con.execute(f"CREATE VIEW core.lab_draws AS {model_sql('lab_draws')}")
     return con
 
 
-def lab_draws_sql() -> str:
-    """The dbt model core.lab_draws over every center, its ref() pointing at this database's core tables."""
-    template = jinja2.Template(LAB_DRAWS_MODEL.read_text())
-    return template.render(ref=lambda name: f"core.{name}", run_centers=lambda *_: "true")
+class _Relation(str):
+    """What ref() gives a model here: `core.<name>`, with dbt's include() (no database to leave out)."""
+
+    def include(self, **_) -> _Relation:
+        return self
+
+
+def model_sql(model: str) -> str:
+    """A dbt model of core over every center, its ref() pointing at this database's core tables."""
+    source = LAB_DRAWS_MACROS.read_text() + (DBT_PROJECT / "models" / "core" / f"{model}.sql").read_text()
+    return jinja2.Template(source).render(ref=lambda name: _Relation(f"core.{name}"), run_centers=lambda *_: "true",
+                                          config=lambda **_: "")
