@@ -51,7 +51,8 @@ def test_snapshot_holds_only_analyst_schemas_each_table_and_column_commented(tmp
         columns = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns()"
                               " WHERE NOT internal ORDER BY ALL").fetchall()
     assert tables == [("audit", "loads", "about audit.loads"), ("audit", "withheld_columns", withheld.DESCRIPTION),
-                      ("core", "patients", "about core.patients"), ("marts", "response_rates", "about marts.response_rates")]
+                      ("core", "patients", "about core.patients"),
+                      ("marts", "response_rates", "about marts.response_rates")]
     assert ("patients", "version", "about version") in columns
     assert not list(tmp_path.glob("*.tmp*")), "the temporary file was left behind"
 
@@ -149,7 +150,7 @@ def build_centers(path: Path, labs: dict[str, int], versions: dict[str, str], ex
                                   f"{', 1 AS added' if extra_column else ''} FROM range(1000)"
                                   for center, value in labs.items())
         con.execute(f"CREATE OR REPLACE TABLE core.labs AS {rows}")
-        con.execute(f"CREATE OR REPLACE TABLE quarantine.labs AS SELECT center_id, source_row FROM core.labs"
+        con.execute("CREATE OR REPLACE TABLE quarantine.labs AS SELECT center_id, source_row FROM core.labs"
                     " WHERE source_row < 3")
         con.execute("CREATE OR REPLACE TABLE marts.summary AS SELECT center_id, sum(value) AS total"
                     " FROM core.labs GROUP BY ALL")
