@@ -7,9 +7,9 @@
 -- small state per group, where a sort would hold every row).
 {%- set draw = 'subject_id, center_id, cycle_no, timepoint, specimen, analyte' %}
 {%- set same_draw -%}
-    {%- for key in draw.split(', ') %}
-    {{ 'on' if loop.first else 'and' }} repeated.{{ key }} is not distinct from labs.{{ key }}
-    {%- endfor %}
+{%- for key in draw.split(', ') %}
+{{ 'on' if loop.first else 'and' }} repeated.{{ key }} is not distinct from labs.{{ key }}
+{%- endfor %}
 {%- endset %}
 
 with labs as (
@@ -31,8 +31,10 @@ chosen as (
     select
         {{ draw }},
         arg_max(
-            {'value': value, 'unit': unit, 'below_lod': below_lod, 'detection_limit': detection_limit,
-             'sample_date': sample_date, 'source_file': source_file, 'source_row': source_row},
+            {
+                'value': value, 'unit': unit, 'below_lod': below_lod, 'detection_limit': detection_limit,
+                'sample_date': sample_date, 'source_file': source_file, 'source_row': source_row
+            },
             (coalesce(sample_date, '-infinity'::date), source_file, source_row)
         ) as draw,
         count(*) as deliveries
