@@ -12,8 +12,9 @@ import duckdb
 import pytest
 
 from assets.snapshot import withheld
-from assets.snapshot.descriptions import TableDoc, describe
+from assets.snapshot.descriptions import TableDoc, dbt_docs, describe
 from assets.snapshot.publish import publish
+from orchestration.dbt import dbt_project
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
@@ -82,14 +83,18 @@ def test_undescribed_columns_are_reported(tmp_path):
                                       "marts.response_rates.version"]
 
 
+def dbt_manifest() -> Path:
+    return Path(dbt_project().manifest_path)
+
+
 def test_descriptions_come_from_the_warehouse_then_dbt_then_the_project_file():
     warehouse = {"marts.response_rates": TableDoc("from the warehouse", {"version": "warehouse column"})}
     dbt = {"marts.response_rates": TableDoc("from dbt", {"version": "dbt column", "n": "dbt n"}),
            "quarantine.cycles": TableDoc("Refused cycle rows.", {})}
     assert describe("marts.response_rates", ["version", "n", "other"], [warehouse, dbt]) == TableDoc(
         "from the warehouse", {"version": "warehouse column", "n": "dbt n"})
-    # The validation gate's findings tables share their columns' descriptions.
-    quarantine = describe("quarantine.cycles", ["reason", "row_json"], [warehouse, dbt])
+    # The validation gate's findings tables are dbt sources, their columns described there.
+    quarantine = describe("quarantine.cycles", ["reason", "row_json"], [warehouse, dbt_docs(dbt_manifest())])
     assert quarantine.description == "Refused cycle rows." and set(quarantine.columns) == {"reason", "row_json"}
     assert describe("audit.loads", ["outcome"], []).columns["outcome"].startswith("loaded, unchanged")
 
