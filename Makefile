@@ -13,7 +13,7 @@ unexport PYTHONDONTWRITEBYTECODE
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BLINA_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
 
-.PHONY: help run test test-all ui sql docs demo-data bench bench-scale bench-generator check-delivery
+.PHONY: help run test test-all lint ui sql docs demo-data bench bench-scale bench-generator check-delivery
 
 # make bench-scale N=1000000 BAD=0.01: patients and the fraction of bad delivered rows
 N ?= 100000
@@ -22,7 +22,8 @@ BAD ?= 0
 help:
 	@echo "make run        land the demo extracts and build the whole warehouse (warehouse/warehouse.duckdb)"
 	@echo "make test       the fast tests, for every commit (under 2 minutes)"
-	@echo "make test-all   every test: slow (warehouse builds) and end-to-end (webserver); what CI runs"
+	@echo "make test-all   lint, then every test: slow (warehouse builds) and end-to-end (webserver); what CI runs"
+	@echo "make lint       ruff on the Python (pyproject.toml), sqlfluff on the dbt models and macros (.sqlfluff)"
 	@echo "make ui         Dagster webserver and daemon on http://127.0.0.1:3000"
 	@echo "make sql        read-only SQL prompt on warehouse/analytics.duckdb (or the warehouse until it exists)"
 	@echo "make check-delivery CENTER=<id> [DIR=<folder>]  dry run of one center's files; touches no warehouse"
@@ -51,8 +52,13 @@ run: $(SYNCED)
 test: $(SYNCED)
 	$(PY) -m pytest -m "not slow and not e2e"
 
-test-all: $(SYNCED)
+test-all: lint
 	$(PY) -m pytest --no-skips
+
+# Rules and why: [tool.ruff] in pyproject.toml, .sqlfluff (and dbt_project/macros/.sqlfluff).
+lint: $(SYNCED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros
 
 ui: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -135,7 +135,9 @@ def test_description(test_metadata: Mapping[str, Any]) -> str:
     """A dbt generic test's assertion in words, from its name and arguments."""
     name, args = test_metadata.get("name"), test_metadata.get("kwargs", {})
     words = _TEST_WORDS.get(name)
-    return words(args) if words else f"dbt test {name} ({', '.join(f'{k}={v}' for k, v in args.items() if k != 'model')})."
+    if words:
+        return words(args)
+    return f"dbt test {name} ({', '.join(f'{k}={v}' for k, v in args.items() if k != 'model')})."
 
 
 # dbt part -> the per-center layer it builds (orchestration/versions.py); seeds are not per center.

@@ -97,7 +97,8 @@ def _column_schema(con, key: dg.AssetKey) -> dict:
 
 
 def _skipped(context, con, plan: versions.AssetPlan) -> Iterator:
-    asset_keys = getattr(context, "selected_asset_keys", set()) if isinstance(context, dg.AssetExecutionContext) else set()
+    is_asset = isinstance(context, dg.AssetExecutionContext)
+    asset_keys = getattr(context, "selected_asset_keys", set()) if is_asset else set()
     for key in sorted(asset_keys, key=str):
         yield dg.MaterializeResult(asset_key=key, metadata={**plan.skipped_metadata(), **_row_count(con, key),
                                                             **_column_schema(con, key)},

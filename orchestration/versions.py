@@ -2,8 +2,8 @@
 
 From staging to core every row belongs to one center, so those layers are rebuilt per center. A center's
 *source version* fingerprints everything its rows are computed from: the current version of each file it
-delivered (raw.current_files), its YAML mappings and its corrections as landed (raw.center_*), the code of the layers (dbt
-models, macros, seeds and project file, the validation gate's schemas/ and assets/validation/) and the
+delivered (raw.current_files), its YAML mappings and its corrections as landed (raw.center_*), the code of the layers
+(dbt models, macros, seeds and project file, the validation gate's schemas/ and assets/validation/) and the
 pseudonym key (a fingerprint of it, never the key). Each per-center layer records in `audit.build_versions`
 the version it last built each center from, and rebuilds a center when that differs from what its upstream
 layer now holds: staging compares with the source version, intermediate with staging's record, and so on. A
@@ -130,7 +130,8 @@ def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
 def source_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """center_id -> the version of everything its staging-to-core rows are computed from."""
     code, key = code_version(CENTER_CODE), key_fingerprint()
-    return {center: digest(files, mappings, code, key) for center, files, mappings in con.execute(_SOURCES_SQL).fetchall()}
+    return {center: digest(files, mappings, code, key)
+            for center, files, mappings in con.execute(_SOURCES_SQL).fetchall()}
 
 
 def recorded(con: duckdb.DuckDBPyConnection, layer: str) -> dict[str, str]:
@@ -270,7 +271,8 @@ def landing_failures(con: duckdb.DuckDBPyConnection) -> str:
     if not _has_loads(con):
         return ""
     [(failures,)] = con.execute(
-        "SELECT coalesce(string_agg(concat_ws(',', center_id, source_file, message), '|' ORDER BY center_id, source_file), '') FROM ("
+        "SELECT coalesce(string_agg(concat_ws(',', center_id, source_file, message), '|'"
+        " ORDER BY center_id, source_file), '') FROM ("
         " SELECT center_id, source_file, message FROM audit.loads"
         " QUALIFY row_number() OVER (PARTITION BY center_id, source_file ORDER BY load_id DESC) = 1"
         " AND outcome = 'failed')").fetchall()

@@ -57,7 +57,8 @@ ROW_RULES = {
         lambda row: (f"time point '{row['timepoint']}' belongs to a blinatumomab cycle, but no cycle number was"
                      " delivered")),
     "measured": RowRule("mrd_pct", WARNING, " OR ".join(f"{field}_raw IS NOT NULL" for field in (
-        "bm_blasts_pct", "mrd_pct", "fusion_transcript_pct")), lambda row: "no blast, MRD or transcript value was delivered"),
+        "bm_blasts_pct", "mrd_pct", "fusion_transcript_pct")),
+        lambda row: "no blast, MRD or transcript value was delivered"),
 }
 
 

@@ -4,9 +4,18 @@ from datetime import date
 
 import pandera.polars as pa
 
-from schemas.limits import (BSA_M2_MAX, CYCLE_NO_MAX, CYCLOPHOSPHAMIDE_MG_M2_MAX, DOSES_UG_M2_DAY, EARLIEST_DATE,
-                            FLAT_DOSE_CAP_UG_DAY, FLAT_DOSE_WEIGHT_KG, INFUSION_DAYS_MAX, INFUSION_DAYS_SOFT,
-                            WEIGHT_KG_MAX)
+from schemas.limits import (
+    BSA_M2_MAX,
+    CYCLE_NO_MAX,
+    CYCLOPHOSPHAMIDE_MG_M2_MAX,
+    DOSES_UG_M2_DAY,
+    EARLIEST_DATE,
+    FLAT_DOSE_CAP_UG_DAY,
+    FLAT_DOSE_WEIGHT_KG,
+    INFUSION_DAYS_MAX,
+    INFUSION_DAYS_SOFT,
+    WEIGHT_KG_MAX,
+)
 from schemas.reasons import ERROR, WARNING, Get, Label, shown, subject
 from schemas.rules import RowRule
 
@@ -72,7 +81,8 @@ class CyclesUnusual(pa.DataFrameModel):
 
 
 def _dose_text(row, field: str) -> str:
-    delivered = f" (delivered as {row[f'{field}_raw']} {row['dose_unit_raw']})" if row.get("dose_unit_raw") != "ug/m2/day" else ""
+    delivered = (f" (delivered as {row[f'{field}_raw']} {row['dose_unit_raw']})"
+                 if row.get("dose_unit_raw") != "ug/m2/day" else "")
     return f"{shown(row[field], 'ug/m2/day')}{delivered}"
 
 
@@ -121,4 +131,5 @@ def describe(get: Get) -> str:
 
 
 # Column checks whose generic sentence is not enough: the dose names the unit slip.
-COLUMN_PROBLEMS = {field: (lambda row, field=field: dose_problem(row, field)) for field in ("dose_start", "dose_target")}
+COLUMN_PROBLEMS = {field: (lambda row, field=field: dose_problem(row, field))
+                   for field in ("dose_start", "dose_target")}

@@ -46,8 +46,8 @@ class EventsUnusual(pa.DataFrameModel):
 ROW_RULES = {
     "relapse_details_on_relapse_only": RowRule(
         "relapse_site", WARNING,
-        "coalesce(event_type = 'relapse', false) OR NOT (relapse_site IS NOT NULL OR cd19_status IS NOT NULL)", lambda row: (
-        f"a {row['event_type']} event carries a relapse site or CD19 status, which only a relapse has")),
+        "coalesce(event_type = 'relapse', false) OR NOT (relapse_site IS NOT NULL OR cd19_status IS NOT NULL)",
+        lambda row: (f"a {row['event_type']} event carries a relapse site or CD19 status, which only a relapse has")),
 }
 
 

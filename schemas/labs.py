@@ -4,7 +4,14 @@ from datetime import date
 
 import pandera.polars as pa
 
-from schemas.limits import COUNT_ANALYTES, CYCLE_NO_MAX, EARLIEST_DATE, IMMUNOGLOBULINS, LAB_HARD_LIMITS, LAB_SOFT_CEILINGS
+from schemas.limits import (
+    COUNT_ANALYTES,
+    CYCLE_NO_MAX,
+    EARLIEST_DATE,
+    IMMUNOGLOBULINS,
+    LAB_HARD_LIMITS,
+    LAB_SOFT_CEILINGS,
+)
 from schemas.reasons import ERROR, WARNING, Get, Label, as_python, or_else, shown, subject
 from schemas.rules import RowRule, per_value
 from schemas.vocabulary import analytes, codes

@@ -1,7 +1,6 @@
 """core.patients: one row per delivered patient (pseudonymised, ages computed, birth dates dropped)."""
 
 from datetime import date
-from typing import Optional
 
 import pandera.polars as pa
 
@@ -32,7 +31,7 @@ class Patients(pa.DataFrameModel):
     indication: str = pa.Field(isin=codes("patients", "indication"), nullable=True)
     age_months: int = pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True)
     # Negative when the diagnosis date precedes the birth date.
-    age_at_diagnosis_months: Optional[float] = pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True)
+    age_at_diagnosis_months: float | None = pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True)
     diagnosis_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
     first_infusion_date: date = pa.Field(nullable=True)
     cytogenetics: str = pa.Field(nullable=True)

@@ -14,7 +14,6 @@ import pandera.polars as pa
 import polars as pl
 
 
-
 @dataclass(frozen=True)
 class RowRule:
     """A row-level check: the column a data manager should look at, whether a failure is an error (quarantine)

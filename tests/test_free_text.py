@@ -34,7 +34,8 @@ def _texts_with_note(database) -> set[str]:
                               " WHERE data_type = 'VARCHAR' AND schema_name NOT IN ('information_schema', 'pg_catalog')"
                               " AND table_oid IN (SELECT table_oid FROM duckdb_tables())").fetchall()
         return {f"{s}.{t}.{c}" for s, t, c in columns
-                if con.execute(f'SELECT count(*) FROM "{s}"."{t}" WHERE "{c}" LIKE \'%MRN-NOTE-4471%\'').fetchall()[0][0]}
+                if con.execute(f'SELECT count(*) FROM "{s}"."{t}"'
+                               f' WHERE "{c}" LIKE \'%MRN-NOTE-4471%\'').fetchall()[0][0]}
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.validation.centers import CLEAN, FILES, csv_text, write_center
 from assets.landing.contract import TABLE_FIELDS
+from tests.validation.centers import CLEAN, FILES, csv_text, write_center
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 

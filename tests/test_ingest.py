@@ -173,7 +173,8 @@ def test_an_invalid_center_yaml_fails_alone_and_its_mappings_stay(tmp_path, con,
     before = con.execute("SELECT * FROM raw.center_code_maps WHERE center_id = 'beta'").fetchall()
     assert before
     yaml_file = Path(delivery.centers_dir) / "beta.yaml"
-    yaml_file.write_text(yaml_file.read_text().replace("columns: {mrn: MRN, event_type", "colums: {mrn: MRN, event_type"))
+    yaml_file.write_text(yaml_file.read_text().replace("columns: {mrn: MRN, event_type",
+                                                       "colums: {mrn: MRN, event_type"))
     assert [center.center_id for center in delivery.centers()] == ["alpha"]
     [(center, problem)] = delivery.config_errors()
     assert center == "beta" and "beta.yaml: tables.events: unknown keys ['colums']" in problem
@@ -226,8 +227,8 @@ def test_a_redelivery_that_lost_rows_or_its_last_line_end_is_held_until_released
     assert con.execute("SELECT count(*) FROM raw.patients WHERE center_id = 'alpha'").fetchone() == (23 + 12,)
     assert [failure[0] for failure in store.latest_failures(con, "patients")] == ["alpha"]
     yaml_file = Path(delivery.centers_dir) / "alpha.yaml"  # the center confirms: one YAML line releases it
-    yaml_file.write_text(yaml_file.read_text().replace("    file: patients.csv\n",
-                                                       f"    file: patients.csv\n    release: [{held.file_sha256[:12]}]\n"))
+    release = f"    file: patients.csv\n    release: [{held.file_sha256[:12]}]\n"
+    yaml_file.write_text(yaml_file.read_text().replace("    file: patients.csv\n", release))
     assert land(con, delivery)["alpha"].outcome == "loaded" and len(current_mrns(con, "alpha")) == 12
     assert store.latest_failures(con, "patients") == []
 
@@ -252,7 +253,8 @@ def test_a_column_that_disappears_from_a_redelivery_is_reported_and_held_unless_
     assert land(con, delivery)["alpha"].outcome == "loaded"
     deliver(delivery, "alpha", "MRN,DOB,Sex,Why\nA1,01/02/2015,1,relapse\nA2,,2,mrd_positive\n")
     held = land(con, delivery)["alpha"]
-    assert held.outcome == "held" and "the columns Cyto (cytogenetics) of the previous version are missing" in held.message
+    assert held.outcome == "held"
+    assert "the columns Cyto (cytogenetics) of the previous version are missing" in held.message
     assert con.execute("SELECT count(cytogenetics) FROM raw.patients JOIN raw.current_files"
                        " USING (center_id, source_file, file_sha256) WHERE center_id = 'alpha'").fetchone() == (1,)
     yaml_file.write_text(yaml_file.read_text().replace("    file: patients.csv\n",

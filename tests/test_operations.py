@@ -87,8 +87,8 @@ def test_links_and_names_that_are_not_utf8_are_skipped_and_reported_never_read(t
 
 
 def test_first_tick_launches_nothing_already_loaded_and_a_yaml_edit_launches_its_center(tmp_path):
-    from assets.landing.ingest import land_table
     from assets.landing.contract import TABLE_FIELDS
+    from assets.landing.ingest import land_table
 
     centers = tmp_path / "centers"
     shutil.copytree(CENTERS_DIR, centers)

@@ -108,7 +108,8 @@ def test_every_asset_check_says_what_it_checks():
     from orchestration.dbt import test_description
     from orchestration.definitions import defs
 
-    specs = [spec for definition in [*defs.assets, *defs.asset_checks] for spec in getattr(definition, "check_specs", [])]
+    specs = [spec for definition in [*defs.assets, *defs.asset_checks]
+             for spec in getattr(definition, "check_specs", [])]
     assert [f"{spec.asset_key.to_user_string()}:{spec.name}" for spec in specs if not spec.description] == []
     # dbt's tests in words, from their arguments.
     described = {spec.name: spec.description for spec in specs}

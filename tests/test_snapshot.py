@@ -12,8 +12,9 @@ import duckdb
 import pytest
 
 from assets.snapshot import withheld
-from assets.snapshot.descriptions import TableDoc, describe
+from assets.snapshot.descriptions import TableDoc, dbt_docs, describe
 from assets.snapshot.publish import publish
+from orchestration.dbt import dbt_project
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
@@ -51,7 +52,8 @@ def test_snapshot_holds_only_analyst_schemas_each_table_and_column_commented(tmp
         columns = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns()"
                               " WHERE NOT internal ORDER BY ALL").fetchall()
     assert tables == [("audit", "loads", "about audit.loads"), ("audit", "withheld_columns", withheld.DESCRIPTION),
-                      ("core", "patients", "about core.patients"), ("marts", "response_rates", "about marts.response_rates")]
+                      ("core", "patients", "about core.patients"),
+                      ("marts", "response_rates", "about marts.response_rates")]
     assert ("patients", "version", "about version") in columns
     assert not list(tmp_path.glob("*.tmp*")), "the temporary file was left behind"
 
@@ -81,14 +83,18 @@ def test_undescribed_columns_are_reported(tmp_path):
                                       "marts.response_rates.version"]
 
 
+def dbt_manifest() -> Path:
+    return Path(dbt_project().manifest_path)
+
+
 def test_descriptions_come_from_the_warehouse_then_dbt_then_the_project_file():
     warehouse = {"marts.response_rates": TableDoc("from the warehouse", {"version": "warehouse column"})}
     dbt = {"marts.response_rates": TableDoc("from dbt", {"version": "dbt column", "n": "dbt n"}),
            "quarantine.cycles": TableDoc("Refused cycle rows.", {})}
     assert describe("marts.response_rates", ["version", "n", "other"], [warehouse, dbt]) == TableDoc(
         "from the warehouse", {"version": "warehouse column", "n": "dbt n"})
-    # The validation gate's findings tables share their columns' descriptions.
-    quarantine = describe("quarantine.cycles", ["reason", "row_json"], [warehouse, dbt])
+    # The validation gate's findings tables are dbt sources, their columns described there.
+    quarantine = describe("quarantine.cycles", ["reason", "row_json"], [warehouse, dbt_docs(dbt_manifest())])
     assert quarantine.description == "Refused cycle rows." and set(quarantine.columns) == {"reason", "row_json"}
     assert describe("audit.loads", ["outcome"], []).columns["outcome"].startswith("loaded, unchanged")
 
@@ -149,7 +155,7 @@ def build_centers(path: Path, labs: dict[str, int], versions: dict[str, str], ex
                                   f"{', 1 AS added' if extra_column else ''} FROM range(1000)"
                                   for center, value in labs.items())
         con.execute(f"CREATE OR REPLACE TABLE core.labs AS {rows}")
-        con.execute(f"CREATE OR REPLACE TABLE quarantine.labs AS SELECT center_id, source_row FROM core.labs"
+        con.execute("CREATE OR REPLACE TABLE quarantine.labs AS SELECT center_id, source_row FROM core.labs"
                     " WHERE source_row < 3")
         con.execute("CREATE OR REPLACE TABLE marts.summary AS SELECT center_id, sum(value) AS total"
                     " FROM core.labs GROUP BY ALL")

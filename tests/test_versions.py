@@ -109,7 +109,8 @@ def core_tables(con) -> None:
     con.execute("CREATE SCHEMA core")
     con.execute("CREATE TABLE core.labs AS SELECT * FROM (VALUES ('a', 's1', 1.0), ('a', 's1', 2.0), ('b', 's2', 3.0))"
                 " AS t(center_id, subject_id, value)")
-    con.execute("CREATE TABLE core.patients AS SELECT * FROM (VALUES ('a', 's1'), ('b', 's2')) AS t(center_id, subject_id)")
+    con.execute("CREATE TABLE core.patients AS"
+                " SELECT * FROM (VALUES ('a', 's1'), ('b', 's2')) AS t(center_id, subject_id)")
 
 
 def mart_plan(con, tables):

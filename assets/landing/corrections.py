@@ -168,11 +168,11 @@ def _file_refusal(center_id: str, name: str, problem: str, entry: int = 0) -> Co
     return Correction(center_id, name, entry, *([None] * 11), refusal=f"data/corrections/{name}: {problem}")
 
 
-def ensure_table(con: "duckdb.DuckDBPyConnection") -> None:
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({COLUMNS})")
 
 
-def land_corrections(con: "duckdb.DuckDBPyConnection", corrections: Iterable[Correction]) -> int:
+def land_corrections(con: duckdb.DuckDBPyConnection, corrections: Iterable[Correction]) -> int:
     """Replace raw.center_corrections with `corrections` (the files as they are now); returns its row count."""
     rows = [astuple(correction) for correction in corrections]
     con.execute("BEGIN TRANSACTION")

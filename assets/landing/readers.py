@@ -82,7 +82,7 @@ class Delivered:
     # (field or wide-lab analyte code, its header) of each column the YAML maps that the file lacks
     missing: tuple[tuple[str, str], ...] = ()
 
-    def check_rows(self, con: "duckdb.DuckDBPyConnection", rows: int) -> None:
+    def check_rows(self, con: duckdb.DuckDBPyConnection, rows: int) -> None:
         """Reject a file without data rows; `rows` is what `sql` yielded (wide labs: 0 when every cell is empty)."""
         if rows == 0 and con.execute(f"SELECT count(*) FROM ({self.rows_sql})").fetchone()[0] == 0:
             raise DeliveryError(self.file, "the file has a header but no data rows")
@@ -94,7 +94,7 @@ def list_tables(center: CenterConfig) -> list[str]:
 
 
 @contextmanager
-def delivered_rows(con: "duckdb.DuckDBPyConnection", center: CenterConfig, table: str, path: Path,
+def delivered_rows(con: duckdb.DuckDBPyConnection, center: CenterConfig, table: str, path: Path,
                    scratch: Path) -> Iterator[Delivered]:
     """The file opened for `con` as a Delivered query, valid inside the `with` block.
 
@@ -155,7 +155,7 @@ def unknown_columns(frame: pl.DataFrame) -> list[str]:
 
 # --- The mapping: one query for CSV and xlsx cells ----------------------------------------------------------------
 
-def _mapped(con: "duckdb.DuckDBPyConnection", cells: str, header: list[str], config: TableConfig,
+def _mapped(con: duckdb.DuckDBPyConnection, cells: str, header: list[str], config: TableConfig,
             file: str) -> Delivered:
     """Rename mapped headers to contract fields, fold unknown columns into `extra`, unpivot wide labs.
 
@@ -172,7 +172,7 @@ def _mapped(con: "duckdb.DuckDBPyConnection", cells: str, header: list[str], con
         raise
 
 
-def _plan(con: "duckdb.DuckDBPyConnection", cells: str, header: list[str], config: TableConfig,
+def _plan(con: duckdb.DuckDBPyConnection, cells: str, header: list[str], config: TableConfig,
           file: str) -> Delivered:
     unnamed = [index for index, name in enumerate(header) if not name]
     filled = set()
@@ -228,7 +228,7 @@ def _data_rows(cells: str, width: int) -> str:
     return f"SELECT * FROM ({cells}) WHERE record > 0 AND coalesce({cells_of_record}) IS NOT NULL"
 
 
-def _temp_table(con: "duckdb.DuckDBPyConnection", name: str, frame: pl.DataFrame) -> None:
+def _temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
     """`frame` as a temporary table of `con`: a registered Arrow stream could be scanned only once."""
     # Through the Arrow C stream: duckdb cannot scan a polars frame directly without pyarrow.
     con.register(f"{name}_stream", con.from_arrow(frame.__arrow_c_stream__()))
@@ -253,7 +253,7 @@ def _list(texts) -> str:
 
 # --- xlsx ------------------------------------------------------------------------------------------------------------
 
-def _xlsx_cells(con: "duckdb.DuckDBPyConnection", path: Path, config: TableConfig,
+def _xlsx_cells(con: duckdb.DuckDBPyConnection, path: Path, config: TableConfig,
                 file: str) -> tuple[list[str], str]:
     """(stripped headers, cells query) of the sheet, copied into `con` as the temporary table CELLS."""
     import fastexcel  # only xlsx centers pay the import
@@ -306,7 +306,7 @@ def _header_names(cells, file: str) -> list[str]:
 
 # --- CSV -------------------------------------------------------------------------------------------------------------
 
-def _csv_cells(con: "duckdb.DuckDBPyConnection", source: Path, path: Path, config: TableConfig, file: str,
+def _csv_cells(con: duckdb.DuckDBPyConnection, source: Path, path: Path, config: TableConfig, file: str,
                survey: _Survey) -> tuple[list[str], str]:
     """(stripped headers, cells query) of a CSV file, `source` being its UTF-8 text (the file itself or a copy)."""
     with _text(source, path, config.encoding, file) as text:

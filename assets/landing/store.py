@@ -192,8 +192,9 @@ def config_errors(con: "duckdb.DuckDBPyConnection") -> list[tuple[str, str]]:
 
 def latest_failures(con: "duckdb.DuckDBPyConnection", table: str,
                     listed: Collection[tuple[str, str]] | None = None) -> list[tuple[str, str, str]]:
-    """(center_id, source_file, message) of the files of `table` whose latest sighting failed or was held; with `listed`,
-    only the (center_id, source_file) the centers' YAMLs list now (a file no longer listed no longer fails)."""
+    """(center_id, source_file, message) of the files of `table` whose latest sighting failed or was held; with
+    `listed`, only the (center_id, source_file) the centers' YAMLs list now (a file no longer listed no longer
+    fails)."""
     failures = con.execute(
         """
         SELECT center_id, source_file, message FROM audit.loads WHERE table_name = ?

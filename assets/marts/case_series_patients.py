@@ -104,7 +104,8 @@ marrow AS (
 ),
 toxicity AS (
     SELECT subject_id,
-           {", ".join(f"max(grade) FILTER (WHERE term = '{term}') AS {column}" for column, term in TOXICITY_TERMS.items())},
+           {", ".join(f"max(grade) FILTER (WHERE term = '{term}') AS {column}"
+                      for column, term in TOXICITY_TERMS.items())},
            string_agg(term || ' ' || grade, '; ' ORDER BY term) AS toxicities
     FROM (SELECT subject_id, term, max(grade) AS grade FROM core.adverse_events
           WHERE {IN_CASES_SQL} AND grade IS NOT NULL GROUP BY subject_id, term)

@@ -166,7 +166,8 @@ def _tests(model: str, fit: CoxResult, rows: list[dict]) -> list[dict]:
             ci_upper=row["hr_upper"], extras={"events": fit.events, "coef": row["coef"], "se": row["se"],
                                               "converged": fit.converged,
                                               "monotone_likelihood": row["term"] in fit.monotone_likelihood},
-        ) if row["coef"] is not None else undefined("cox_ph", wald_method, fit.n, row["note"], extras={"events": fit.events}))
+        ) if row["coef"] is not None
+        else undefined("cox_ph", wald_method, fit.n, row["note"], extras={"events": fit.events}))
         for row in rows
     ]
     ph_method = "Score test of x * g(t), g = 1 - KM(t-) (R's cox.zph, transform km), global"

@@ -15,7 +15,6 @@ Draws are chosen, paired and numbered in DuckDB; marts.icans_cytokines is writte
 
 from __future__ import annotations
 
-
 import dagster as dg
 import duckdb
 import polars as pl
@@ -113,15 +112,17 @@ def cytokine_table(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[pl.DataF
     for row in summaries.iter_rows(named=True):
         analyte = row.pop("marker")
         end = ends[analyte]
-        result = wilcoxon(con, f"SELECT pre, post FROM {pairs} WHERE {where(marker=analyte)}") if row["n_pairs"] else None
+        result = (wilcoxon(con, f"SELECT pre, post FROM {pairs} WHERE {where(marker=analyte)}")
+                  if row["n_pairs"] else None)
         test_id = f"cytokine.{analyte}"
         if result is not None:
             tests.append(shared.test_row(test_id, "cytokines", f"{analyte}: before cycle 1 vs CRS onset",
                                          ("pre", ONSET), result))
         pre_below_lod, onset_below_lod = below_lod.get(analyte, (0, 0))
         rows.append({**row, "analyte": analyte, "pre_below_lod": pre_below_lod, "crs_onset_below_lod": onset_below_lod,
-                     "n_end": end["n"], **{f"end_{s}": end[s] for s in SUMMARY}, "statistic": result and result.statistic,
-                     "p_value": result and result.p_value, "test_id": test_id})
+                     "n_end": end["n"], **{f"end_{s}": end[s] for s in SUMMARY},
+                     "statistic": result and result.statistic, "p_value": result and result.p_value,
+                     "test_id": test_id})
     return pl.DataFrame(rows, schema=CYTOKINES_SCHEMA), shared.tests_frame(tests)
 
 
@@ -181,7 +182,8 @@ FIGURE3_TIMEPOINTS = ((PRE, "Before"), (ONSET, "CRS onset"), (END, "End"))
 def figure3(con: duckdb.DuckDBPyConnection, pairs: str, table: pl.DataFrame) -> bytes:
     """Each cytokine before, at CRS onset and at the end of treatment for the patients paired before vs onset."""
     values = " UNION ALL ".join(f"SELECT marker, '{timepoint}' AS column, {quoted(side)} AS value FROM {pairs} "
-                                f"WHERE {BOTH_KNOWN}" for side, timepoint in (("pre", PRE), ("post", ONSET), ("end", END)))
+                                f"WHERE {BOTH_KNOWN}"
+                                for side, timepoint in (("pre", PRE), ("post", ONSET), ("end", END)))
     p_values = dict(table.select("analyte", "p_value").iter_rows())
     return distribution_figure(quantiles(con, values, "value", ["marker", "column"]), FIGURE3_TIMEPOINTS, p_values,
                                "Figure 3. Serum cytokines (pg/mL) in cycle 1, CRS", order=CYTOKINES, log_scale=True,

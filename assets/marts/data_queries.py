@@ -16,9 +16,9 @@ from assets.marts import shared
 from assets.validation.gate import ORDER
 from assets.validation.store import SUPERSEDED, quarantine_table
 from orchestration.incremental import skip_when_unchanged
-from schemas.reasons import ERROR
 from orchestration.metadata import markdown_table
 from orchestration.resources import WarehouseResource
+from schemas.reasons import ERROR
 
 MART = "data_queries"
 CORRECTIONS = "audit.corrections"

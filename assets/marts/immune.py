@@ -26,8 +26,15 @@ from assets.marts.aggregates import quantiles, two_group_frequencies
 from assets.marts.first_cycle import TABLE1_GROUPS, table1_group_sql
 from assets.marts.immune_plots import distribution_figure
 from assets.marts.immune_samples import END, PRE, RATIO, create_marker_draws, create_pairs
-from assets.marts.paired_summary import (BOTH_KNOWN, CHANGE_SQL, SUMMARY, paired_summaries, published_rows, where,
-                                         wilcoxon)
+from assets.marts.paired_summary import (
+    BOTH_KNOWN,
+    CHANGE_SQL,
+    SUMMARY,
+    paired_summaries,
+    published_rows,
+    where,
+    wilcoxon,
+)
 from assets.marts.stats import mann_whitney_from_counts
 from orchestration.resources import WarehouseResource
 

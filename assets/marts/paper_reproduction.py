@@ -24,8 +24,8 @@ import assets.marts
 from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.stats import matches_published
-from orchestration.metadata import markdown_table
 from orchestration.incremental import skip_when_unchanged
+from orchestration.metadata import markdown_table
 from orchestration.resources import WarehouseResource
 
 MART = "paper_reproduction"

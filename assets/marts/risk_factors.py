@@ -53,9 +53,9 @@ DESCRIPTION = (
 COLUMNS = {
     "analysis": "table2 (groups cr / nr) or s3.mrd_negativity (groups mrd_negative / mrd_positive).",
     **TABLE_COLUMNS,
-    "factor": "patients (the group's size), sex, age_months, bm_blasts_pct and mrd_pct (before cycle 1), poor_cytogenetics (KMT2Ar, "
-              "BCR-ABL1, TCF3-HLF, hypodiploidy), a lesion, or a baseline blood lymphocyte count (x10^9/L) "
-              "or percentage of lymphocytes.",
+    "factor": "patients (the group's size), sex, age_months, bm_blasts_pct and mrd_pct (before cycle 1), "
+              "poor_cytogenetics (KMT2Ar, BCR-ABL1, TCF3-HLF, hypodiploidy), a lesion, or a baseline blood "
+              "lymphocyte count (x10^9/L) or percentage of lymphocytes.",
     "p_value": "P-value of the comparison of the analysis' two groups (test in marts.statistical_tests).",
     "test_id": "Key in marts.statistical_tests: <analysis>.<factor>, the published P-value's id.",
 }

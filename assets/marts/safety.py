@@ -28,8 +28,15 @@ from assets.marts.safety_lab_grades import DISCREPANCIES_COLUMNS, create_cytopen
 from assets.marts.safety_onset import COLUMNS as ONSET_COLUMNS
 from assets.marts.safety_onset import create_onset_events, onset_summary
 from assets.marts.safety_plots import table3_figure
-from assets.marts.safety_table3 import (BAND_COLUMNS, MART, band_counts, create_cycle_grades, reported_grades,
-                                        table3_published, table3_tests)
+from assets.marts.safety_table3 import (
+    BAND_COLUMNS,
+    MART,
+    band_counts,
+    create_cycle_grades,
+    reported_grades,
+    table3_published,
+    table3_tests,
+)
 from orchestration.metadata import png_markdown
 from orchestration.resources import WarehouseResource
 

@@ -110,7 +110,8 @@ def icans_comparison(con: duckdb.DuckDBPyConnection, cycles: str) -> tuple[pl.Da
         if result is not None:
             description = f"{factor.name} by cycle: cycles with ICANS vs without"
             tests.append(shared.test_row(test_id, MART, description, GROUPS, result))
-        p_values.append({"factor": factor.name, "test_id": test_id, "p_value": None if result is None else result.p_value})
+        p_values.append({"factor": factor.name, "test_id": test_id,
+                         "p_value": None if result is None else result.p_value})
     table = (
         described.select([name for name in TABLE_SCHEMA if name in SCHEMA])
         .join(pl.DataFrame(patients), on=["factor", "group"], how="left")

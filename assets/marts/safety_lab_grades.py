@@ -82,7 +82,8 @@ LAB_GRADE_SQL = "CASE " + " ".join(
 def create_cytopenia_grades(con: duckdb.DuckDBPyConnection, grades: str, study: str = shared.MULTICENTER) -> str:
     """TEMP table CYTOPENIA_GRADES, one row per cycle and cytopenia term (COLUMNS): the lab grade beside the
     reported one. `grades` is safety_table3.create_cycle_grades' table. Returns its name."""
-    terms = _values((term, analyte, repr(LOWER_LIMIT_OF_NORMAL[analyte])) for term, analyte in CYTOPENIA_ANALYTES.items())
+    terms = _values((term, analyte, repr(LOWER_LIMIT_OF_NORMAL[analyte]))
+                    for term, analyte in CYTOPENIA_ANALYTES.items())
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {CYTOPENIA_GRADES} AS
         WITH graded AS (

@@ -186,7 +186,8 @@ def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> 
     }
 
 
-def table_metadata(con: duckdb.DuckDBPyConnection, relation: str, preview_rows: int = 5, **extra: Any) -> dict[str, Any]:
+def table_metadata(con: duckdb.DuckDBPyConnection, relation: str, preview_rows: int = 5,
+                   **extra: Any) -> dict[str, Any]:
     """mart_metadata of a table computed in DuckDB: its row count and first rows, read without the rest."""
     head = pl.DataFrame(con.sql(f"SELECT * FROM {relation} LIMIT {int(preview_rows)}"))
     [(count,)] = con.execute(f"SELECT count(*) FROM {relation}").fetchall()

@@ -21,8 +21,19 @@ import polars as pl
 from assets.landing.assets import POOL
 from assets.marts.aggregates import quoted, survival_counts
 from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
-from assets.marts.shared import (SCHEMA, core_deps, mart_metadata, read_relation, replace_tests, save_figures,
-                                  skip_while_inputs_unchanged, sql_text, test_row, tests_frame, write_mart)
+from assets.marts.shared import (
+    SCHEMA,
+    core_deps,
+    mart_metadata,
+    read_relation,
+    replace_tests,
+    save_figures,
+    skip_while_inputs_unchanged,
+    sql_text,
+    test_row,
+    tests_frame,
+    write_mart,
+)
 from assets.marts.stats import CURVE_SCHEMA, kaplan_meier_from_counts, logrank_from_counts, median_survival, survival_at
 from assets.marts.survival_columns import (
     CURVES_COLUMNS,

@@ -38,7 +38,8 @@ SUMMARY_COLUMNS = {
     "median_ci_lower": "Lower 95 % limit of the median (where the log-log lower limit crosses 0.5).",
     "median_ci_upper": "Upper 95 % limit of the median; NULL when not reached.",
     "surv_1y": "S at one year (365.25 days), the last step at or before it (proportion, 0-1).",
-    "se_1y": "Greenwood standard error of surv_1y; NULL where surv_1y is 0 (R: NaN; the paper prints 0, which the reproduction maps explicitly).",
+    "se_1y": "Greenwood standard error of surv_1y; NULL where surv_1y is 0 (R: NaN; the paper prints 0, which the "
+             "reproduction maps explicitly).",
     "ci_lower_1y": "Lower 95 % log-log limit of surv_1y; NULL where it is 1 or 0.",
     "ci_upper_1y": "Upper 95 % log-log limit of surv_1y; NULL where it is 1 or 0.",
     "at_risk_1y": "Patients still followed at one year.",

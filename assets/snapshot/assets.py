@@ -23,7 +23,8 @@ REVIEWED_TEXT = dg.AssetKey(["raw", "center_reviewed_text"])
 
 def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
     """The snapshot asset, downstream of every asset of `upstream` that writes a schema it copies."""
-    deps = sorted({key for asset in upstream for key in asset.keys if key.path[0] in SCHEMAS} | {REVIEWED_TEXT}, key=str)
+    deps = sorted({key for asset in upstream for key in asset.keys if key.path[0] in SCHEMAS} | {REVIEWED_TEXT},
+                  key=str)
 
     @dg.asset(
         key=KEY,
@@ -102,5 +103,6 @@ def _published_inputs(con) -> str:
 
 def _missing(con) -> bool:
     """A deleted snapshot is published again, whatever changed."""
-    [(database,)] = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    [(database,)] = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
     return not Path(database).with_name(settings.ANALYTICS_FILE).exists()

@@ -1,6 +1,6 @@
 """The description of every snapshot table and column, from the first source that has one: the warehouse's
-own COMMENTs (the marts write them), dbt's YAML (the manifest), then descriptions.yml (Python-written audit
-tables and the validation gate's findings)."""
+own COMMENTs (the marts write them), dbt's YAML (the manifest: its models and seeds, and the sources it reads,
+the validation gate's findings among them), then descriptions.yml (Python-written audit tables)."""
 
 import json
 from collections.abc import Mapping
@@ -45,21 +45,16 @@ def dbt_docs(manifest: Path) -> dict[str, TableDoc]:
 
 
 @cache
-def own_docs() -> tuple[dict[str, TableDoc], dict[str, str]]:
-    """descriptions.yml: its tables, and the findings' columns."""
+def own_docs() -> dict[str, TableDoc]:
+    """descriptions.yml's tables."""
     parsed = yaml.safe_load(OWN_DESCRIPTIONS.read_text())
-    tables = {relation: TableDoc(doc["description"], doc["columns"]) for relation, doc in parsed["tables"].items()}
-    return tables, parsed["findings"]
+    return {relation: TableDoc(doc["description"], doc["columns"]) for relation, doc in parsed["tables"].items()}
 
 
 def describe(relation: str, columns: list[str], sources: list[Mapping[str, TableDoc]]) -> TableDoc:
     """`relation`'s description and its columns', each from the first source with one; a column no source
     describes is left out (the caller reports it)."""
-    own_tables, findings = own_docs()
-    schema, table = relation.split(".", 1)
-    is_findings = schema == "quarantine" or (schema == "audit" and table.endswith("_warnings"))
-    docs = [*(source.get(relation, TableDoc()) for source in sources), own_tables.get(relation, TableDoc()),
-            TableDoc(None, findings if is_findings else {})]
+    docs = [*(source.get(relation, TableDoc()) for source in sources), own_docs().get(relation, TableDoc())]
     description = next((doc.description for doc in docs if doc.description), None)
     described = {}
     for column in columns:

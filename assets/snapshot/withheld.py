@@ -60,7 +60,8 @@ def select_list(relation: str, columns: Sequence[str], published: Mapping[tuple[
     for column in columns:
         quoted = f'"{column}"'
         if column in WITHHELD_WHERE.get(relation, {}):
-            expressions.append(f"CASE WHEN {WITHHELD_WHERE[relation][column][0]} THEN NULL ELSE {quoted} END AS {quoted}")
+            expressions.append(
+                f"CASE WHEN {WITHHELD_WHERE[relation][column][0]} THEN NULL ELSE {quoted} END AS {quoted}")
         elif schema == "core" and (table, column) in published:
             expressions.append(f"CASE WHEN {_kept(published[table, column])} THEN {quoted} END AS {quoted}")
         elif column == "value" and {"table_name", "column_name"} <= set(columns):

@@ -86,7 +86,8 @@ def _holds(column: str, check) -> str:
         return (f"{column} {low} {literal(stats['min_value'])} AND {column} {high} {literal(stats['max_value'])}")
     if check.name in ("isin", "notin"):
         negation = "NOT " if check.name == "notin" else ""
-        return f"{column} {negation}IN ({listed(stats['allowed_values' if check.name == 'isin' else 'forbidden_values'])})"
+        values = stats["allowed_values" if check.name == "isin" else "forbidden_values"]
+        return f"{column} {negation}IN ({listed(values)})"
     raise NotImplementedError(f"the pandera check {check.error or check.name} on {column} has no SQL translation"
                               " (assets/validation/failures.py)")
 

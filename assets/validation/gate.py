@@ -33,10 +33,27 @@ import polars as pl
 
 from assets.validation import relations
 from assets.validation.corrected import note_corrections
-from assets.validation.failures import (HARD, PARSED, RELATIONS, ROW, RowCheck, catalog_rows, explain,
-                                        parse_failures_sql, row_checks, row_failures_sql)
-from assets.validation.store import (SUPERSEDED, append, candidate_table, ensure_findings_table,
-                                     ensure_superseded_table, quarantine_table, warnings_table)
+from assets.validation.failures import (
+    HARD,
+    PARSED,
+    RELATIONS,
+    ROW,
+    RowCheck,
+    catalog_rows,
+    explain,
+    parse_failures_sql,
+    row_checks,
+    row_failures_sql,
+)
+from assets.validation.store import (
+    SUPERSEDED,
+    append,
+    candidate_table,
+    ensure_findings_table,
+    ensure_superseded_table,
+    quarantine_table,
+    warnings_table,
+)
 from schemas import TABLES
 from schemas.limits import SUBSET_PCT_SUM_MAX
 from schemas.reasons import ERROR, WARNING, sentence
@@ -253,7 +270,8 @@ def _word(con, table: str, checks: list[RowCheck], batch: int) -> None:
                   for row in frame.iter_rows(named=True) for failure in row["_failures"]]
         append(con, WORDED, pl.DataFrame(worded, orient="row", schema={
             ROW: pl.Int64, "step": pl.Int32, "seq": pl.Int64, "value": pl.String, "problem": pl.String}))
-    con.execute(f"UPDATE {FAILURES} AS failure SET value = worded.value, problem = worded.problem FROM {WORDED} AS worded"
+    con.execute(f"UPDATE {FAILURES} AS failure SET value = worded.value, problem = worded.problem"
+                f" FROM {WORDED} AS worded"
                 f" WHERE failure.{ROW} = worded.{ROW} AND failure.step = worded.step AND failure.seq = worded.seq")
     con.execute(f"DROP TABLE {LOCAL}; DROP TABLE {WORDED}")
 

@@ -67,7 +67,8 @@ def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
             first_value(source_row) OVER copies AS first_row,
             {ROW} = first_value({ROW}) OVER copies AS is_first,
             min(content_hash) OVER copies_of <> max(content_hash) OVER copies_of AS disagree
-        FROM (SELECT {ROW}, {", ".join(name for name in ("source_file", "source_row", "source_column") if name in columns)},
+        FROM (SELECT {ROW},
+                     {", ".join(name for name in ("source_file", "source_row", "source_column") if name in columns)},
                      {", ".join(f"candidate.{name}" for name in needed)}, n_copies,
                      hash({", ".join(f"candidate.{name}" for name in content)}) AS content_hash
               FROM {keyed_rows} AS candidate
@@ -127,7 +128,8 @@ def after_death(rows: str, column: str, label: str, deaths_from: str) -> str:
 def _after_previous(rows: str, number: str, previous_date: str, where: str = "true") -> str:
     """`rows` with the `previous_date` and number of the subject's previous row by `number` (file order breaks
     ties): `previous_date`, `previous_no`."""
-    return (f"(SELECT *, lag({previous_date}) OVER previous AS previous_date, lag({number}) OVER previous AS previous_no"
+    return (f"(SELECT *, lag({previous_date}) OVER previous AS previous_date,"
+            f" lag({number}) OVER previous AS previous_no"
             f" FROM {rows} WHERE subject_id IS NOT NULL AND {number} IS NOT NULL AND {where}"
             f" WINDOW previous AS (PARTITION BY subject_id ORDER BY {number}, source_file, source_row, {ROW}))")
 
@@ -149,7 +151,8 @@ def line_order(rows: str) -> str:
 
 
 def _in_cycle(rows: str, cycles: str) -> str:
-    return (f"(SELECT candidate.*, cycle.start_date AS cycle_start, cycle.end_date AS cycle_end FROM {rows} AS candidate"
+    return (f"(SELECT candidate.*, cycle.start_date AS cycle_start, cycle.end_date AS cycle_end"
+            f" FROM {rows} AS candidate"
             f" JOIN {cycles} AS cycle USING (subject_id, cycle_no))")
 
 
@@ -181,7 +184,8 @@ def subset_percentages(rows: str, ceiling: float) -> str:
     rounded to 9 decimals: in floating point 79.4 + 20.7 + 9.9 is 110.00000000000001 in some orders (DuckDB's
     fsum too), and the order of a window's rows is not fixed (the gate and its re-check over core differed).
     Delivered percentages carry a few decimals at most, so the rounding changes no real sum."""
-    shares = (f"(SELECT *, round(sum(value) OVER (PARTITION BY subject_id, cycle_no, timepoint, specimen, sample_date), 9)"
+    shares = (f"(SELECT *,"
+              f" round(sum(value) OVER (PARTITION BY subject_id, cycle_no, timepoint, specimen, sample_date), 9)"
               f" AS lineage_total FROM {rows}"
               " WHERE analyte IN ('cd3_pct', 'cd19_pct', 'nk_pct') AND value IS NOT NULL)")
     return _failures(shares, "subset_percentages_sum", "value", ERROR,

@@ -10,8 +10,8 @@ does not grow. Every move is drawn from a seeded generator, so a seed gives the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -1,8 +1,10 @@
 """Who the demo patients are: record numbers, names, birth and diagnosis dates."""
 import datetime as dt
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈任姚卢姜崔钟谭陆汪范金石廖贾夏"
-GIVEN_NAME_CHARS = "子浩宇轩涵梓一欣怡晨思雨博文佳俊嘉明睿诗琪泽铭悦可然昊瑞妍辰安宁乐彤萱皓航奕凯依语天若沐馨梦诺锦程恩佑煜"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余"
+            "杜叶程苏魏吕丁沈任姚卢姜崔钟谭陆汪范金石廖贾夏")
+GIVEN_NAME_CHARS = ("子浩宇轩涵梓一欣怡晨思雨博文佳俊嘉明睿诗琪泽铭悦可然昊瑞妍辰安宁乐彤萱皓航奕凯依"
+                    "语天若沐馨梦诺锦程恩佑煜")
 
 # Days from diagnosis to the first infusion, by indication: relapses come years after diagnosis, induction
 # failures weeks after, MRD positivity and chemotherapy delays during frontline therapy.

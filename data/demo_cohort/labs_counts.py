@@ -21,7 +21,8 @@ from demo_cohort.calibrate import Problem, Quantity, Term, order_stat_sample
 from demo_cohort.labs_layout import SubsetLayout
 from demo_cohort.labs_targets import comparison, direction, has, has_p, interval, summary, value
 
-PAIR_SETS = [("immune", "all", None), ("immune_14d", "regimen_14d", "14d"), ("immune_21_28d", "regimen_21_28d", "21_28d")]
+PAIR_SETS = [("immune", "all", None), ("immune_14d", "regimen_14d", "14d"),
+             ("immune_21_28d", "regimen_21_28d", "21_28d")]
 GROUPS = ("rr_mrdpos", "mrdneg")
 REPAIR_MOVES = 8_000  # per attempt: a start that needs more is redrawn
 ATTEMPTS = 6
@@ -166,7 +167,8 @@ def _constraints(marker: CountMarker, layout: SubsetLayout) -> list:
         if has(key, group, "pre_median"):
             constraints += [summary(key, group, pre, "pre_"), summary(key, group, post, "post_")]
         if has_p(key):
-            constraints.append(comparison(key, True, pre, post, direction(key, group, group, "pre_median", "post_median")))
+            constraints.append(comparison(key, True, pre, post,
+                                          direction(key, group, group, "pre_median", "post_median")))
     key = f"immune_delta.{marker.pairs}"
     if has(key, "rr_mrdpos", "median"):
         change = {g: Quantity("diff", Term(post_index[layout.post_group() == g]),

@@ -67,7 +67,8 @@ def _pair_within_ranges(layout: SubsetLayout, x: np.ndarray, rng: np.random.Gene
     ratio = x[:, CD4] / np.maximum(x[:, CD8], 0.01)
     fits = np.ones(len(x), bool)
     for name, v in (("cd4_cd8_ratio", ratio), ("b_pct", x[:, CD19])):
-        fits &= (v >= interval(f"immune.{name}", "all", "pre_min")[0]) & (v <= interval(f"immune.{name}", "all", "pre_max")[1])
+        fits &= ((v >= interval(f"immune.{name}", "all", "pre_min")[0])
+                 & (v <= interval(f"immune.{name}", "all", "pre_max")[1]))
     pinned = np.isin(np.arange(len(x)), layout.table2) & (x[:, CD19] == value("immune.b_pct", "all", "pre_max"))
     if not fits[pinned].all():
         return None

@@ -91,7 +91,8 @@ def _serum_pairs(mrns: list[str], pre_date: dict, post: dict, analytes: tuple[st
 
 def _icans_cases(design: pl.DataFrame) -> dict[int, str]:
     """Table 4's case number -> mrn, as the design assigns them."""
-    return {int(c): m for m, c in design.filter(pl.col("icans_case").is_not_null()).select("mrn", "icans_case").iter_rows()}
+    cases = design.filter(pl.col("icans_case").is_not_null()).select("mrn", "icans_case")
+    return {int(c): m for m, c in cases.iter_rows()}
 
 
 def _table4(design: pl.DataFrame, cycles: pl.DataFrame, rng: np.random.Generator) -> list[dict]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import polars as pl
 

@@ -26,7 +26,7 @@ def pseudonym_key() -> bytes:
 
 def pseudonym(key: bytes, center_id: str, mrn: str) -> str:
     """The subject key of one patient; mrn is trimmed, as staging trims it for joins."""
-    message = f"{center_id}:{mrn.strip()}".encode("utf-8")
+    message = f"{center_id}:{mrn.strip()}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 

@@ -20,7 +20,8 @@ t = time.perf_counter()
 con = duckdb.connect(out)
 rows = 0
 for i, path in enumerate(sorted(glob.glob(f"{land}/*/*.csv"))):
-    head = open(path, "rb").readline()
+    with open(path, "rb") as handle:
+        head = handle.readline()
     enc = "utf-8"
     try:
         head.decode("utf-8")

@@ -74,9 +74,9 @@ def step_times(instance, run_id: str) -> dict[str, dict[str, float]]:
 def main(profile_path: Path) -> int:
     sampler = Sampler()
     sampler.start()
-    from assets.landing.store import utc_now
     from dagster import DagsterInstance
 
+    from assets.landing.store import utc_now
     from orchestration import run
     from orchestration.definitions import defs  # noqa: F401  (start-up: imports and definitions)
 

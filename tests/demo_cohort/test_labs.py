@@ -12,7 +12,6 @@ import pytest
 from scipy.stats import mannwhitneyu, wilcoxon
 
 from demo_cohort.cohort import build_cohort
-from demo_cohort.labs import build_labs
 from demo_cohort.labs_cbc import blood_counts
 from demo_cohort.labs_counts import calibrate_counts
 from demo_cohort.labs_layout import subset_layout
@@ -136,7 +135,8 @@ def test_deterministic_for_a_seed(inputs):
 
     assert counts() == counts()
     lymphocytes = {}
-    assert blood_counts(cycles, np.random.default_rng(1), lymphocytes) == blood_counts(cycles, np.random.default_rng(1), lymphocytes)
+    assert (blood_counts(cycles, np.random.default_rng(1), lymphocytes)
+            == blood_counts(cycles, np.random.default_rng(1), lymphocytes))
 
 
 @pytest.mark.slow  # a whole cohort per seed, ~18 s each
@@ -174,7 +174,8 @@ def check_pre_post(df: pl.DataFrame, targets: list[dict]) -> int:
     """Published pre/post medians, ranges and Wilcoxon sides of `targets` over the pairs of `df`."""
     for r in targets:
         name = r["id"].split(".", 1)[1]
-        pre, post = (df.drop_nulls([f"pre_{name}", f"post_{name}"])[c].to_numpy() for c in (f"pre_{name}", f"post_{name}"))
+        pair = (f"pre_{name}", f"post_{name}")
+        pre, post = (df.drop_nulls(list(pair))[c].to_numpy() for c in pair)
         assert len(pre) >= 8, r["id"]
         if r["statistic"] == "p_value":
             assert_p_side(paired_p(pre, post), r["value"], r["id"])

@@ -10,15 +10,14 @@ from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
-
 import pytest
 
 import demo_cohort.scale as scale
 import demo_cohort.scale_bad as scale_bad
-from demo_cohort.__main__ import main as demo_main
 from assets.landing.center_config import REPO_ROOT, load_center
 from assets.landing.contract import TABLE_FIELDS
 from assets.landing.readers import read_table
+from demo_cohort.__main__ import main as demo_main
 from demo_cohort.cohort import LABS_SCHEMA
 from demo_cohort.design_cycles import TERMS
 from demo_cohort.scale_frames import synth_chunk
@@ -136,7 +135,8 @@ def test_chunk_frames_have_the_demo_schemas(chunk):
     # Every contract table but the optional therapy_lines, which the multicenter demo centers do not deliver.
     assert set(chunk) == set(TABLE_FIELDS) - {"therapy_lines"}
     for table in chunk:
-        assert set(chunk[table].columns) == {*TABLE_FIELDS[table], "center_id"} | ({"marker"} if table == "labs" else set())
+        marker = {"marker"} if table == "labs" else set()
+        assert set(chunk[table].columns) == {*TABLE_FIELDS[table], "center_id"} | marker
     assert chunk["patients"]["mrn"].to_list()[:2] == ["S900000100", "S900000101"]
 
 
@@ -191,6 +191,12 @@ def spoiled(tmp_path_factory) -> Path:
     return out
 
 
+def _split_lines(root: Path, center_id: str, table) -> list[list[str]]:
+    """The cells of every line of `table`'s file of `center_id` under `root`."""
+    text = (root / "landing" / center_id / table.file).read_bytes().decode(table.encoding)
+    return [line.split(table.delimiter) for line in text.splitlines()]
+
+
 def _bad_rows(clean: Path, spoiled: Path) -> dict[str, list[tuple]]:
     """Table -> (kind, TableConfig, header, clean cell, spoiled cell) of every bad line of `spoiled`;
     "<table> delivered" -> one None per delivered row. A bad line is a copy of the clean line before it, or has
@@ -199,11 +205,7 @@ def _bad_rows(clean: Path, spoiled: Path) -> dict[str, list[tuple]]:
     for number in range(1, CENTERS + 1):
         center = load_center(spoiled / "centers" / f"scale_{number:03d}.yaml")
         for name, table in center.tables.items():
-            def lines(root: Path) -> list[list[str]]:
-                text = (root / "landing" / center.center_id / table.file).read_bytes().decode(table.encoding)
-                return [line.split(table.delimiter) for line in text.splitlines()]
-
-            good, bad = lines(clean), lines(spoiled)
+            good, bad = _split_lines(clean, center.center_id, table), _split_lines(spoiled, center.center_id, table)
             header, rows, i, j, after_clean = bad[0], found.setdefault(name, []), 1, 1, False
             while i < len(bad):
                 if j < len(good) and bad[i] == good[j]:
@@ -250,7 +252,8 @@ def test_every_kind_of_bad_row_occurs_where_it_fits(bad_rows):
 
 def test_bad_values_break_the_rules_they_stand_for(bad_rows):
     """A bad date cannot be read or precedes EARLIEST_DATE; an out-of-range value passes a hard limit."""
-    ceilings = {"labs": LAB_HARD_LIMITS["platelets"][1], "cycles": WEIGHT_KG_MAX, "assessments": 100, "adverse_events": 5}
+    ceilings = {"labs": LAB_HARD_LIMITS["platelets"][1], "cycles": WEIGHT_KG_MAX, "assessments": 100,
+                "adverse_events": 5}
     for name in KINDS_BY_TABLE:
         for kind, table, header, clean, cell in bad_rows[name]:
             if kind == "date":

@@ -122,9 +122,9 @@ def test_a_refused_transcoding_leaves_no_copy_behind(center, tmp_path):
     path = tmp_path / "patients.csv"
     path.write_bytes(patients_text(3).encode("gbk") + b"\xff\n")
     scratch = tmp_path / "tmp"
-    with duckdb.connect() as con, pytest.raises(DeliveryError, match="do not decode"):
-        with delivered_rows(con, center, "patients", path, scratch):
-            pass
+    with (duckdb.connect() as con, pytest.raises(DeliveryError, match="do not decode"),
+          delivered_rows(con, center, "patients", path, scratch)):
+        pass
     assert list(scratch.iterdir()) == []
 
 

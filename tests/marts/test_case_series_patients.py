@@ -24,7 +24,8 @@ def test_one_row_per_case_numbered_by_the_patients_file_and_no_other_study():
     assert list(cases) == [1, 2, 3]
     assert [cases[n]["subject_id"] for n in (1, 2, 3)] == ["s1", "s2", "s3"]
     assert [cases[n]["age_at_diagnosis_months"] for n in (1, 2, 3)] == [67, 13, 61]
-    assert (cases[2]["fusion_gene"], cases[2]["cytogenetics"], cases[1]["fusion_gene"]) == ("KMT2A-AFF1", "kmt2ar", None)
+    assert ((cases[2]["fusion_gene"], cases[2]["cytogenetics"], cases[1]["fusion_gene"])
+            == ("KMT2A-AFF1", "kmt2ar", None))
 
 
 def test_a_case_without_its_cycle_in_core_shows_nulls_not_guesses():

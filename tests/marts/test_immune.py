@@ -173,8 +173,9 @@ def test_a_registry_sized_cohort_falls_back_to_the_approximation_and_says_so():
 def written_marts(lab_rows: pl.DataFrame, cyc: pl.DataFrame, pts: pl.DataFrame) -> duckdb.DuckDBPyConnection:
     """The core tables in DuckDB and this module's marts written from them, as its assets write them."""
     con = database(lab_rows, cyc, pts)
-    for mart, specimen, markers, subgroups in (("immune_paired", "blood", immune.MARKERS, immune.SUBGROUPS),
-                                               ("immunoglobulins", "serum", immune.IMMUNOGLOBULINS, immune.IG_SUBGROUPS)):
+    for mart, specimen, markers, subgroups in (
+            ("immune_paired", "blood", immune.MARKERS, immune.SUBGROUPS),
+            ("immunoglobulins", "serum", immune.IMMUNOGLOBULINS, immune.IG_SUBGROUPS)):
         table, _ = immune.paired_table(con, immune.create_immune_pairs(con, mart, specimen, markers), mart, subgroups)
         shared.write_mart(con, mart, table, "", immune.PAIRED_COLUMNS)
     deltas = immune.group_deltas(con, immune.create_immune_pairs(con, "deltas", "blood",

@@ -28,7 +28,8 @@ def published_tests() -> pl.DataFrame:
     defined = "{}"
     return pl.DataFrame({"test_id": ["table1.sex", "table2.cox.mrd_level", "unpublished.test", "survival.os_cr_mrdneg"],
                          "p_value": [0.31735, 0.75, 0.5, None], "mart": ["cohort", "cox", "cox", "survival"],
-                         "extras": [defined, defined, defined, '{"defined": false, "reason": "no event in any group"}']})
+                         "extras": [defined, defined, defined,
+                                    '{"defined": false, "reason": "no event in any group"}']})
 
 
 def test_each_reference_row_gets_its_value_and_verdict():
@@ -54,7 +55,8 @@ def test_each_reference_row_gets_its_value_and_verdict():
 
 
 def test_a_sig_row_shows_whether_it_also_holds_at_the_printed_precision():
-    reference = pl.DataFrame([("t.near", None, "p_value", "0.054", "sig", None), ("t.far", None, "p_value", "0.054", "sig", None),
+    reference = pl.DataFrame([("t.near", None, "p_value", "0.054", "sig", None),
+                              ("t.far", None, "p_value", "0.054", "sig", None),
                               ("t.bound", None, "p_value", "<0.0001", "sig", None)],
                              schema=REFERENCE.schema, orient="row")
     tests = pl.DataFrame({"test_id": ["t.near", "t.far", "t.bound"], "p_value": [0.0541, 0.795, 0.00001],

@@ -10,8 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.marts import safety_icans, safety_lab_grades, safety_onset, safety_table3
-from assets.marts import shared
+from assets.marts import safety_icans, safety_lab_grades, safety_onset, safety_table3, shared
 from assets.marts.safety import TABLES, published_values, safety_marts
 from assets.marts.stats import matches_published
 from tests.marts.core_db import core_database
@@ -237,7 +236,8 @@ def test_onset_day_and_the_dose_running_that_day():
              for subject_id, term, day_, step in onset.select("subject_id", "term", "onset_day", "dose_step").rows()}
     assert steps == {("a", "crs"): (2, "5"), ("b", "crs"): (8, "15"), ("a", "icans"): (7, "5"),
                      ("c", "icans"): (4, "15"), ("d", "crs"): (3, "unknown"), ("e", "crs"): (None, None)}
-    summary = {(row["term"], row["dose_step"]): row for row in safety_onset.onset_summary(con, events_table).iter_rows(named=True)}
+    summary = {(row["term"], row["dose_step"]): row
+               for row in safety_onset.onset_summary(con, events_table).iter_rows(named=True)}
     crs = summary[("crs", "all")]
     assert fields(crs, "events", "median_day", "min_day", "max_day", "without_onset") == (4, 3.0, 2.0, 8.0, 1)
     assert summary[("icans", "5")]["events"] == 1 and summary[("crs", "unknown")]["events"] == 1

@@ -27,7 +27,8 @@ def test_core_rows_of_one_study(con):
     con.execute("CREATE TABLE core.cycles AS SELECT * FROM (VALUES ('p1', 1), ('s1', 1)) AS t(subject_id, cycle_no)")
 
     def cycles(study: str) -> list:
-        return con.execute(f"SELECT subject_id FROM core.cycles WHERE {shared.IN_STUDY_SQL}", {"study": study}).fetchall()
+        return con.execute(f"SELECT subject_id FROM core.cycles WHERE {shared.IN_STUDY_SQL}",
+                           {"study": study}).fetchall()
 
     assert cycles(shared.MULTICENTER) == [("p1",)]
     assert cycles("case_series") == [("s1",)]
@@ -41,7 +42,8 @@ def test_write_query_describes_the_table_computed_in_duckdb(con):
     comments = con.sql("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'demo'").fetchall()
     assert comments == [("subject_id", "Patient."), ("n", "Cycles.")]
     metadata = shared.table_metadata(con, "marts.demo", preview_rows=1)
-    assert metadata["dagster/row_count"] == 2 and "p1" in metadata["preview"].value and "s1" not in metadata["preview"].value
+    preview = metadata["preview"].value
+    assert metadata["dagster/row_count"] == 2 and "p1" in preview and "s1" not in preview
     with pytest.raises(ValueError, match="no description"):
         shared.write_query(con, "demo", "SELECT 1 AS pct", "A demo mart.", {})
 
@@ -69,8 +71,9 @@ def test_replace_tests_touches_only_its_own_mart(con):
 
 
 def test_not_detected_is_a_measured_zero(con):
-    values = con.sql(f"SELECT {shared.MEASURED_VALUE_SQL} FROM (VALUES (NULL, true), (0.01::DOUBLE, true), (NULL, false)) "
-                     "AS labs(value, below_lod)").fetchall()
+    values = con.sql(f"SELECT {shared.MEASURED_VALUE_SQL}"
+                     " FROM (VALUES (NULL, true), (0.01::DOUBLE, true), (NULL, false))"
+                     " AS labs(value, below_lod)").fetchall()
     assert [value for (value,) in values] == [0.0, 0.01, None]
 
 

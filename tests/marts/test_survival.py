@@ -202,7 +202,7 @@ def test_every_one_year_estimate_and_the_relapse_count_reproduce(demo_warehouse)
     # The reference CSV writes no group as an empty string.
     values = {(row["id"], row["group"] or "", row["statistic"]): row["computed_value"]
               for row in computed.iter_rows(named=True)}
-    expected = reference_rows("survival.efs_1y") + reference_rows("survival.os_1y") + reference_rows("survival.relapses")
+    expected = [row for name in ("efs_1y", "os_1y", "relapses") for row in reference_rows(f"survival.{name}")]
     assert len(expected) == 41
     misses = [(row["id"], row["group"], row["statistic"], row["value"],
                values.get((row["id"], row["group"], row["statistic"]))) for row in expected
@@ -213,7 +213,8 @@ def test_every_one_year_estimate_and_the_relapse_count_reproduce(demo_warehouse)
 
 def test_every_logrank_p_falls_on_the_published_side(demo_warehouse):
     """A comparison without an event has no P (NULL, as R's NaN): the paper prints 1.0 for it."""
-    tests = query(demo_warehouse, "SELECT test_id, p_value, extras FROM marts.statistical_tests WHERE mart = 'survival'")
+    tests = query(demo_warehouse,
+                  "SELECT test_id, p_value, extras FROM marts.statistical_tests WHERE mart = 'survival'")
     p_values = {row["test_id"]: row for row in tests.iter_rows(named=True)}
     expected = [row for row in reference_rows("survival.") if row["statistic"] == "p_value"]
     assert len(expected) == 10

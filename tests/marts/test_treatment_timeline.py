@@ -163,8 +163,8 @@ def test_the_demo_case_series_timeline_and_its_figure(demo_warehouse):
         flagged = con.execute("SELECT count(*) FROM core.cycles JOIN core.patients USING (subject_id)"
                               " WHERE study = 'multicenter' AND bridging_chemo").fetchall()[0][0]
         # The case series' file landed, and every row reached core.therapy_lines.
-        accounted = con.execute("SELECT center_id, source_file, delivered, passed, quarantined FROM audit.row_accounting"
-                                " WHERE table_name = 'therapy_lines'").fetchall()
+        accounted = con.execute("SELECT center_id, source_file, delivered, passed, quarantined"
+                                " FROM audit.row_accounting WHERE table_name = 'therapy_lines'").fetchall()
     lanes: dict[str, list] = {}
     for subject, _, phase, regimen in rows:
         lanes.setdefault(subject, []).append(regimen or phase)

@@ -8,7 +8,6 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
-from tests.stats.test_stats_counts import difference_counts, rank_sum_counts, survival_counts
 
 from assets.marts import aggregates
 from assets.marts.stats import (
@@ -22,6 +21,7 @@ from assets.marts.stats import (
     wilcoxon_paired,
     wilcoxon_paired_from_counts,
 )
+from tests.stats.test_stats_counts import difference_counts, rank_sum_counts, survival_counts
 
 SEEDS = range(4)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from assets.marts.stats import chi_square, fisher_exact_2x2, matches_published

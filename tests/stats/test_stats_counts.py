@@ -9,8 +9,6 @@ import itertools
 import numpy as np
 import polars as pl
 import pytest
-from tests.stats.conftest import load_reference, reference_names
-from tests.stats.test_stats_rank_tests import paired, two_groups
 
 from assets.marts.stats import (
     kaplan_meier,
@@ -24,6 +22,8 @@ from assets.marts.stats import (
     wilcoxon_paired,
     wilcoxon_paired_from_counts,
 )
+from tests.stats.conftest import load_reference, reference_names
+from tests.stats.test_stats_rank_tests import paired, two_groups
 
 SEEDS = range(8)
 # (n_x, n_y): exact, exact at the product cap's edge, past the product cap, past the smaller-group cap, large

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from tests.stats.conftest import load_reference
 
 from assets.marts.stats import cox_ph, cox_zph
+from tests.stats.conftest import load_reference
 
 MODELS = {"gehan_cox.cox.json": ["placebo"], "ovarian.cox.json": ["age", "rx", "ecog.ps"]}
 # lifelines stops short of the optimum; cox_ph finishes with Newton steps, so we agree with R

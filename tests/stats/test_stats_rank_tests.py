@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.stats.conftest import load_reference, reference_names
 
-from assets.marts.stats import mann_whitney, mann_whitney_r, wilcoxon_paired, wilcoxon_paired_r
-from assets.marts.stats import rank_sum, signed_rank
+from assets.marts.stats import mann_whitney, mann_whitney_r, rank_sum, signed_rank, wilcoxon_paired, wilcoxon_paired_r
+from tests.stats.conftest import load_reference, reference_names
 
 R_VARIANTS = {
     "default": {},

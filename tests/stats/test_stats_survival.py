@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import astuple
 
 import pytest
-from tests.stats.conftest import load_reference
 
 from assets.marts.stats import (
     kaplan_meier,
@@ -14,6 +13,7 @@ from assets.marts.stats import (
     median_survival,
     survival_at,
 )
+from tests.stats.conftest import load_reference
 
 ANSWER, GEHAN = load_reference("gehan.km.json")
 GROUPS = {group["group"]: group for group in ANSWER["groups"]}

@@ -9,9 +9,9 @@ import math
 
 import polars as pl
 import pytest
-from tests.stats.conftest import REFERENCE
 
 from assets.marts.stats import cox_ph, fisher_exact_2x2, kaplan_meier, logrank_test, wilcoxon_paired
+from tests.stats.conftest import REFERENCE
 
 R = json.loads((REFERENCE / "edge_cases.json").read_text())
 

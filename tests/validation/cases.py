@@ -4,8 +4,8 @@ report for them: the files it rejects whole, and per table the rows it quarantin
 
 from dataclasses import dataclass, field
 
-from tests.validation.centers import CLEAN, FILES, added, changed, changed_rows, csv_text
 from assets.landing.contract import TABLE_FIELDS
+from tests.validation.centers import CLEAN, FILES, added, changed, changed_rows, csv_text
 
 ALL_ROWS = {table: set(range(1, len(rows) + 1)) for table, rows in CLEAN.items()}
 ORPHANED_BY_P2 = {"cycles": {3}, "assessments": {5, 6}, "labs": {6}, "adverse_events": {4, 5}, "events": {2, 3},
@@ -56,7 +56,8 @@ CASES = {
     "dupe": Case(added("patients", dict(CLEAN["patients"][0]), {**CLEAN["patients"][1], "sex": "M"}),
                  refused={"patients": ({2, 3, 4}, "patients.csv row"), **{
                      table: (rows, "its patient is not in core") for table, rows in ORPHANED_BY_P2.items()}}),
-    "cellsul": Case(changed("labs", 0, value="1200"), refused={"labs": ({1}, "looks like cells/uL delivered as x10^9/L")}),
+    "cellsul": Case(changed("labs", 0, value="1200"),
+                    refused={"labs": ({1}, "looks like cells/uL delivered as x10^9/L")}),
     "mrd": Case(changed("assessments", 0, mrd_pct="120"), refused={"assessments": ({1}, "MRD 120 %")}),
     "negative": Case(changed("labs", 1, value="-5"), refused={"labs": ({2}, "platelets -5")}),
     "text": Case({**changed("cycles", 1, weight_kg="1,5"),

@@ -67,7 +67,8 @@ def test_a_line_numbered_out_of_date_order_passes_with_a_warning():
     result = gated(therapy_lines=changed("therapy_lines", 1, start_date=date(2019, 5, 3), end_date=date(2019, 5, 4)))
     assert result.quarantine.is_empty()
     [row] = result.warnings.to_dicts()
-    assert row["source_row"] == 2 and "line 2 starts on 2019-05-03, before line 1 started on 2019-05-06" in row["reason"]
+    assert row["source_row"] == 2
+    assert "line 2 starts on 2019-05-03, before line 1 started on 2019-05-06" in row["reason"]
 
 
 def test_an_unknown_phase_is_refused_naming_the_code():

@@ -88,7 +88,8 @@ def pandera_failures(table: str, rows: pl.DataFrame) -> set[tuple]:
         except pandera.errors.SchemaErrors as errors:
             for case in errors.failure_cases.iter_rows(named=True):
                 assert case["index"] is not None, case  # a missing column or a wrong type
-                column = case["column"] if case["schema_context"] == "Column" else schema.row_rules[case["check"]].column
+                column = (case["column"] if case["schema_context"] == "Column"
+                          else schema.row_rules[case["check"]].column)
                 found.add((case["index"], case["check"], column, severity))
     return found
 
@@ -120,7 +121,8 @@ def test_the_gate_finds_what_the_pandera_schemas_find(table):
 def test_dates_after_the_day_of_validation_are_refused():
     rows = _typed("labs", variants("labs"))
     late = set(rows.with_row_index().filter(pl.col("sample_date") > TODAY).get_column("index"))
-    future = {(row, check, column) for row, step, check, column, _ in gate_failures("labs", rows, TODAY) if step == FUTURE}
+    future = {(row, check, column)
+              for row, step, check, column, _ in gate_failures("labs", rows, TODAY) if step == FUTURE}
     assert late and future == {(row, "not_in_future", "sample_date") for row in late}
     [check] = [check for check in row_checks(TABLES["labs"], {column: "VARCHAR" for column in DTYPES["labs"]}, TODAY)
                if check.step == FUTURE]

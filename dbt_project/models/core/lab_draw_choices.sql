@@ -28,8 +28,10 @@ chosen as (
     select
         {{ draw }},
         arg_max(
-            {'value': value, 'unit': unit, 'below_lod': below_lod, 'detection_limit': detection_limit,
-             'sample_date': sample_date, 'source_file': source_file, 'source_row': source_row},
+            {
+                'value': value, 'unit': unit, 'below_lod': below_lod, 'detection_limit': detection_limit,
+                'sample_date': sample_date, 'source_file': source_file, 'source_row': source_row
+            },
             (coalesce(sample_date, '-infinity'::date), source_file, source_row)
         ) as draw,
         count(*) as deliveries
@@ -41,6 +43,8 @@ chosen as (
 
 select
     {{ draw }},
-    draw.value, draw.unit, draw.below_lod, draw.detection_limit, draw.sample_date, draw.source_file, draw.source_row,
+    -- The chosen delivery's value, unit, below_lod, detection_limit, sample_date, source_file and source_row:
+    -- unnest names each column after its struct field.
+    unnest(draw),  -- noqa: AL03
     deliveries
 from chosen

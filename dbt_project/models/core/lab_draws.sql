@@ -5,16 +5,18 @@
 -- tables there (assets/snapshot/publish.py copies views as views).
 {{ config(materialized='view', pre_hook=[]) }}
 {%- set draw = lab_draw_keys().split(', ') %}
+{%- set same_draw -%}
+{%- for key in draw %}
+{{ 'on' if loop.first else 'and' }} repeated.{{ key }} is not distinct from labs.{{ key }}
+{%- endfor %}
+{%- endset %}
 
 select
     {{ draw | join(', ') }},
     value, unit, below_lod, detection_limit, sample_date, source_file, source_row,
     1 as deliveries
 from {{ ref('labs').include(database=False) }} as labs
-anti join {{ ref('lab_draw_choices').include(database=False) }} as repeated
-    {%- for key in draw %}
-    {{ 'on' if loop.first else 'and' }} repeated.{{ key }} is not distinct from labs.{{ key }}
-    {%- endfor %}
+anti join {{ ref('lab_draw_choices').include(database=False) }} as repeated {{ same_draw }}
 where {{ lab_draw_value() }}
 union all by name
 select *

@@ -9,10 +9,11 @@ with assessments as (
     select *
     from {{ ref('stg_assessments') }}
     where cycle_no is not null and timepoint in ('pre_cycle', 'end_of_cycle') and {{ run_centers() }}
-    qualify row_number() over (
-        partition by center_id, subject_id, cycle_no, timepoint
-        order by assessment_date desc nulls last, source_file desc, source_row desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by center_id, subject_id, cycle_no, timepoint
+            order by assessment_date desc nulls last, source_file desc, source_row desc
+        ) = 1
 ),
 
 measured as (
@@ -34,11 +35,11 @@ measured as (
         eoc.mrd_negative as mrd_negative_after
     from {{ ref('stg_cycles') }} as cycle
     left join assessments as pre
-        on pre.center_id = cycle.center_id and pre.subject_id = cycle.subject_id
-        and pre.cycle_no = cycle.cycle_no and pre.timepoint = 'pre_cycle'
+        on cycle.center_id = pre.center_id and cycle.subject_id = pre.subject_id
+        and cycle.cycle_no = pre.cycle_no and pre.timepoint = 'pre_cycle'
     left join assessments as eoc
-        on eoc.center_id = cycle.center_id and eoc.subject_id = cycle.subject_id
-        and eoc.cycle_no = cycle.cycle_no and eoc.timepoint = 'end_of_cycle'
+        on cycle.center_id = eoc.center_id and cycle.subject_id = eoc.subject_id
+        and cycle.cycle_no = eoc.cycle_no and eoc.timepoint = 'end_of_cycle'
     where {{ run_centers('cycle.center_id') }}
 ),
 
@@ -57,14 +58,18 @@ select
     *,
     case
         -- Cytological CR; a negative MRD also proves blasts < 5 % when the morphology is missing.
-        when status_at_start = 'rr' then case
-            when eoc_blasts_low or mrd_negative_after then 'cr'
-            when eoc_blasts_low = false then 'nr'
-        end
+        when status_at_start = 'rr'
+            then
+                case
+                    when eoc_blasts_low or mrd_negative_after then 'cr'
+                    when eoc_blasts_low = false then 'nr'
+                end
         -- MRD CR: reached from CR-MRDpos, kept from CR-MRDneg.
-        when status_at_start in ('cr_mrdpos', 'cr_mrdneg') then case
-            when mrd_negative_after then 'cr'
-            when mrd_negative_after = false then 'nr'
-        end
+        when status_at_start in ('cr_mrdpos', 'cr_mrdneg')
+            then
+                case
+                    when mrd_negative_after then 'cr'
+                    when mrd_negative_after = false then 'nr'
+                end
     end as response
 from classified

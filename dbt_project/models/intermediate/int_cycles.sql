@@ -5,7 +5,8 @@
 -- and Table 3 column.
 with patient as (
     -- The patient's age inputs; a patient delivered more than once gets no age (which row would be right?).
-    select center_id, subject_id, any_value(birth_date) as birth_date,
+    select
+        center_id, subject_id, any_value(birth_date) as birth_date,
         any_value(age_at_diagnosis_months) as age_at_diagnosis_months, any_value(diagnosis_date) as diagnosis_date
     from {{ ref('stg_patients') }}
     group by center_id, subject_id

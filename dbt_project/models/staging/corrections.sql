@@ -50,17 +50,18 @@ matched as (
         current_files.file_sha256 is not null as file_delivered
     from declared
     left join named_rows
-        on named_rows.table_name = declared.table_name
-        and named_rows.center_id = declared.center_id
-        and named_rows.source_file = declared.source_file
-        and named_rows.source_row = declared.source_row
+        on declared.table_name = named_rows.table_name
+        and declared.center_id = named_rows.center_id
+        and declared.source_file = named_rows.source_file
+        and declared.source_row = named_rows.source_row
         and named_rows.source_column is not distinct from declared.source_column
     left join current_files
-        on current_files.center_id = declared.center_id
-        and current_files.source_file = declared.source_file
+        on declared.center_id = current_files.center_id
+        and declared.source_file = current_files.source_file
 )
 
-select
+-- The columns in audit.corrections' published order (sqlfluff's ST06 would put matched_row first).
+select  -- noqa: ST06
     center_id,
     query_id,
     corrections_file,
@@ -78,22 +79,24 @@ select
     answered_on,
     case
         when refusal is not null then 'refused'
-        when matched_row and current_value is not distinct from delivered_value then 'applied'
+        when matched_row and (current_value is not distinct from delivered_value) then 'applied'
         else 'stale'
     end as status,
     matched_row,
     file_sha256,
     case
         when refusal is not null then refusal
-        when not file_delivered then
-            'data/corrections/' || corrections_file || ' entry ' || entry || ' (query ' || query_id || '): '
-            || center_id || ' has no current delivery of ' || source_file || '; the correction waits for it'
-        when not matched_row then
-            'data/corrections/' || corrections_file || ' entry ' || entry || ' (query ' || query_id || '): '
-            || center_id || '/' || source_file || ' has no row ' || source_row
-            || coalesce(' with column ' || source_column, '')
-            || ' in its current version; the row it corrected is gone (re-delivered?)'
-        when current_value is distinct from delivered_value then
+        when not file_delivered
+            then
+                'data/corrections/' || corrections_file || ' entry ' || entry || ' (query ' || query_id || '): '
+                || center_id || ' has no current delivery of ' || source_file || '; the correction waits for it'
+        when not matched_row
+            then
+                'data/corrections/' || corrections_file || ' entry ' || entry || ' (query ' || query_id || '): '
+                || center_id || '/' || source_file || ' has no row ' || source_row
+                || coalesce(' with column ' || source_column, '')
+                || ' in its current version; the row it corrected is gone (re-delivered?)'
+        when (current_value is distinct from delivered_value) then
             'data/corrections/' || corrections_file || ' entry ' || entry || ' (query ' || query_id || '): '
             || center_id || '/' || source_file || ' row ' || source_row || ' now holds ' || field || ' '
             || coalesce('''' || current_value || '''', 'empty') || ', not the delivered '

@@ -52,7 +52,7 @@ interpreted as (
         {{ parse_yes_no('cyclophosphamide_raw') }} as cyclophosphamide
     from parsed
     left join {{ ref('unit_conversions') }} as conversion
-        on conversion.from_unit = parsed.dose_unit_raw and conversion.to_unit = 'ug/m2/day'
+        on parsed.dose_unit_raw = conversion.from_unit and conversion.to_unit = 'ug/m2/day'
 )
 
 select

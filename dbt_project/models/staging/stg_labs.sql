@@ -44,7 +44,8 @@ interpreted as (
         -- `70.7%` is read as 70.7 only where the analyte is a percentage; elsewhere it does not parse.
         with_unit.* replace (
             case when with_unit.value_percent_sign and with_unit.canonical_unit is distinct from '%' then null
-                 else with_unit.value end as value
+                else with_unit.value
+            end as value
         ),
         -- No conversion in the seed (or an unknown analyte): value NULL, reported as unknown_unit.
         conversion.factor as unit_factor,
@@ -52,11 +53,11 @@ interpreted as (
         try_cast(lod.detection_limit as double) as detection_limit
     from with_unit
     left join {{ ref('unit_conversions') }} as conversion
-        on conversion.from_unit = with_unit.unit_raw and conversion.to_unit = with_unit.canonical_unit
+        on with_unit.unit_raw = conversion.from_unit and with_unit.canonical_unit = conversion.to_unit
     left join {{ source('raw', 'center_detection_limits') }} as lod
-        on lod.center_id = with_unit.center_id
+        on with_unit.center_id = lod.center_id
         and lod.table_name = 'labs'
-        and lod.analyte = with_unit.analyte
+        and with_unit.analyte = lod.analyte
 )
 
 select

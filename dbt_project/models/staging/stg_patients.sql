@@ -41,10 +41,10 @@ cytogenetic_codes as (
         list_sort(list(distinct coalesce(code_map.code, element.element))) as cytogenetics
     from cytogenetic_elements as element
     left join {{ source('raw', 'center_code_maps') }} as code_map
-        on code_map.center_id = element.center_id
+        on element.center_id = code_map.center_id
         and code_map.table_name = 'patients'
         and code_map.field = 'cytogenetics'
-        and code_map.source_code = element.element
+        and element.element = code_map.source_code
     where element.element <> ''
     group by all
 )

@@ -6,7 +6,7 @@ with delivered_keys as (
     {%- for table in ['patients', 'cycles', 'assessments', 'labs', 'adverse_events', 'events', 'therapy_lines'] %}
     select delivered.center_id, trim(delivered.mrn) as mrn
     from {{ source('raw', table) }} as delivered
-    inner join {{ source('raw', 'current_files') }} as current_files
+    inner join {{ source('raw', 'current_files') }}
         using (center_id, source_file, file_sha256)
     where delivered.mrn is not null and {{ run_centers('delivered.center_id') }}
     {%- if not loop.last %}
