@@ -58,8 +58,12 @@ def duplicates(table: str, rows: str, columns: list[str]) -> list[str]:
     delivery_order = ", ".join(f"{name} NULLS FIRST" for name in ("source_file", "source_row", "source_column", ROW)
                                if name in columns or name == ROW)
     # The rows whose key repeats (few; a grouping finds them, cheaper than a window over every row); among
-    # them the first copy in file order; the copies agree when their contents hash alike (min = max).
-    keyed_rows = f"(SELECT *{event_day} FROM {rows} WHERE subject_id IS NOT NULL)"
+    # them the first copy in file order; the copies agree when their contents hash alike (min = max). The
+    # grouping over every row is on one 64-bit hash of the key (half the time of the key's own columns on
+    # 4.4 M lab rows); a hash two keys share only lets both through to the grouping on the key itself.
+    every_keyed = f"(SELECT *{event_day} FROM {rows} WHERE subject_id IS NOT NULL)"
+    keyed_rows = (f"(SELECT * FROM {every_keyed} WHERE hash({by}) IN (SELECT hash({by}) AS key_hash"
+                  f" FROM {every_keyed} GROUP BY key_hash HAVING count(*) > 1))")
     same_key = " AND ".join(f"candidate.{name} IS NOT DISTINCT FROM repeated.{name}" for name in key)
     keyed = f"""(
         SELECT *,
@@ -99,12 +103,13 @@ def missing_patient(rows: str, patients: str) -> str:
 
 
 def missing_cycle(rows: str, cycles: str) -> str:
-    """A row of a cycle that is not in core: the cycle was quarantined or never delivered."""
-    return _failures(rows, "cycle_in_core", "cycle_no", ERROR,
+    """A row of a cycle that is not in core: the cycle was quarantined or never delivered. An anti join: the
+    correlated NOT EXISTS it replaces took 7 times as long on 4.4 M lab rows."""
+    orphans = (f"(SELECT * FROM {rows} AS candidate ANTI JOIN {cycles} AS cycle USING (subject_id, cycle_no)"
+               " WHERE candidate.cycle_no IS NOT NULL AND candidate.subject_id IS NOT NULL)")
+    return _failures(orphans, "cycle_in_core", "cycle_no", ERROR,
                      "'cycle ' || cycle_no || ' of this subject is not in core (quarantined, see quarantine.cycles,"
-                     " or never delivered)'",
-                     f"cycle_no IS NOT NULL AND subject_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {cycles} AS cycle"
-                     f" WHERE cycle.subject_id = {rows}.subject_id AND cycle.cycle_no = {rows}.cycle_no)")
+                     " or never delivered)'")
 
 
 def before_diagnosis(rows: str, column: str, label: str, patients: str) -> str:
