@@ -274,7 +274,7 @@ def survival_assets(warehouse: WarehouseResource):
         write_mart(con, "survival_summary", marts.summary, SUMMARY_DESCRIPTION, SUMMARY_COLUMNS)
         write_mart(con, "survival_events", marts.events, EVENTS_DESCRIPTION, EVENTS_COLUMNS)
         replace_tests(con, MART, marts.tests)
-    figures = survival_figures(marts.curves, GROUPINGS)
+    figures = survival_figures(marts.curves, GROUPINGS, marts.summary, marts.tests)
     folder = save_figures(warehouse.path, figures)
     paper = [figure_name(endpoint, grouping.name) for grouping in GROUPINGS if grouping.paper
              for endpoint in ENDPOINT_NAMES]
