@@ -31,13 +31,15 @@ def environment():
 
 
 def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """What the reader sees in the cells: P-values in the one format (plot_style.format_p), booleans as yes/no,
-    dates and times as ISO text; numbers stay numbers for great_tables to format."""
+    """What the reader sees in the cells: P-values in the one format (plot_style.format_p), other decimals by
+    format_number, booleans as yes/no, dates and times as ISO text; integers stay numbers for great_tables."""
     columns = []
     for name, dtype in frame.schema.items():
         column = pl.col(name)
         if name.endswith("p_value") and dtype.is_numeric():
             column = column.map_elements(format_p, return_dtype=pl.Utf8, skip_nulls=True)
+        elif dtype.is_float():
+            column = column.map_elements(format_number, return_dtype=pl.Utf8, skip_nulls=True)
         elif dtype == pl.Boolean:
             column = pl.when(column).then(pl.lit("yes")).when(column.not_()).then(pl.lit("no"))
         elif dtype.is_temporal() or isinstance(dtype, (pl.List, pl.Struct)):
@@ -52,16 +54,28 @@ def table_html(frame: pl.DataFrame, table_id: str) -> str:
 
     shown = display_frame(frame)
     table = gt.GT(shown, id=table_id)
-    floats = [name for name, dtype in shown.schema.items() if dtype.is_float()]
+    numbers = [name for name, dtype in frame.schema.items() if dtype.is_numeric()]
     integers = [name for name, dtype in shown.schema.items() if dtype.is_integer()]
-    if floats:
-        table = table.fmt_number(columns=floats, n_sigfig=4, drop_trailing_zeros=True)
+    if numbers:
+        table = table.cols_align("right", columns=numbers)
     if integers:
         table = table.fmt_integer(columns=integers)
     labels = {name: _label(name) for name in shown.columns}
     table = table.cols_label(**labels).sub_missing(missing_text=MISSING)
     table = table.tab_options(table_font_size="14px", column_labels_font_weight="bold", table_margin_left="0")
     return table.as_raw_html(inline_css=False)
+
+
+def format_number(value: float) -> str:
+    """A decimal as a reader reads it: whole numbers without decimals, otherwise at most three decimals, and
+    three significant digits below 0.01 (a hazard ratio of 0.004 is not 0)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 0.01:
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
 
 
 def _label(name: str) -> str:
