@@ -33,13 +33,18 @@ def environment():
 def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """What the reader sees in the cells: P-values in the one format (plot_style.format_p), other decimals by
     format_number, booleans as yes/no, dates and times as ISO text; integers stay numbers for great_tables."""
+    if "published_p" in frame.columns and "p_value" in frame.columns:
+        # The paper's P and its mark right beside the computed P; the test's key is for SQL, not for the reader.
+        rest = [name for name in frame.columns if name not in ("published_p", "p_match", "test_id")]
+        at = rest.index("p_value") + 1
+        frame = frame.select(*rest[:at], "published_p", "p_match", *rest[at:])
     columns = []
     for name, dtype in frame.schema.items():
         column = pl.col(name)
         if name.endswith("p_value") and dtype.is_numeric():
             column = column.map_elements(format_p, return_dtype=pl.Utf8, skip_nulls=True)
-        elif dtype.is_float():
-            column = column.map_elements(format_number, return_dtype=pl.Utf8, skip_nulls=True)
+        elif dtype.is_float() or isinstance(dtype, pl.Decimal):
+            column = column.cast(pl.Float64).map_elements(format_number, return_dtype=pl.Utf8, skip_nulls=True)
         elif dtype == pl.Boolean:
             column = pl.when(column).then(pl.lit("yes")).when(column.not_()).then(pl.lit("no"))
         elif dtype.is_temporal() or isinstance(dtype, (pl.List, pl.Struct)):
@@ -60,6 +65,10 @@ def table_html(frame: pl.DataFrame, table_id: str) -> str:
         table = table.cols_align("right", columns=numbers)
     if integers:
         table = table.fmt_integer(columns=integers)
+    # A P-value and a match mark are read whole: never broken over two lines.
+    unbroken = [name for name in shown.columns if name.endswith(("p_value", "p_match")) or name == "reproduces"]
+    if unbroken:
+        table = table.tab_style(style=gt.style.text(whitespace="nowrap"), locations=gt.loc.body(columns=unbroken))
     labels = {name: _label(name) for name in shown.columns}
     table = table.cols_label(**labels).sub_missing(missing_text=MISSING)
     table = table.tab_options(table_font_size="14px", column_labels_font_weight="bold", table_margin_left="0")
