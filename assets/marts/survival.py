@@ -21,6 +21,7 @@ import polars as pl
 from assets.landing.assets import POOL
 from assets.marts.aggregates import quoted, survival_counts
 from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
+from assets.marts import plot_style
 from assets.marts.shared import (SCHEMA, core_deps, mart_metadata, read_relation, replace_tests, save_figures,
                                   skip_while_inputs_unchanged, sql_text, test_row, tests_frame, write_mart)
 from assets.marts.stats import CURVE_SCHEMA, kaplan_meier_from_counts, logrank_from_counts, median_survival, survival_at
@@ -291,6 +292,6 @@ def survival_assets(warehouse: WarehouseResource):
 
 def _logrank_table(tests: pl.DataFrame) -> str:
     rows = [(row["test_id"], row["groups"], f"{row['statistic']:.3f}", row["df"],
-             "undefined" if row["p_value"] is None else f"{row['p_value']:.2g}")
+             plot_style.format_p(row["p_value"]))
             for row in tests.iter_rows(named=True)]
     return markdown_table(["test_id", "groups", "chi-square", "df", "P"], rows)

@@ -11,9 +11,12 @@ from assets.landing.assets import POOL
 from assets.marts.paper_reproduction import KEY as REPRODUCTION_KEY
 from assets.report.pages import PAGES, STUDIES, TITLES
 from assets.snapshot.assets import KEY as SNAPSHOT_KEY
+from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
 REPORT_DIR = "report"
+# What a page is computed by, besides the warehouse: its own code, and the marts' (the figure style).
+REPORT_CODE = ("assets/report", "assets/marts")
 
 
 def report_path(warehouse_path: str | Path, study: str) -> Path:
@@ -50,6 +53,7 @@ def report_asset(study: str) -> dg.AssetsDefinition:
                     "(tables with the paper's values, figures as SVG, provenance, data quality), for clinicians; "
                     "replaced in one rename.",
     )
+    @skip_when_unchanged(f"report.{study}", REPORT_CODE, extra=_shown_inputs, missing=lambda con: _missing(con, study))
     def report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         from orchestration.metadata import markdown_table
 
@@ -64,6 +68,31 @@ def report_asset(study: str) -> dg.AssetsDefinition:
         })
 
     return report
+
+
+def _shown_inputs(con) -> str:
+    """Besides core: the version each mart and the snapshot were last built from, the checks failing now, and the
+    files that failed to load: when none changed, neither does the page (it keeps the run that wrote it)."""
+    from orchestration import versions
+
+    built = con.execute("SELECT layer, version FROM audit.build_versions WHERE layer LIKE 'marts.%' OR layer IN"
+                        " ('snapshot.analytics', 'audit.row_accounting') ORDER BY layer, center_id").fetchall() \
+        if _exists(con, "audit", "build_versions") else []
+    failing = con.execute("SELECT asset_check FROM audit.check_outcomes WHERE NOT passed ORDER BY 1").fetchall() \
+        if _exists(con, "audit", "check_outcomes") else []
+    return repr((built, failing, versions.landing_failures(con)))
+
+
+def _exists(con, schema: str, table: str) -> bool:
+    [(count,)] = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                             [schema, table]).fetchall()
+    return count > 0
+
+
+def _missing(con, study: str) -> bool:
+    """A deleted page is written again, whatever changed."""
+    [(database,)] = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return not report_path(database, study).exists()
 
 
 REPORT_ASSETS = [report_asset(study) for study in STUDIES]
