@@ -183,16 +183,17 @@ QUARANTINE_TABLES = ("patients", "cycles", "assessments", "labs", "adverse_event
 
 
 def quarantine_counts(con: duckdb.DuckDBPyConnection, study: str) -> Block:
-    """Rows in quarantine by center, table and reason (the check and the column it failed), counted in DuckDB."""
+    """Rows in quarantine by center, table and reason (the check and the column it failed), counted in DuckDB.
+    No row's own words: a reason can quote a delivered value, and the page leaves the warehouse."""
     present = [table for table in QUARANTINE_TABLES if relation_exists(con, f"quarantine.{table}")]
     if not present:
         return Block("Quarantined rows", problem=missing_reason("quarantine.patients"), source="quarantine.*")
     union = " UNION ALL ".join(
-        f"SELECT center_id, '{table}' AS table_name, check_name, column_name, reason FROM quarantine.{table}"
+        f"SELECT center_id, '{table}' AS table_name, check_name, column_name FROM quarantine.{table}"
         for table in present)
     query = f"""
         SELECT center_id AS center, table_name AS "table", check_name AS "check",
-               coalesce(column_name, '(row)') AS "column", count(*) AS rows, min(reason) AS example_reason
+               coalesce(column_name, '(row)') AS "column", count(*) AS rows
         FROM ({union}) WHERE center_id IN ({study_centers_sql(study)})
         GROUP BY ALL ORDER BY center, "table", rows DESC, "check\""""
     return read_block(con, "Quarantined rows by center, table and reason", "quarantine.patients", query,
@@ -200,12 +201,25 @@ def quarantine_counts(con: duckdb.DuckDBPyConnection, study: str) -> Block:
                       empty_is_fine=True)
 
 
+def free_text_sql() -> str:
+    """SQL over a row with table_name and column_name: the column is a free-text field (the contract's), whose
+    words may name a patient; the snapshot withholds them (docs/privacy.md), and so does the page."""
+    from assets.landing.contract import FREE_TEXT_FIELDS
+
+    pairs = ", ".join(f"('{table}', '{field}')" for table, fields in sorted(FREE_TEXT_FIELDS.items())
+                      for field in sorted(fields))
+    return f"(table_name, column_name) IN ({pairs})" if pairs else "false"
+
+
 def open_queries(con: duckdb.DuckDBPyConnection, study: str) -> Block:
-    """The data queries still open (marts.data_queries: the row is in quarantine now)."""
+    """The data queries still open (marts.data_queries: the row is in quarantine now); the value and the finding
+    of a free-text field are not quoted."""
     query = f"""
         SELECT center_id AS center, table_name AS "table", source_file AS file, source_row AS "row",
-               coalesce(column_name, '(row)') AS "column", coalesce(delivered_value, '(empty)') AS delivered_value,
-               finding
+               coalesce(column_name, '(row)') AS "column",
+               CASE WHEN {free_text_sql()} THEN '(free text: see the warehouse)'
+                    ELSE coalesce(delivered_value, '(empty)') END AS delivered_value,
+               CASE WHEN {free_text_sql()} THEN check_name ELSE finding END AS finding
         FROM marts.data_queries WHERE status = 'open' AND center_id IN ({study_centers_sql(study)})
         ORDER BY center, "table", file, "row\""""
     return read_block(con, "Open data queries", "marts.data_queries", query, requires=("raw.center_settings",),

@@ -36,9 +36,11 @@ def warehouse(tmp_path: Path) -> Path:
                     " 'WARN', now()::TIMESTAMP)) t(asset_check, passed, severity, evaluated_at)")
         con.execute("CREATE TABLE quarantine.patients AS SELECT 'sch' AS center_id, 'range' AS check_name,"
                     " 'age' AS column_name, 'age -1 is below 0' AS reason")
-        con.execute("CREATE TABLE marts.data_queries AS SELECT 'open' AS status, 'sch' AS center_id, 'patients'"
-                    " AS table_name, 'patients.csv' AS source_file, 7 AS source_row, 'age' AS column_name,"
-                    " '-1' AS delivered_value, 'age -1 is below 0' AS finding")
+        con.execute("CREATE TABLE marts.data_queries AS SELECT * FROM (VALUES ('open', 'sch', 'patients',"
+                    " 'patients.csv', 7, 'range', 'age', '-1', 'age -1 is below 0'), ('open', 'sch', 'events',"
+                    " 'events.csv', 3, 'too_long', 'detail', 'seen by Dr Jane Doe', 'detail seen by Dr Jane Doe is"
+                    " too long')) t(status, center_id, table_name, source_file, source_row, check_name, column_name,"
+                    " delivered_value, finding)")
         con.execute("CREATE TABLE marts.cohort_counts AS SELECT 'cohort.patients' AS measure, NULL::VARCHAR AS"
                     " \"group\", 'n' AS statistic, 39.0 AS value")
         con.execute("CREATE TABLE marts.cohort_characteristics AS SELECT * FROM (VALUES ('sex', 'male', 'all', 20,"
@@ -126,7 +128,9 @@ def test_a_missing_or_empty_mart_is_a_box_with_its_reason_and_the_rest_renders(w
     assert re.search(r">P = 0\.012</td>\s*<td[^>]*>0\.012</td>\s*<td[^>]*>✓ reproduces</td>", html)
     assert plot_style.format_p(0.0123) == "P = 0.012" and ">0.0123<" not in html  # decimals as a reader reads them
     # Data quality: the quarantined row counted by center, table and reason; the open query listed.
-    assert "age -1 is below 0" in text and "range" in text
+    assert "age -1 is below 0" in text and "range" in text  # the open query; the counts by check and column
+    # A free-text field's words never leave the warehouse (docs/privacy.md): the query names its check only.
+    assert "too_long" in text and "Jane Doe" not in html
 
 
 def test_no_number_cell_is_empty(warehouse):
