@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.marts.plot_style import format_p
+from assets.marts.plot_style import format_p, marker_label
 from assets.report.context import Block, FigureBlock, Provenance, Section
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -31,8 +31,9 @@ def environment():
 
 
 def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """What the reader sees in the cells: P-values in the one format (plot_style.format_p), other decimals by
-    format_number, booleans as yes/no, dates and times as ISO text; integers stay numbers for great_tables."""
+    """What the reader sees in the cells: markers by name and unit (plot_style.marker_label), P-values in the one
+    format (plot_style.format_p), other decimals by format_number, booleans as yes/no, dates and times as ISO
+    text; integers stay numbers for great_tables."""
     if "published_p" in frame.columns and "p_value" in frame.columns:
         # The paper's P and its mark right beside the computed P; the test's key is for SQL, not for the reader.
         rest = [name for name in frame.columns if name not in ("published_p", "p_match", "test_id")]
@@ -41,7 +42,9 @@ def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
     columns = []
     for name, dtype in frame.schema.items():
         column = pl.col(name)
-        if name.endswith("p_value") and dtype.is_numeric():
+        if name in ("marker", "analyte") and dtype == pl.Utf8:  # a reader's name, with its unit
+            column = column.map_elements(marker_label, return_dtype=pl.Utf8, skip_nulls=True)
+        elif name.endswith("p_value") and dtype.is_numeric():
             column = column.map_elements(format_p, return_dtype=pl.Utf8, skip_nulls=True)
         elif dtype.is_float() or isinstance(dtype, pl.Decimal):
             column = column.cast(pl.Float64).map_elements(format_number, return_dtype=pl.Utf8, skip_nulls=True)
