@@ -84,9 +84,9 @@ def format_number(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
     if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
+        return f"{int(value)}"  # no thousands separator: the reference codes dates as numbers (20220229)
     if abs(value) >= 0.01:
-        return f"{value:,.3f}".rstrip("0").rstrip(".")
+        return f"{value:.3f}".rstrip("0").rstrip(".")
     return f"{value:.3g}"
 
 
