@@ -44,7 +44,7 @@ def _table3(counts: pl.DataFrame, dpi: int):
             axes.text(i + offset, -4, f"n={assessed.get(term, 0)}", ha="center", va="top",
                       fontsize=plot_style.SMALL_PT)
     axes.set_xticks(range(len(terms)), terms)
-    axes.tick_params(axis="x", pad=14)
+    axes.tick_params(axis="x", pad=22)  # room for the n= line above the term, at body size
     axes.set_ylabel("% of assessed cycles")
     axes.set_ylim(0, 100)
     axes.set_title("Adverse events per blinatumomab cycle (Table 3)")
