@@ -93,6 +93,8 @@ def test_sections_come_in_the_papers_order_after_the_provenance(warehouse):
     # Provenance: the run, the code version, each current file of the study's centers with its hash prefix.
     assert "run-1234" in text and "patients.csv" in text and "abcdef012345" in text and "abcdef0123456" not in text
     assert "cases.csv" not in text  # the case series' center is on its own page
+    # The contents link to the sections inside the page, and only there.
+    assert [attrs["href"] for attrs in page.all("a")] == [f"#{anchor}" for anchor in anchors[1:]]
 
 
 def test_the_page_makes_no_external_request(warehouse):
