@@ -13,7 +13,7 @@ unexport PYTHONDONTWRITEBYTECODE
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export BLINA_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
 
-.PHONY: help run test test-all lint ui sql docs demo-data bench bench-scale bench-generator check-delivery
+.PHONY: help run report test test-all lint ui sql docs demo-data bench bench-scale bench-generator check-delivery
 
 # make bench-scale N=1000000 BAD=0.01: patients and the fraction of bad delivered rows
 N ?= 100000
@@ -21,6 +21,7 @@ BAD ?= 0
 
 help:
 	@echo "make run        land the demo extracts and build the whole warehouse (warehouse/warehouse.duckdb)"
+	@echo "make report     make run, then print the paths of the study reports (warehouse/report/<study>.html)"
 	@echo "make test       the fast tests, for every commit (under 2 minutes)"
 	@echo "make test-all   lint, then every test: slow (warehouse builds) and end-to-end (webserver); what CI runs"
 	@echo "make lint       ruff on the Python (pyproject.toml), sqlfluff on the dbt models and macros (.sqlfluff)"
@@ -47,6 +48,10 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 
 run: $(SYNCED)
 	$(PY) -m orchestration.run
+
+# The study reports: the run brings the warehouse up to date (unchanged steps skip) and writes them; opens nothing.
+report: $(SYNCED)
+	$(PY) -m orchestration.report
 
 # The fast tier, for every commit; test-all is every tier (CI: .ci/run). Tiers: tests/conftest.py.
 test: $(SYNCED)

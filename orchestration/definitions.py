@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.landing.assets import LANDING_CHECKS, POOL, center_partitions, landing_assets
 from assets.marts.paper_reproduction import mart_assets, paper_reproduction_asset
+from assets.report.assets import REPORT_ASSETS
 from assets.snapshot.assets import every_delivery_published, snapshot_asset
 from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
 from orchestration.dbt import build_dbt_assets
@@ -38,7 +39,8 @@ def build_definitions() -> dg.Definitions:
         *landing_assets(centers), *build_dbt_assets(POOL, centers), *VALIDATION_ASSETS, *mart_assets(),
         paper_reproduction_asset])
     return dg.Definitions(
-        assets=[*warehouse_assets, snapshot_asset(warehouse_assets)],
+        # The study reports (report/<study>) come last, after the snapshot and the paper reproduction.
+        assets=[*warehouse_assets, snapshot_asset(warehouse_assets), *REPORT_ASSETS],
         asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS, every_delivery_published],
         jobs=build_jobs(centers),
         schedules=[nightly_schedule],

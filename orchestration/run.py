@@ -162,8 +162,8 @@ def per_center(con) -> list[str]:
     return lines
 
 
-if __name__ == "__main__":
-    code = main()
+def exit_now(code: int) -> None:
+    """Exit with `code` once dbt's resources are released (also `make report`'s way out)."""
     from orchestration import dbt_runner
 
     dbt_runner.release()
@@ -171,3 +171,7 @@ if __name__ == "__main__":
     sys.stderr.flush()
     # Skip interpreter teardown: duckdb's nanobind bindings print spurious "leaked instance" reports there.
     os._exit(code)
+
+
+if __name__ == "__main__":
+    exit_now(main())

@@ -112,3 +112,11 @@ def test_a_refused_files_fingerprint_stays_in_the_warehouse(tmp_path, monkeypatc
     assert _found(warehouse / "analytics.duckdb", query) == [(True,)]
     assert _found(warehouse / "analytics.duckdb", "SELECT count(*) FROM audit.loads WHERE outcome = 'loaded'"
                                                   " AND file_sha256 IS NOT NULL") == [(6,)]
+
+
+def test_the_study_reports_quote_no_free_text(built):
+    """The pages leave the warehouse (a USB stick, an e-mail): no note's words, reviewed or not."""
+    warehouse, _ = built
+    pages = sorted((warehouse / "report").glob("*.html"))
+    assert [page.name for page in pages] == ["case_series.html", "multicenter.html"]
+    assert [page.name for page in pages if "MRN-NOTE-4471" in page.read_text(encoding="utf-8")] == []

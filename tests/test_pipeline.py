@@ -91,7 +91,7 @@ def test_every_asset_has_a_layer_group_and_an_owner():
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    layers = {"landing", "staging", "intermediate", "core", "seeds", "validation", "marts", "snapshot"}
+    layers = {"landing", "staging", "intermediate", "core", "seeds", "validation", "marts", "snapshot", "report"}
     nodes = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
     assert {node.group_name for node in nodes} == layers
     assert [node.key for node in nodes if not node.owners] == []
@@ -227,12 +227,12 @@ def test_the_case_series_errors_are_answered_by_the_demo_corrections(warehouse):
 
 def test_every_table_asset_shows_its_columns_with_types(warehouse):
     """The UI's column schema on every asset that is a warehouse table: landing, dbt layers, validation,
-    marts and audit alike (the snapshot is a file)."""
+    marts and audit alike (the snapshot and the reports are files)."""
     _, _, result = warehouse
     materialized = {event.asset_key: event.materialization.metadata
                     for event in result.get_asset_materialization_events()}
     without = sorted(key.to_user_string() for key, metadata in materialized.items()
-                     if key != dg.AssetKey(["snapshot", "analytics"]) and "dagster/column_schema" not in metadata)
+                     if key.path[0] not in ("snapshot", "report") and "dagster/column_schema" not in metadata)
     assert without == []
     untyped = sorted(f"{key.to_user_string()}.{column.name}" for key, metadata in materialized.items()
                      if "dagster/column_schema" in metadata

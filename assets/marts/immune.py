@@ -219,7 +219,7 @@ def figure2(deltas: GroupDeltas) -> bytes:
     p_values = dict(deltas.table.select("marker", "p_value").unique("marker").iter_rows())
     return distribution_figure(deltas.quantiles, GROUP_LABELS, p_values,
                                "Figure 2. Change over cycle 1, R/R + CR-MRDpos vs CR-MRDneg",
-                               order=[*MARKERS, *BLOOD_COUNTS], panel_title="{marker}: change")
+                               order=[*MARKERS, *BLOOD_COUNTS], panel_title="Change in {label}")
 
 
 def publish_paired(warehouse: WarehouseResource, mart: str, specimen: str, markers, subgroups, description: str,

@@ -228,12 +228,21 @@ def mart_asset(mart: str, description: str, core_tables: tuple[str, ...], extra:
 
 
 def save_figures(warehouse_path: str, pngs: Mapping[str, bytes]) -> Path:
-    """Write `pngs` (file name -> bytes) to <warehouse directory>/figures/, beside the analyst snapshot."""
-    folder = Path(warehouse_path).parent / "figures"
+    """Write `pngs` (file name -> bytes) to <warehouse directory>/figures/, beside the analyst snapshot; a
+    figure drawn with plot_style (a plot_style.Rendered) also as <name>.svg, the vector the report embeds."""
+    folder = figures_dir(warehouse_path)
     folder.mkdir(parents=True, exist_ok=True)
     for name, png in pngs.items():
         (folder / name).write_bytes(png)
+        svg = getattr(png, "svg", None)
+        if svg is not None:
+            (folder / name).with_suffix(".svg").write_bytes(svg)
     return folder
+
+
+def figures_dir(warehouse_path: str) -> Path:
+    """<warehouse directory>/figures/: the marts' figures (PNG and SVG)."""
+    return Path(warehouse_path).parent / "figures"
 
 
 def publish_mart(warehouse, mart: str, table: pl.DataFrame, tests: pl.DataFrame, description: str,

@@ -19,6 +19,7 @@ import dagster as dg
 import polars as pl
 
 from assets.landing.assets import POOL
+from assets.marts import plot_style
 from assets.marts.aggregates import quoted, survival_counts
 from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
 from assets.marts.shared import (
@@ -285,7 +286,7 @@ def survival_assets(warehouse: WarehouseResource):
         write_mart(con, "survival_summary", marts.summary, SUMMARY_DESCRIPTION, SUMMARY_COLUMNS)
         write_mart(con, "survival_events", marts.events, EVENTS_DESCRIPTION, EVENTS_COLUMNS)
         replace_tests(con, MART, marts.tests)
-    figures = survival_figures(marts.curves, GROUPINGS)
+    figures = survival_figures(marts.curves, GROUPINGS, marts.summary, marts.tests)
     folder = save_figures(warehouse.path, figures)
     paper = [figure_name(endpoint, grouping.name) for grouping in GROUPINGS if grouping.paper
              for endpoint in ENDPOINT_NAMES]
@@ -302,6 +303,6 @@ def survival_assets(warehouse: WarehouseResource):
 
 def _logrank_table(tests: pl.DataFrame) -> str:
     rows = [(row["test_id"], row["groups"], f"{row['statistic']:.3f}", row["df"],
-             "undefined" if row["p_value"] is None else f"{row['p_value']:.2g}")
+             plot_style.format_p(row["p_value"]))
             for row in tests.iter_rows(named=True)]
     return markdown_table(["test_id", "groups", "chi-square", "df", "P"], rows)

@@ -1,75 +1,93 @@
-"""Kaplan-Meier plots of the survival mart, numbers at risk under the axis, as PNG bytes.
+"""Kaplan-Meier plots of the survival mart: each curve with its 95 % confidence band (the mart's ci_lower /
+ci_upper), censor marks, each group's n and median in the legend, the log-rank P on the plot and the numbers at
+risk at body size under the axis; PNG and SVG (plot_style.render).
 
-matplotlib is imported inside the function (Agg backend: no display on a server), so importing the marts
-stays cheap. The same curves give the same bytes: the PNG carries no software-version or date metadata.
+The same curves give the same bytes: neither format carries software-version or date metadata.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from assets.marts import plot_style
 from assets.marts.stats import survival_at
 from assets.marts.survival_groupings import Grouping
 
 DAYS_PER_MONTH = 365.25 / 12
 TICK_MONTHS = 6
-_AT_RISK_TOP = -0.2  # axes fraction: the at-risk table starts under the axis label
-COLORS = ("#1f4e79", "#c0392b", "#2e8b57", "#8e44ad", "#d68910", "#566573")
+LINESTYLES = ("-", "--", "-.", ":")  # besides colour: groups stay apart in grey print
+# Layout in inches: the axes, then the at-risk table a row per group at body size.
+WIDTH, AXES_HEIGHT, ROW_HEIGHT, TOP, BOTTOM_GAP = 7.0, 3.6, 0.24, 0.45, 0.75
 
 
-def _step(curve: pl.DataFrame) -> tuple[list[float], list[float]]:
-    """The step function from time 0 (S = 1) to the last observed time, in months."""
+def _step(curve: pl.DataFrame, column: str = "survival") -> tuple[list[float], list[float]]:
+    """The step function of `column` from time 0 (1) to the last observed time, in months (NaN where NULL)."""
     months = [0.0, *(curve["time"] / DAYS_PER_MONTH).to_list()]
-    return months, [1.0, *curve["survival"].to_list()]
+    return months, [1.0, *curve[column].fill_null(float("nan")).to_list()]
+
+
+def median_text(median_days: float | None) -> str:
+    """A median survival in months, or 'not reached'."""
+    return "not reached" if median_days is None else f"{median_days / DAYS_PER_MONTH:.1f} mo"
 
 
 def km_plot(
-    curves: pl.DataFrame, title: str, ylabel: str, labels: dict[str, str] | None = None, dpi: int = 100
-) -> bytes:
-    """One panel: a step curve per `group` of `curves` (the rows of one endpoint and grouping), '+' at
-    censored times, and the number at risk per group every TICK_MONTHS months under the time axis.
-    `labels` renames groups for display."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
+    curves: pl.DataFrame, title: str, ylabel: str, labels: dict[str, str] | None = None, dpi: int = 100,
+    medians: Mapping[str, float | None] | None = None, p_value: float | None = None, test: str | None = None,
+) -> plot_style.Rendered:
+    """One panel: a step curve per `group` of `curves` (the rows of one endpoint and grouping) with its 95 % CI
+    band, '+' at censored times, the number at risk per group every TICK_MONTHS months under the time axis.
+    `labels` renames groups for display; `medians` (group -> days, None: not reached) go into the legend;
+    `test` names the comparison whose `p_value` is printed (plot_style.format_p), e.g. 'Log-rank'."""
     groups = sorted(curves["group"].unique().to_list())
-    last_month = max(curves["time"].max() / DAYS_PER_MONTH, 1.0)
+    last_month = max((curves["time"].max() or 0) / DAYS_PER_MONTH, 1.0)
     ticks = list(range(0, int(last_month) + 1, TICK_MONTHS))
     names = [(labels or {}).get(group, group) for group in groups]
-    figure = Figure(figsize=(6.4, 4.4 + 0.2 * len(groups)), dpi=dpi)
-    axes = figure.add_axes((0.15, 0.2 + 0.045 * len(groups), 0.8, 0.72 - 0.045 * len(groups)))
-    for index, (group, name) in enumerate(zip(groups, names)):
-        curve = curves.filter(pl.col("group") == group).sort("time")
-        color = COLORS[index % len(COLORS)]
-        months, survival = _step(curve)
-        axes.step(months, survival, where="post", color=color, label=name, linewidth=1.6)
-        censored = curve.filter(pl.col("censored") > 0)
-        axes.plot(censored["time"] / DAYS_PER_MONTH, censored["survival"], "+", color=color, markersize=7)
-        at_risk = [survival_at(curve, month * DAYS_PER_MONTH).n_at_risk for month in ticks]
-        row_y = _AT_RISK_TOP - 0.08 * (index + 1)
-        axes.text(-0.02, row_y, name, transform=axes.transAxes, ha="right", va="center", color=color,
-                  fontsize=7)
-        for month, n in zip(ticks, at_risk):
-            axes.text(month, row_y, str(n), transform=axes.get_xaxis_transform(), ha="center", va="center",
-                      fontsize=7)
-    axes.set_xlim(0, ticks[-1] + TICK_MONTHS / 2)
-    axes.set_xticks(ticks)
-    axes.set_ylim(0, 1.03)
-    axes.set_xlabel("Months", fontsize=8, labelpad=2)
-    axes.set_ylabel(ylabel, fontsize=9)
-    axes.set_title(title, fontsize=10, y=1.0)  # a fixed y: matplotlib would measure every tick to place it
-    axes.tick_params(labelsize=8)
-    axes.legend(loc="lower left", fontsize=7, frameon=False)
-    axes.text(-0.02, _AT_RISK_TOP, "At risk", transform=axes.transAxes, ha="right", va="center", fontsize=7,
-              fontweight="bold")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    table_height = ROW_HEIGHT * (len(groups) + 1)
+    height = TOP + AXES_HEIGHT + BOTTOM_GAP + table_height
+    with plot_style.style():
+        figure = plot_style.new_figure(figsize=(WIDTH, height), dpi=dpi)
+        axes = figure.add_axes((1.5 / WIDTH, (BOTTOM_GAP + table_height) / height, 1 - 1.75 / WIDTH,
+                                AXES_HEIGHT / height))
+        row_step = ROW_HEIGHT / AXES_HEIGHT  # one at-risk row, in axes fractions
+        table_top = -(BOTTOM_GAP - 0.05) / AXES_HEIGHT
+        for index, (group, name) in enumerate(zip(groups, names)):
+            curve = curves.filter(pl.col("group") == group).sort("time")
+            color = plot_style.PALETTE[index % len(plot_style.PALETTE)]
+            months, survival = _step(curve)
+            if "ci_lower" in curve.columns:
+                _, lower = _step(curve, "ci_lower")
+                _, upper = _step(curve, "ci_upper")
+                axes.fill_between(months, lower, upper, step="post", color=color, alpha=0.15, linewidth=0)
+            n = curve["n_at_risk"].max() if curve.height else 0
+            label = f"{name} (n = {n}" + (f", median {median_text(medians.get(group))})" if medians is not None
+                                          else ")")
+            axes.step(months, survival, where="post", color=color, label=label, linewidth=1.8,
+                      linestyle=LINESTYLES[index % len(LINESTYLES)])
+            censored = curve.filter(pl.col("censored") > 0)
+            axes.plot(censored["time"] / DAYS_PER_MONTH, censored["survival"], "+", color=color, markersize=8)
+            at_risk = [survival_at(curve, month * DAYS_PER_MONTH).n_at_risk for month in ticks]
+            row_y = table_top - row_step * (index + 1)
+            axes.text(-0.06, row_y, name, transform=axes.transAxes, ha="right", va="center", color=color,
+                      fontsize=plot_style.BODY_PT)
+            for month, count in zip(ticks, at_risk):
+                axes.text(month, row_y, str(count), transform=axes.get_xaxis_transform(), ha="center", va="center",
+                          fontsize=plot_style.BODY_PT)
+        axes.set_xlim(0, ticks[-1] + TICK_MONTHS / 2)
+        axes.set_xticks(ticks)
+        axes.set_ylim(0, 1.03)
+        axes.set_xlabel("Time since the first blinatumomab infusion (months)", labelpad=2)
+        axes.set_ylabel(f"{ylabel} (proportion)")
+        axes.set_title(title, y=1.0)  # a fixed y: matplotlib would measure every tick to place it
+        # The P heads the legend: on the plot, where no curve runs through it.
+        heading = f"{test} {plot_style.format_p(p_value)}; shaded: 95 % CI" if test else "Shaded: 95 % CI"
+        legend = axes.legend(loc="lower left", frameon=False, title=heading, title_fontsize=plot_style.BODY_PT)
+        legend._legend_box.align = "left"  # noqa: SLF001 (matplotlib has no public setting for the title's side)
+        axes.text(-0.06, table_top, "At risk", transform=axes.transAxes, ha="right", va="center",
+                  fontsize=plot_style.BODY_PT, fontweight="bold")
+        return plot_style.render(figure)
 
 
 YLABELS = {"efs": "Event-free survival", "os": "Overall survival"}
@@ -79,9 +97,11 @@ def figure_name(endpoint: str, grouping: str) -> str:
     return f"km_{endpoint}_{grouping}.png"
 
 
-def survival_figures(curves: pl.DataFrame, groupings: Sequence[Grouping]) -> dict[str, bytes]:
-    """A PNG per endpoint and grouping of `curves`, keyed by file name (figure_name), titled with the
-    paper's figure panel where there is one."""
+def survival_figures(curves: pl.DataFrame, groupings: Sequence[Grouping], summary: pl.DataFrame | None = None,
+                     tests: pl.DataFrame | None = None) -> dict[str, plot_style.Rendered]:
+    """A figure per endpoint and grouping of `curves`, keyed by file name (figure_name), titled with the
+    paper's figure panel where there is one; with each group's median from `summary` (marts.survival_summary)
+    and the log-rank P from `tests` (its survival.<endpoint>.<grouping> row of marts.statistical_tests)."""
     figures = {}
     for grouping in groupings:
         for endpoint in sorted(curves.filter(pl.col("grouping") == grouping.name)["endpoint"].unique()):
@@ -89,7 +109,13 @@ def survival_figures(curves: pl.DataFrame, groupings: Sequence[Grouping]) -> dic
             title = f"{endpoint.upper()}: {grouping.title}"
             if endpoint in grouping.figures:
                 title = f"{grouping.figures[endpoint]}. {title}"
+            medians = None if summary is None else dict(
+                summary.filter((pl.col("grouping") == grouping.name) & (pl.col("endpoint") == endpoint))
+                .select("group", "median_days").iter_rows())
+            test = None if tests is None else tests.filter(pl.col("test_id") == f"survival.{endpoint}.{grouping.name}")
             figures[figure_name(endpoint, grouping.name)] = km_plot(
-                panel, title, YLABELS.get(endpoint, "Survival"), grouping.labels
+                panel, title, YLABELS.get(endpoint, "Survival"), grouping.labels, medians=medians,
+                p_value=test["p_value"][0] if test is not None and test.height else None,
+                test="Log-rank" if test is not None and test.height else None,
             )
     return figures

@@ -5,19 +5,16 @@ The time axis is the calendar when every phase drawn has a start date (days from
 otherwise, as for the published case series, whose report dates only blinatumomab and HSCT, it is the phases'
 order (one unit per phase), the known dates written on the bars. Okabe-Ito colours (safe for colour-blind
 readers), blinatumomab also hatched and HSCT also a diamond, so the kinds stay apart in grey print.
-matplotlib is imported inside the function (Agg backend); the PNG carries no software metadata, so the same
-rows give the same bytes.
+Drawn in the plot_style; PNG and SVG carry no software metadata, so the same rows give the same bytes.
 """
 
 from __future__ import annotations
 
-import io
-
 import polars as pl
 
-# Okabe & Ito (2008), "Color Universal Design".
-OKABE_ITO = {"orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
-             "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000"}
+from assets.marts import plot_style
+from assets.marts.plot_style import OKABE_ITO
+
 FRONTLINE = ("frontline_induction", "consolidation", "intensification", "maintenance")
 # legend label -> (colour, hatch)
 STYLES = {
@@ -45,19 +42,20 @@ def _label(row: dict) -> str:
 
 
 def swimmer_plot(phases: pl.DataFrame, ticks: pl.DataFrame, title: str = "Treatment of the case series",
-                 dpi: int = 100) -> bytes:
-    """The PNG of `phases` (rows of marts.treatment_timeline) and `ticks` (subject_id, seq, position,
-    assessment_date, timepoint, mrd_pct_raw: an assessment on its phase's bar)."""
-    import matplotlib
+                 dpi: int = 100) -> plot_style.Rendered:
+    """The figure (PNG, with its SVG) of `phases` (rows of marts.treatment_timeline) and `ticks` (subject_id, seq,
+    position, assessment_date, timepoint, mrd_pct_raw: an assessment on its phase's bar)."""
+    with plot_style.style():
+        return plot_style.render(_swimmer(phases, ticks, title, dpi))
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+
+def _swimmer(phases: pl.DataFrame, ticks: pl.DataFrame, title: str, dpi: int):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     subjects = sorted(phases["subject_id"].unique().to_list())
     dated = phases["start_date"].null_count() == 0
-    figure = Figure(figsize=(11, 1.3 + 1.25 * len(subjects)), dpi=dpi)
+    figure = plot_style.new_figure(figsize=(11, 1.3 + 1.25 * len(subjects)), dpi=dpi)
     axes = figure.add_subplot()
     for lane, subject in enumerate(subjects):
         rows = phases.filter(pl.col("subject_id") == subject).sort("seq").to_dicts()
@@ -109,6 +107,4 @@ def swimmer_plot(phases: pl.DataFrame, ticks: pl.DataFrame, title: str = "Treatm
     figure.text(0.01, 0.01, "Validated rows only (core): a blinatumomab cycle held in quarantine is not drawn.",
                 fontsize=6)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return figure

@@ -180,6 +180,21 @@ def test_km_plot_is_a_deterministic_png(freireich_curves):
     assert first[:8] == b"\x89PNG\r\n\x1a\n" and first == second
 
 
+def test_km_plot_shows_the_ci_bands_medians_the_log_rank_p_and_the_numbers_at_risk_at_body_size(freireich_curves):
+    from assets.marts.plot_style import BODY_PT
+    from assets.marts.survival_plots import km_plot
+
+    svg = km_plot(freireich_curves, "Freireich", "Remission", medians={"6-MP": 23.0, "placebo": None},
+                  p_value=0.00004, test="Log-rank").svg.decode()
+    assert svg.startswith("<?xml") and "Log-rank P &lt; 0.001" in svg
+    assert "median 0.8 mo" in svg and "median not reached" in svg
+    # One band per group (fill_between: a filled path at the band's opacity), under its curve.
+    assert svg.count("fill-opacity: 0.15") == 2
+    # The at-risk table: its heading and counts (21 at 0 weeks in both arms) are body-size text.
+    at_risk = [line for line in svg.splitlines() if ">At risk<" in line or ">21<" in line]
+    assert len(at_risk) == 3 and all(f"font: {BODY_PT:g}px" in line or f"{BODY_PT:g}px" in line for line in at_risk)
+
+
 # --- End to end: the demo warehouse (conftest.demo_warehouse) reproduces the paper -----------------------
 
 def reference_rows(prefix: str) -> list[dict[str, str]]:

@@ -1,0 +1,52 @@
+"""The one figure style: the P-value format, marker labels with units, PNG with its SVG, and the figures written
+as both."""
+
+import pytest
+
+from assets.marts import plot_style, shared
+
+
+@pytest.mark.parametrize(("p_value", "printed"), [
+    (0.0123, "P = 0.012"), (0.0004, "P < 0.001"), (0.001, "P = 0.001"), (0.35, "P = 0.350"), (1.0, "P = 1.000"),
+    (None, "P not defined"), (float("nan"), "P not defined"),
+])
+def test_one_p_value_format(p_value, printed):
+    assert plot_style.format_p(p_value) == printed
+
+
+def test_every_immune_and_cytokine_marker_has_a_label_with_its_unit():
+    from assets.marts.cytokines import CYTOKINES
+    from assets.marts.immune import BLOOD_COUNTS, IMMUNOGLOBULINS, MARKERS
+
+    for marker in [*MARKERS, *BLOOD_COUNTS, *IMMUNOGLOBULINS, *CYTOKINES]:
+        assert plot_style.marker_unit(marker), marker
+    assert plot_style.marker_label("cd3_abs") == "CD3⁺ T cells (×10⁹/L)"
+    assert plot_style.marker_unit("il6") == "pg/mL"
+
+
+def test_palette_is_okabe_ito_without_red_green_pairs():
+    assert set(plot_style.PALETTE) == set(plot_style.OKABE_ITO.values())
+    assert "#c0392b" not in plot_style.PALETTE and "#2e8b57" not in plot_style.PALETTE
+
+
+def test_a_rendered_figure_is_its_png_carrying_its_svg_and_both_are_saved(tmp_path):
+    figure = plot_style.new_figure(figsize=(2, 2))
+    with plot_style.style():
+        figure.add_subplot().plot([0, 1], [0, 1])
+    rendered = plot_style.render(figure)
+    assert rendered.startswith(b"\x89PNG") and rendered.svg.startswith(b"<?xml")
+    assert rendered == plot_style.render(figure) and rendered.svg == plot_style.render(figure).svg  # no dates
+    folder = shared.save_figures(str(tmp_path / "warehouse.duckdb"), {"a.png": rendered, "plain.png": b"\x89PNG"})
+    assert sorted(path.name for path in folder.iterdir()) == ["a.png", "a.svg", "plain.png"]
+
+
+def test_figure_panels_are_titled_with_units_and_the_one_p_format():
+    import polars as pl
+
+    from assets.marts.immune_plots import distribution_figure
+
+    quantiles = pl.DataFrame([{"marker": "cd3_abs", "column": column, "n": 5, "q0": 0.1, "q25": 0.2, "q50": 0.3,
+                               "q75": 0.4, "q100": 0.5} for column in ("pre", "end")])
+    svg = distribution_figure(quantiles, (("pre", "Before"), ("end", "After")), {"cd3_abs": 0.0123},
+                              "Figure 1").svg.decode()
+    assert "CD3⁺ T cells (×10⁹/L)" in svg and "P = 0.012" in svg and ">cd3_abs<" not in svg
