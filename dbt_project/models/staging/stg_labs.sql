@@ -1,7 +1,10 @@
 -- One row per delivered lab value (current file versions; wide files were unpivoted on landing), in the
 -- analyte's canonical unit (seed analytes), with detection markers and the kit's floor interpreted.
+-- A view, over every center: a registry's lab rows are most of its rows, and intermediate.int_labs (a table,
+-- per center) is where they are first stored after raw, read by the validation gate and by core.labs.
+{{ config(materialized='view', pre_hook=[]) }}
 with delivered as (
-    {{ current_rows_with_subject_id('labs') }}
+    {{ current_rows_with_subject_id('labs', every_center=true) }}
 ),
 
 parsed as (
