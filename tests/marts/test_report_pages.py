@@ -6,6 +6,7 @@ cell."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -35,7 +36,10 @@ def chromium() -> str:
     """The chromium binary, installed from Debian's package when missing."""
     found = shutil.which("chromium")
     if not found:
-        subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True, timeout=900)
+        # A fresh machine may have no package lists yet: read them first.
+        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+            subprocess.run(command, check=True, capture_output=True, timeout=900,
+                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         found = shutil.which("chromium")
     assert found, "chromium is not installed and apt-get could not install it"
     return found
