@@ -242,3 +242,17 @@ def test_every_table_asset_shows_its_columns_with_types(warehouse):
     [cycles] = [metadata["dagster/column_schema"].schema for key, metadata in materialized.items()
                 if key == dg.AssetKey(["core", "cycles"])]
     assert {column.name: column.description for column in cycles.columns}["subject_id"]
+
+
+def test_a_raw_partition_counts_its_centers_rows(warehouse):
+    """The UI's row count of partition `sch` of raw/patients is sch's rows (current file versions), not the
+    whole table's: the warehouse run covers every center partition in one run."""
+    database, _, result = warehouse
+    counted = {event.partition: event.materialization.metadata["dagster/row_count"].value
+               for event in result.get_asset_materialization_events()
+               if event.asset_key == dg.AssetKey(["raw", "patients"])}
+    in_table = dict(query(database, "SELECT center_id, count(*) FROM raw.patients JOIN raw.current_files"
+                                    " USING (center_id, source_file, file_sha256) GROUP BY ALL"))
+    assert counted == in_table and len(counted) > 1
+    assert counted["sch"] < sum(in_table.values())
+
