@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 
 from orchestration import dbt_runner, pseudonym_key, settings, versions
 from orchestration.framework_internals import DbtStep
@@ -88,6 +88,10 @@ def dbt_resource() -> DbtResource:
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
+    def __init__(self) -> None:
+        # Each model's and seed's code reference is its file in dbt_project/ (the UI's "Code" link).
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=True))
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         table = dbt_resource_props.get("identifier") or dbt_resource_props.get("alias") or dbt_resource_props["name"]
         return dg.AssetKey([dbt_resource_props["schema"], table])

@@ -17,6 +17,10 @@ from orchestration.sensors import drop_zone_sensor, run_failure_sensor
 # Single-run backfills of the center partitions (one run, one DuckDB writer) are chosen knowingly; Dagster
 # would warn that the parameter is in beta at every import.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+# Likewise the code references (the UI's link from an asset to its code), beta too, warned once per asset.
+for _beta in ("Function `with_source_code_references`", "Class `CodeReferencesMetadataValue`",
+              "Class `LocalFileCodeReference`"):
+    warnings.filterwarnings("ignore", message=_beta, category=dg.BetaWarning)
 
 # Who answers for each layer in the UI: engineers for the pipeline, data managers for what validation refuses,
 # biostatisticians for the marts. Set here once, by group, rather than on every asset.
@@ -38,7 +42,8 @@ def build_definitions() -> dg.Definitions:
         *landing_assets(centers), *build_dbt_assets(POOL, centers), *VALIDATION_ASSETS, *mart_assets(),
         paper_reproduction_asset])
     return dg.Definitions(
-        assets=[*warehouse_assets, snapshot_asset(warehouse_assets)],
+        # Every asset's code reference in the UI: the function that builds it (and a dbt model's own SQL file).
+        assets=dg.with_source_code_references([*warehouse_assets, snapshot_asset(warehouse_assets)]),
         asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS, every_delivery_published],
         jobs=build_jobs(centers),
         schedules=[nightly_schedule],

@@ -256,3 +256,21 @@ def test_a_raw_partition_counts_its_centers_rows(warehouse):
     assert counted == in_table and len(counted) > 1
     assert counted["sch"] < sum(in_table.values())
 
+
+def test_every_asset_links_to_its_code():
+    """The UI's code reference on every asset: a file of this repository that exists, and for a dbt model or
+    seed its own file in dbt_project/."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    references = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            value = node.metadata.get("dagster/code_references")
+            references[key.to_user_string()] = [Path(ref.file_path) for ref in value.code_references] if value else []
+    assert sorted(key for key, paths in references.items() if not paths) == []
+    assert all(path.is_file() and path.is_relative_to(settings.PROJECT_ROOT)
+               for paths in references.values() for path in paths)
+    assert settings.DBT_PROJECT_DIR / "models" / "core" / "patients.sql" in references["core/patients"]
+    assert settings.PROJECT_ROOT / "assets" / "landing" / "assets.py" in references["raw/patients"]
