@@ -45,7 +45,8 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp $< $@
 
-run: $(SYNCED)
+# The run is kept in $(DAGSTER_HOME)'s history: `make ui` shows its materializations and checks.
+run: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.run
 
 # The fast tier, for every commit; test-all is every tier (CI: .ci/run). Tiers: tests/conftest.py.
