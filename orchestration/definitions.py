@@ -1,5 +1,6 @@
 """The one Dagster code location of the warehouse (workspace.yaml loads this module)."""
 
+import inspect
 import warnings
 
 import dagster as dg
@@ -18,8 +19,7 @@ from orchestration.sensors import drop_zone_sensor, run_failure_sensor
 # would warn that the parameter is in beta at every import.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 # Likewise the code references (the UI's link from an asset to its code), beta too, warned once per asset.
-for _beta in ("Function `with_source_code_references`", "Class `CodeReferencesMetadataValue`",
-              "Class `LocalFileCodeReference`"):
+for _beta in ("Class `CodeReferencesMetadataValue`", "Class `LocalFileCodeReference`"):
     warnings.filterwarnings("ignore", message=_beta, category=dg.BetaWarning)
 
 # Who answers for each layer in the UI: engineers for the pipeline, data managers for what validation refuses,
@@ -34,6 +34,29 @@ def _owned(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.replace_attributes(owners=[owner]) if owner and not spec.owners else spec
 
 
+def with_code_references(definitions: list) -> list:
+    """dg.with_source_code_references, but pointing at the function a decorator wraps (skip_when_unchanged):
+    Dagster's takes the wrapper's file and the wrapped function's line. A reference already set (dagster-dbt's
+    model file) stays first."""
+    def referenced(definition):
+        compute = getattr(definition.node_def, "compute_fn", None)
+        function = inspect.unwrap(getattr(compute, "decorated_fn", compute)) if compute else None
+        if function is None:
+            return definition
+        code = dg.LocalFileCodeReference(file_path=inspect.getsourcefile(function),
+                                         line_number=inspect.getsourcelines(function)[1])
+
+        def add(spec: dg.AssetSpec) -> dg.AssetSpec:
+            known = spec.metadata.get("dagster/code_references")
+            references = [*(known.code_references if known else []), code]
+            return spec.replace_attributes(metadata={
+                **spec.metadata, "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=references)})
+
+        return definition.map_asset_specs(add)
+
+    return [referenced(definition) for definition in definitions]
+
+
 def build_definitions() -> dg.Definitions:
     """Everything, from the environment at the time of the call: the center partitions are the centers'
     YAMLs in BLINA_CENTERS_DIR (tests point it, and the other BLINA_* variables, at temp dirs)."""
@@ -43,7 +66,7 @@ def build_definitions() -> dg.Definitions:
         paper_reproduction_asset])
     return dg.Definitions(
         # Every asset's code reference in the UI: the function that builds it (and a dbt model's own SQL file).
-        assets=dg.with_source_code_references([*warehouse_assets, snapshot_asset(warehouse_assets)]),
+        assets=with_code_references([*warehouse_assets, snapshot_asset(warehouse_assets)]),
         asset_checks=[*LANDING_CHECKS, *VALIDATION_CHECKS, every_delivery_published],
         jobs=build_jobs(centers),
         schedules=[nightly_schedule],

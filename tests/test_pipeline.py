@@ -274,3 +274,5 @@ def test_every_asset_links_to_its_code():
                for paths in references.values() for path in paths)
     assert settings.DBT_PROJECT_DIR / "models" / "core" / "patients.sql" in references["core/patients"]
     assert settings.PROJECT_ROOT / "assets" / "landing" / "assets.py" in references["raw/patients"]
+    # A mart wrapped by skip_when_unchanged links to its own module, not to the wrapper's.
+    assert references["marts/survival_curves"] == [settings.PROJECT_ROOT / "assets" / "marts" / "survival.py"]
