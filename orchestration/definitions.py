@@ -26,7 +26,8 @@ for _beta in ("Class `CodeReferencesMetadataValue`", "Class `LocalFileCodeRefere
 # biostatisticians for the marts. Set here once, by group, rather than on every asset.
 OWNERS = {"landing": "team:data-engineering", "staging": "team:data-engineering",
           "intermediate": "team:data-engineering", "core": "team:data-engineering",
-          "seeds": "team:data-engineering", "validation": "team:data-management", "marts": "team:biostatistics"}
+          "seeds": "team:data-engineering", "validation": "team:data-management",
+          "accounting": "team:data-management", "marts": "team:biostatistics"}
 
 
 def _owned(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -91,10 +91,14 @@ def test_every_asset_has_a_layer_group_and_an_owner():
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    layers = {"landing", "staging", "intermediate", "core", "seeds", "validation", "marts", "snapshot"}
+    layers = {"landing", "staging", "intermediate", "core", "seeds", "validation", "accounting", "marts", "snapshot"}
     nodes = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
     assert {node.group_name for node in nodes} == layers
     assert [node.key for node in nodes if not node.owners] == []
+    # The UI's group lineage runs one way: no two groups feed each other.
+    feeds = {(graph.get(parent).group_name, node.group_name) for node in nodes for parent in node.parent_keys}
+    assert sorted((upstream, downstream) for upstream, downstream in feeds
+                  if upstream != downstream and (downstream, upstream) in feeds) == []
 
 
 def test_every_sensor_says_what_it_does():
