@@ -46,7 +46,8 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp $< $@
 
-run: $(SYNCED)
+# The run is kept in $(DAGSTER_HOME)'s history: `make ui` shows its materializations and checks.
+run: $(SYNCED) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.run
 
 # The study reports: the run brings the warehouse up to date (unchanged steps skip) and writes them; opens nothing.

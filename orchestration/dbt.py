@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 
 from orchestration import dbt_runner, pseudonym_key, settings, versions
 from orchestration.framework_internals import DbtStep
@@ -72,8 +72,12 @@ class DbtResource(dg.ConfigurableResource):
         # and no listing of every schema up front: dbt looks up the few relations it needs (~0.3 s less).
         args = ["build", *selection, "--indirect-selection", indirect or "buildable", "--no-write-json",
                 "--no-populate-cache", *args]
+        log_file = target_path / "dbt.log"
+        logged_before = log_file.stat().st_size if log_file.exists() else 0
         invocation = dbt_runner.invoke(Path(self.project_dir), Path(step.project.manifest_path), target_path, args,
                                        env={**warehouse.duckdb_env(), KEY_VARIABLE: pseudonym_key.key()})
+        # dbt's own log of this invocation on the run's page (the file beside the warehouse keeps every run's).
+        context.log.info(f"dbt's log ({log_file}):\n{_log_since(log_file, logged_before)}")
         for raw_event in invocation.events:
             yield from step.dagster_events(raw_event, target_path)
         if not invocation.success:
@@ -83,11 +87,24 @@ class DbtResource(dg.ConfigurableResource):
             raise dg.Failure(description=description, metadata={"errors": errors})
 
 
+def _log_since(log_file: Path, offset: int) -> str:
+    """What dbt appended to its log file after `offset` bytes (all of it when dbt rotated the file since)."""
+    if not log_file.exists():
+        return "(no log written)"
+    with log_file.open("rb") as log:
+        log.seek(offset if offset <= log_file.stat().st_size else 0)
+        return log.read().decode("utf-8", "replace").strip()
+
+
 def dbt_resource() -> DbtResource:
     return DbtResource(project_dir=str(dbt_project().project_dir))
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
+    def __init__(self) -> None:
+        # Each model's and seed's code reference is its file in dbt_project/ (the UI's "Code" link).
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=True))
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         table = dbt_resource_props.get("identifier") or dbt_resource_props.get("alias") or dbt_resource_props["name"]
         return dg.AssetKey([dbt_resource_props["schema"], table])

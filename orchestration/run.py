@@ -4,6 +4,7 @@ import os
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 from assets.landing.store import utc_now
 from orchestration import settings
@@ -14,8 +15,6 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def main() -> int:
     started, since = time.perf_counter(), utc_now()
-    from dagster import DagsterInstance
-
     from orchestration.exclusive import WarehouseBusy, exclusive_warehouse
     from orchestration.pseudonym_key import KeyMissing, key
 
@@ -25,10 +24,7 @@ def main() -> int:
         print(f"NOT RUN: {missing}")
         return 3
     try:
-        # An in-memory instance: the run is not kept in $DAGSTER_HOME's history (runs launched from `make ui`
-        # are). Recording its ~700 events and planned materializations in SQLite costs ~7 s of a 20 s budget.
-        with exclusive_warehouse(settings.warehouse_dir() / settings.WAREHOUSE_FILE), \
-                DagsterInstance.ephemeral() as instance:
+        with exclusive_warehouse(settings.warehouse_dir() / settings.WAREHOUSE_FILE), instance_of_run() as instance:
             result = execute_warehouse(instance)
     except WarehouseBusy as busy:
         print(f"NOT RUN: {busy}")
@@ -38,6 +34,24 @@ def main() -> int:
     code, last_line = verdict(built_everything(result), failed_files, time.perf_counter() - started)
     print(last_line)
     return code
+
+
+def instance_of_run():
+    """The Dagster instance at $DAGSTER_HOME (the Makefile sets it to .dagster_home), so that `make ui` shows
+    the run, its materializations and its check results; created with orchestration/dagster.yaml on first use,
+    as `make ui` creates it. Without DAGSTER_HOME, an in-memory instance whose history ends with the process."""
+    import shutil
+
+    from dagster import DagsterInstance
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return DagsterInstance.ephemeral()
+    config = Path(home) / "dagster.yaml"
+    if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(settings.PROJECT_ROOT / "orchestration" / "dagster.yaml", config)
+    return DagsterInstance.get()
 
 
 def verdict(success: bool, failed_files: int, seconds: float) -> tuple[int, str]:
@@ -63,10 +77,15 @@ def built_everything(result) -> bool:
 def execute_warehouse(instance):
     """The `warehouse` job in this process on `instance`; its own function so that the scale benchmark
     (tests/benchmarks/profile_run.py) runs exactly what `make run` runs and reads the instance's event log."""
-    from orchestration.definitions import defs
+    import uuid
 
-    return defs.resolve_job_def("warehouse").execute_in_process(
-        instance=instance, run_config=_QUIET, raise_on_error=False)
+    from orchestration.definitions import defs
+    from orchestration.framework_internals import sqlite_storage_held_open
+
+    run_id = str(uuid.uuid4())  # as Dagster makes them: the held-open storage is the run's
+    with sqlite_storage_held_open(instance, run_id):
+        return defs.resolve_job_def("warehouse").execute_in_process(
+            instance=instance, run_config=_QUIET, raise_on_error=False, run_id=run_id)
 
 
 def print_summary(since: datetime, failed_checks: list) -> int:

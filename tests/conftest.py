@@ -7,6 +7,7 @@ Dagster runs) says `pytestmark = pytest.mark.slow`; a test reading the marts' de
 fixture, which materializes the whole asset graph once per session."""
 
 import os
+import tempfile
 
 import pytest
 
@@ -16,6 +17,9 @@ WAREHOUSE_FIXTURES = frozenset({"demo_build", "demo_warehouse"})
 
 def pytest_configure(config) -> None:
     os.environ.setdefault("BLINA_PSEUDONYM_KEY", "demo")
+    # `make test` exports DAGSTER_HOME=.dagster_home (the Makefile's, for `make run` and `make ui`): a test that
+    # runs orchestration.run records its runs in a scratch instance instead, never in the repository's.
+    os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="blina_dagster_home_")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -52,3 +52,26 @@ def test_the_asset_execution_context_gives_the_op_tags_publicly():
     import dagster as dg
 
     assert isinstance(inspect.getattr_static(dg.AssetExecutionContext, "op_execution_context"), property)
+
+
+def test_the_sqlite_storage_is_held_open_where_dagster_writes_and_commits_without_waiting_for_the_disk(tmp_path):
+    """make run's instance (orchestration.run): while held, the close of Dagster's own connection leaves the
+    write-ahead log of the run's database in place (no checkpoint), and its connections commit with
+    synchronous=NORMAL (1); after the block, Dagster's defaults again (FULL, 2) and the log gone."""
+    import shutil
+    from pathlib import Path
+
+    import dagster as dg
+
+    shutil.copy(Path(framework_internals.__file__).parent / "dagster.yaml", tmp_path)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        storage = instance.event_log_storage
+        wal = Path(storage.path_for_shard("run-1") + "-wal")
+
+        def synchronous() -> int:
+            with storage.run_connection("run-1") as connection:
+                return connection.exec_driver_sql("PRAGMA synchronous").scalar()
+
+        with framework_internals.sqlite_storage_held_open(instance, "run-1"):
+            assert synchronous() == 1 and wal.exists()
+        assert synchronous() == 2 and not wal.exists()

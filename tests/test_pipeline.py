@@ -91,10 +91,15 @@ def test_every_asset_has_a_layer_group_and_an_owner():
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    layers = {"landing", "staging", "intermediate", "core", "seeds", "validation", "marts", "snapshot", "report"}
+    layers = {"landing", "staging", "intermediate", "core", "seeds", "validation", "accounting", "marts", "snapshot",
+              "report"}
     nodes = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
     assert {node.group_name for node in nodes} == layers
     assert [node.key for node in nodes if not node.owners] == []
+    # The UI's group lineage runs one way: no two groups feed each other.
+    feeds = {(graph.get(parent).group_name, node.group_name) for node in nodes for parent in node.parent_keys}
+    assert sorted((upstream, downstream) for upstream, downstream in feeds
+                  if upstream != downstream and (downstream, upstream) in feeds) == []
 
 
 def test_every_sensor_says_what_it_does():
@@ -242,3 +247,37 @@ def test_every_table_asset_shows_its_columns_with_types(warehouse):
     [cycles] = [metadata["dagster/column_schema"].schema for key, metadata in materialized.items()
                 if key == dg.AssetKey(["core", "cycles"])]
     assert {column.name: column.description for column in cycles.columns}["subject_id"]
+
+
+def test_a_raw_partition_counts_its_centers_rows(warehouse):
+    """The UI's row count of partition `sch` of raw/patients is sch's rows (current file versions), not the
+    whole table's: the warehouse run covers every center partition in one run."""
+    database, _, result = warehouse
+    counted = {event.partition: event.materialization.metadata["dagster/row_count"].value
+               for event in result.get_asset_materialization_events()
+               if event.asset_key == dg.AssetKey(["raw", "patients"])}
+    in_table = dict(query(database, "SELECT center_id, count(*) FROM raw.patients JOIN raw.current_files"
+                                    " USING (center_id, source_file, file_sha256) GROUP BY ALL"))
+    assert counted == in_table and len(counted) > 1
+    assert counted["sch"] < sum(in_table.values())
+
+
+def test_every_asset_links_to_its_code():
+    """The UI's code reference on every asset: a file of this repository that exists, and for a dbt model or
+    seed its own file in dbt_project/."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    references = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            value = node.metadata.get("dagster/code_references")
+            references[key.to_user_string()] = [Path(ref.file_path) for ref in value.code_references] if value else []
+    assert sorted(key for key, paths in references.items() if not paths) == []
+    assert all(path.is_file() and path.is_relative_to(settings.PROJECT_ROOT)
+               for paths in references.values() for path in paths)
+    assert settings.DBT_PROJECT_DIR / "models" / "core" / "patients.sql" in references["core/patients"]
+    assert settings.PROJECT_ROOT / "assets" / "landing" / "assets.py" in references["raw/patients"]
+    # A mart wrapped by skip_when_unchanged links to its own module, not to the wrapper's.
+    assert references["marts/survival_curves"] == [settings.PROJECT_ROOT / "assets" / "marts" / "survival.py"]

@@ -1,7 +1,10 @@
-"""END TO END (about 2 min): the real `dagster-webserver` and `dagster-daemon` on 127.0.0.1, the nightly job
-launched through the UI's GraphQL API and run by the daemon's queue, then the analyst snapshot and the asset
-checks as the UI shows them; then a changed delivery in the drop zone, picked up by the drop-zone sensor
-under the daemon, runs for that center's partition only. Both processes are stopped whatever happens."""
+"""END TO END (about 4 min): `make run` (orchestration.run) into a temp Dagster instance, then the real
+`dagster-webserver` and `dagster-daemon` on 127.0.0.1 over that instance. The UI walk-through, as its pages'
+GraphQL reads it: make run's materializations on every asset, a raw partition's own row count, a mart's
+columns, preview, code reference and check results, dbt's log on the run's page. Then the nightly job launched
+through the UI's GraphQL API without choosing a partition, run by the daemon's queue over every center; then
+a changed delivery in the drop zone, picked up by the drop-zone sensor under the daemon, runs for that center's
+partition only. Both processes are stopped whatever happens."""
 
 import json
 import os
@@ -41,6 +44,22 @@ SET_CURSOR = """mutation($selector: SensorSelector!, $cursor: String) { setSenso
   cursor: $cursor) { __typename ... on PythonError { message } } }"""
 START_SENSOR = """mutation($selector: SensorSelector!) { startSensor(sensorSelector: $selector) {
   __typename ... on PythonError { message } } }"""
+ASSETS = """{ assetNodes { assetKey { path } isMaterializable
+  assetMaterializations(limit: 1) { runId } } }"""
+MATERIALIZATION = """query($key: AssetKeyInput!, $partitions: [String!]) { assetNodeOrError(assetKey: $key) {
+  ... on AssetNode { assetMaterializations(partitions: $partitions, limit: 1) { runId partition metadataEntries {
+    label ... on IntMetadataEntry { intValue } ... on MarkdownMetadataEntry { mdStr }
+    ... on TableSchemaMetadataEntry { schema { columns { name type description } } } } } } } }"""
+DEFINITION = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
+  metadataEntries { label ... on CodeReferencesMetadataEntry { codeReferences {
+    ... on LocalFileCodeReference { filePath } } } }
+  assetChecksOrError { ... on AssetChecks { checks { name description } } } } } }"""
+PARTITIONS = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
+  assetPartitionStatuses { ... on DefaultPartitionStatuses { materializedPartitions } } } } }"""
+RUN_LOG = """query($id: ID!, $cursor: String) { logsForRun(runId: $id, afterCursor: $cursor) {
+  ... on EventConnection { cursor hasMore events { __typename ... on MessageEvent { message stepKey } } } } }"""
+JOB_TAGS = """query($selector: PipelineSelector!) { pipelineOrError(params: $selector) { ... on Pipeline {
+  tags { key value } } } }"""
 CHECKS = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
   assetChecksOrError { ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } } }"""
 
@@ -75,6 +94,10 @@ def dagster_processes(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "DAGSTER_HOME": str(home), "BLINA_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
            "BLINA_LANDING_DIR": str(tmp_path / "landing"), "PYTHONPATH": f"{ROOT}:{ROOT / 'data'}"}
     env.pop("BLINA_CENTERS_DIR", None)
+    # `make run` on the same instance (into a warehouse of its own, which the UI's runs leave alone).
+    made = subprocess.run([sys.executable, "-m", "orchestration.run"], cwd=ROOT, capture_output=True, text=True,
+                          env={**env, "BLINA_WAREHOUSE_DIR": str(tmp_path / "made")})
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
     port = free_port()
     commands = [[BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
                 [BIN / "dagster-daemon", "run", "-w", "workspace.yaml"]]
@@ -157,12 +180,103 @@ def deliver_through_the_sensor(url: str, landing: Path) -> dict[str, str]:
     return {"run_id": run["runId"], **{tag["key"]: tag["value"] for tag in run["tags"]}}
 
 
+def by_label(entries: list[dict]) -> dict[str, dict]:
+    return {entry["label"]: entry for entry in entries}
+
+
+def latest_materialization(url: str, key: list[str], partition: str | None = None) -> dict:
+    node = graphql(url, MATERIALIZATION, key={"path": key}, partitions=[partition] if partition else None)
+    [event] = node["assetNodeOrError"]["assetMaterializations"]
+    return {**event, "metadata": by_label(event["metadataEntries"])}
+
+
+def run_messages(url: str, run_id: str) -> list[dict]:
+    messages, cursor = [], None
+    while True:
+        page = graphql(url, RUN_LOG, id=run_id, cursor=cursor)["logsForRun"]
+        messages += [event for event in page["events"] if "message" in event]
+        if not page["hasMore"]:
+            return messages
+        cursor = page["cursor"]
+
+
+def markdown_rows(markdown: str) -> list[dict[str, str]]:
+    """A metadata markdown table (orchestration.metadata.markdown_table) as dicts, header -> cell."""
+    header, _, *rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in
+                        markdown.strip().splitlines()]
+    return [dict(zip(header, row)) for row in rows]
+
+
+def walk_through_make_run(url: str, made: Path) -> str:
+    """The UI's pages after `make run`, as their GraphQL reads them; returns make run's run id."""
+    [make_run] = graphql(url, RUNS, filter={"pipelineName": "warehouse"})["runsOrError"]["results"]
+    assert make_run["status"] == "SUCCESS"
+    # Every asset shows make run's materialization: none reads "Never materialized".
+    nodes = [node for node in graphql(url, ASSETS)["assetNodes"] if node["isMaterializable"]]
+    assert len(nodes) > 60 and [node["assetKey"]["path"] for node in nodes if [
+        event["runId"] for event in node["assetMaterializations"]] != [make_run["runId"]]] == []
+
+    with duckdb.connect(str(made / "warehouse.duckdb"), read_only=True) as con:
+        rows = dict(con.execute("SELECT center_id, count(*) FROM raw.patients JOIN raw.current_files"
+                                " USING (center_id, source_file, file_sha256) GROUP BY ALL").fetchall())
+        columns = con.execute("SELECT column_name, lower(data_type) FROM duckdb_columns() WHERE schema_name ="
+                              " 'marts' AND table_name = 'survival_curves' ORDER BY column_index").fetchall()
+        curve_starts = dict(((endpoint, grouping, group), start) for endpoint, grouping, group, start in con.execute(
+            'SELECT endpoint, grouping, "group", min(time) FROM marts.survival_curves GROUP BY ALL').fetchall())
+    # A raw partition's row count is its center's rows, not the table's.
+    sch = latest_materialization(url, ["raw", "patients"], "sch")
+    assert sch["partition"] == "sch" and sch["metadata"]["dagster/row_count"]["intValue"] == rows["sch"]
+    assert rows["sch"] < sum(rows.values())
+
+    # A mart's page: its columns with types and descriptions, a preview from the start of its first curve.
+    curves = latest_materialization(url, ["marts", "survival_curves"])
+    shown = curves["metadata"]["dagster/column_schema"]["schema"]["columns"]
+    assert [(column["name"], column["type"]) for column in shown] == columns
+    assert [column["name"] for column in shown if not column["description"]] == []
+    preview = markdown_rows(curves["metadata"]["preview"]["mdStr"])
+    first = preview[0]
+    assert float(first["time"]) == curve_starts[(first["endpoint"], first["grouping"], first["group"])]
+    curve = [first[name] for name in ("endpoint", "grouping", "group")]
+    times = [float(row["time"]) for row in preview if [row["endpoint"], row["grouping"], row["group"]] == curve]
+    assert times == sorted(times) and len(times) > 1
+    # Its code, and dbt's models' own files.
+    for key, file in ((["marts", "survival_curves"], "assets/marts/survival.py"),
+                      (["core", "patients"], "dbt_project/models/core/patients.sql")):
+        definition = graphql(url, DEFINITION, key={"path": key})["assetNodeOrError"]
+        references = by_label(definition["metadataEntries"])["dagster/code_references"]["codeReferences"]
+        assert str(ROOT / file) in [reference["filePath"] for reference in references], (key, references)
+    # Check results, with names and descriptions that say what they check.
+    checks = graphql(url, DEFINITION, key={"path": ["audit", "row_accounting"]})["assetNodeOrError"]
+    assert [(check["name"], bool(check["description"])) for check in checks["assetChecksOrError"]["checks"]] == [
+        ("delivered_rows_accounted", True)]
+    assert check_statuses(url, ["audit", "row_accounting"]) == {"delivered_rows_accounted": "SUCCEEDED"}
+    assert check_statuses(url, ["marts", "paper_reproduction"])["reproduces_the_paper"] == "SUCCEEDED"
+    # dbt's own log on the run's page, per dbt step.
+    dbt_logs = {message["stepKey"]: message["message"] for message in run_messages(url, make_run["runId"])
+                if message["message"].startswith("dbt's log (")}
+    assert sorted(dbt_logs) == ["dbt_core", "dbt_intermediate", "dbt_seeds", "dbt_staging"]
+    assert [step for step, log in dbt_logs.items() if "Finished running" not in log] == []
+    return make_run["runId"]
+
+
 def test_nightly_job_and_a_delivery_through_the_webserver_and_daemon(tmp_path):
+    centers = {path.stem for path in (ROOT / "data" / "centers").glob("*.yaml")}
     with dagster_processes(tmp_path) as url:
+        walk_through_make_run(url, tmp_path / "made")
+
+        # "Materialize all" without choosing partitions: the job carries the range of every center.
         selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "jobName": "warehouse"}
+        tags = {tag["key"]: tag["value"] for tag in graphql(url, JOB_TAGS, selector={
+            key.replace("jobName", "pipelineName"): value for key, value in selector.items()})[
+            "pipelineOrError"]["tags"]}
+        assert {tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]} <= centers
         launched = graphql(url, LAUNCH, params={"selector": selector, "runConfigData": {}})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
-        wait_for_run(url, launched["run"]["runId"], tmp_path)
+        run_id = launched["run"]["runId"]
+        wait_for_run(url, run_id, tmp_path)
+        # Every center partition of a raw asset, in the one run.
+        assert {center: latest_materialization(url, ["raw", "patients"], center)["runId"] for center in centers} == {
+            center: run_id for center in centers}
         assert check_statuses(url, ["snapshot", "analytics"]) == {"every_column_described": "SUCCEEDED",
                                                                   "every_delivery_published": "SUCCEEDED"}
         assert check_statuses(url, ["audit", "row_accounting"]) == {"delivered_rows_accounted": "SUCCEEDED"}

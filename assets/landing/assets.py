@@ -49,16 +49,27 @@ def raw_table_asset(table: str, centers: dg.StaticPartitionsDefinition) -> dg.As
              delivery: DeliveryResource) -> dg.MaterializeResult:
         from assets.landing.ingest import land_table
 
+        partitioned = context.has_partition_key or context.has_partition_key_range
         with warehouse.connect() as con:
             centers = centers_to_land(context, delivery.centers())
             loads = land_table(con, table, centers, Path(delivery.landing_dir), store.utc_now(),
                                warehouse.temp_directory)
             all_versions, current = store.count_rows(con, table)
+            by_center = store.count_rows_by_center(con, table, list(context.partition_keys)) if partitioned else {}
             columns = column_schema(con, "raw", table)
         for load in loads:
             if load.outcome == store.FAILED:
                 context.log.warning(load.message)
+        # A partition's materialization counts its center's rows (Dagster records one per partition of the run,
+        # and this metadata replaces the whole table's there); the whole table's stay in rows_in_table.
+        for center_id, (center_all, center_current) in by_center.items():
+            context.add_asset_metadata({
+                "dagster/row_count": center_current, "rows_all_versions": center_all,
+                "rows_loaded_now": sum(load.rows for load in loads
+                                       if load.outcome == store.LOADED and load.center_id == center_id),
+            }, partition_key=center_id)
         return dg.MaterializeResult(metadata={
+            "rows_in_table": current,
             "dagster/row_count": current,
             **columns,
             "rows_all_versions": all_versions,
