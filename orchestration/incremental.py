@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 import dagster as dg
 
 from orchestration import versions
+from orchestration.catalog import relation_exists
 from orchestration.metadata import column_schema
 
 
@@ -111,9 +112,6 @@ def _row_count(con, key: dg.AssetKey) -> dict[str, int]:
     """The relation's row count, for assets that are tables or views of the warehouse (the snapshot is a file)."""
     if len(key.path) != 2:
         return {}
-    [(exists,)] = con.execute("SELECT count(*) FROM (SELECT schema_name, table_name FROM duckdb_tables() UNION ALL"
-                              " SELECT schema_name, view_name FROM duckdb_views()) WHERE schema_name = ?"
-                              " AND table_name = ?", list(key.path)).fetchall()
-    if not exists:
+    if not relation_exists(con, ".".join(key.path)):
         return {}
     return {"dagster/row_count": con.execute(f'SELECT count(*) FROM "{key.path[0]}"."{key.path[1]}"').fetchall()[0][0]}

@@ -15,6 +15,7 @@ from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.validation.gate import ORDER
 from assets.validation.store import SUPERSEDED, quarantine_table
+from orchestration.catalog import relation_exists
 from orchestration.incremental import skip_when_unchanged
 from orchestration.metadata import markdown_table
 from orchestration.resources import WarehouseResource
@@ -123,21 +124,15 @@ _NO_CORRECTIONS = ("(SELECT NULL::VARCHAR AS table_name, NULL::VARCHAR AS center
                    " NULL::VARCHAR AS status WHERE false)")
 
 
-def _exists(con) -> bool:
-    schema, _, name = CORRECTIONS.partition(".")
-    [(exists,)] = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                              [schema, name]).fetchall()
-    return bool(exists)
-
-
 def queries_sql(con) -> str:
-    return QUERY.format(corrections=CORRECTIONS if _exists(con) else _NO_CORRECTIONS)
+    return QUERY.format(corrections=CORRECTIONS if relation_exists(con, CORRECTIONS) else _NO_CORRECTIONS)
 
 
 def findings_fingerprint(con) -> str:
     """What the mart is computed from, as row counts and order-free sums of row hashes: the findings, the
     superseded ones and the corrections. A re-delivery with the same rows changes none of them."""
-    relations = [*(quarantine_table(table) for table in ORDER), SUPERSEDED, *([CORRECTIONS] if _exists(con) else [])]
+    relations = [*(quarantine_table(table) for table in ORDER), SUPERSEDED,
+                 *([CORRECTIONS] if relation_exists(con, CORRECTIONS) else [])]
     return "|".join(f"{relation}={con.execute(f'SELECT count(*), sum(hash(t)) FROM {relation} AS t').fetchall()[0]}"
                     for relation in relations)
 

@@ -11,6 +11,7 @@ from assets.landing.assets import POOL
 from assets.marts.paper_reproduction import KEY as REPRODUCTION_KEY
 from assets.report.pages import PAGES, STUDIES, TITLES
 from assets.snapshot.assets import KEY as SNAPSHOT_KEY
+from orchestration.catalog import database_path, relation_exists
 from orchestration.incremental import skip_when_unchanged
 from orchestration.resources import WarehouseResource
 
@@ -77,23 +78,15 @@ def _shown_inputs(con) -> str:
 
     built = con.execute("SELECT layer, version FROM audit.build_versions WHERE layer LIKE 'marts.%' OR layer IN"
                         " ('snapshot.analytics', 'audit.row_accounting') ORDER BY layer, center_id").fetchall() \
-        if _exists(con, "audit", "build_versions") else []
+        if relation_exists(con, "audit.build_versions") else []
     failing = con.execute("SELECT asset_check FROM audit.check_outcomes WHERE NOT passed ORDER BY 1").fetchall() \
-        if _exists(con, "audit", "check_outcomes") else []
+        if relation_exists(con, "audit.check_outcomes") else []
     return repr((built, failing, versions.landing_failures(con)))
-
-
-def _exists(con, schema: str, table: str) -> bool:
-    [(count,)] = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                             [schema, table]).fetchall()
-    return count > 0
 
 
 def _missing(con, study: str) -> bool:
     """A deleted page is written again, whatever changed."""
-    [(database,)] = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    return not report_path(database, study).exists()
+    return not report_path(database_path(con), study).exists()
 
 
 REPORT_ASSETS = [report_asset(study) for study in STUDIES]

@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from orchestration.catalog import relation_exists
+
 ROW_LIMIT = 200  # rows of one table on the page; the rest is counted ("first 200 of N rows")
 REPRODUCTION = "marts.paper_reproduction"
 MARKS = {True: "✓ reproduces", False: "✗ differs", None: "not a target"}
@@ -50,14 +52,6 @@ class Section:
     title: str
     intro: str = ""
     blocks: list[Block | FigureBlock] = field(default_factory=list)
-
-
-def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, table = relation.split(".")
-    [(count,)] = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
-                             " UNION ALL SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?"
-                             " ORDER BY 1 DESC LIMIT 1", [schema, table, schema, table]).fetchall()
-    return count > 0
 
 
 def failed_checks(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[str, ...]:

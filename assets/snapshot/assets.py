@@ -8,6 +8,7 @@ import dagster as dg
 from assets.landing.assets import POOL
 from assets.snapshot.publish import SCHEMAS
 from orchestration import settings, versions
+from orchestration.catalog import database_path
 from orchestration.incremental import skip_when_unchanged
 from orchestration.metadata import markdown_table
 from orchestration.resources import DeliveryResource, WarehouseResource
@@ -103,6 +104,4 @@ def _published_inputs(con) -> str:
 
 def _missing(con) -> bool:
     """A deleted snapshot is published again, whatever changed."""
-    [(database,)] = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    return not Path(database).with_name(settings.ANALYTICS_FILE).exists()
+    return not database_path(con).with_name(settings.ANALYTICS_FILE).exists()

@@ -8,6 +8,8 @@ side, so that the data manager reading quarantine sees that the answer to the qu
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from orchestration.catalog import relation_exists
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -32,9 +34,7 @@ WHERE note.center_id = finding.center_id AND note.source_file = finding.source_f
 def note_corrections(con: "duckdb.DuckDBPyConnection", table: str, findings: Iterable[str]) -> None:
     """Append the row's applied corrections to the reason of each finding in `findings` (relations holding
     findings of `table`). Nothing to do before dbt first built audit.corrections."""
-    schema, _, name = CORRECTIONS.partition(".")
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                       [schema, name]).fetchall()[0][0]:
+    if not relation_exists(con, CORRECTIONS):
         return
     for relation in findings:
         con.execute(_NOTE_SQL.format(findings=relation), [table])
