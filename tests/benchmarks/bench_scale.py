@@ -75,7 +75,9 @@ def child_env(scratch: Path) -> dict[str, str]:
     """The environment `make` gives its commands, pointed at the scratch drop zone and warehouse."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "data")]),
            "BLINA_CENTERS_DIR": str(scratch / "centers"), "BLINA_LANDING_DIR": str(scratch / "landing"),
-           "BLINA_WAREHOUSE_DIR": str(scratch / "warehouse")}
+           "BLINA_WAREHOUSE_DIR": str(scratch / "warehouse"),
+           # make run records its run in the Dagster instance at DAGSTER_HOME; the benchmark pays the same.
+           "DAGSTER_HOME": str(scratch / "dagster_home")}
     env.setdefault("BLINA_PSEUDONYM_KEY", "demo")  # generated, synthetic patients
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as the Makefile: without bytecode caches start-up recompiles
     return env

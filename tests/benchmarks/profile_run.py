@@ -6,9 +6,10 @@ Per-step figures have to come from inside the process that runs the steps (the p
 process), so a sampler thread records every SAMPLE_S: wall time, CPU time (getrusage user + system: every
 thread, DuckDB's included, plus reaped children), VmRSS, and VmHWM, the true peak since the previous sample
 (after each reading, /proc/self/clear_refs resets it, so no short spike between samples is missed). The
-steps' start and end times come from the run's own event log (STEP_START / STEP_SUCCESS / STEP_FAILURE of
-the in-memory instance). Both go to PROFILE_JSON with the `ready` mark, the end of start-up (imports and
-definitions); bench_scale.py turns them into the per-step table. stdout is `make run`'s summary.
+steps' start and end times come from the run's own event log (STEP_START / STEP_SUCCESS / STEP_FAILURE in
+the instance the run is recorded in: $DAGSTER_HOME's, as under `make run`, or in memory without it). Both go
+to PROFILE_JSON with the `ready` mark, the end of start-up (imports and definitions); bench_scale.py turns
+them into the per-step table. stdout is `make run`'s summary.
 """
 
 from __future__ import annotations
@@ -74,14 +75,12 @@ def step_times(instance, run_id: str) -> dict[str, dict[str, float]]:
 def main(profile_path: Path) -> int:
     sampler = Sampler()
     sampler.start()
-    from dagster import DagsterInstance
-
     from assets.landing.store import utc_now
     from orchestration import run
     from orchestration.definitions import defs  # noqa: F401  (start-up: imports and definitions)
 
     ready, since = sampler.sample(), utc_now()
-    with DagsterInstance.ephemeral() as instance:
+    with run.instance_of_run() as instance:  # recorded at $DAGSTER_HOME, as make run records it
         result = run.execute_warehouse(instance)
         steps = step_times(instance, result.run_id)
     ran = sampler.sample()
