@@ -75,3 +75,48 @@ def test_the_sqlite_storage_is_held_open_where_dagster_writes_and_commits_withou
         with framework_internals.sqlite_storage_held_open(instance, "run-1"):
             assert synchronous() == 1 and wal.exists()
         assert synchronous() == 2 and not wal.exists()
+
+
+def test_the_event_log_keeps_one_engine_per_database_while_held(tmp_path):
+    """Dagster's SQLite event log opens a new database connection for each of its calls (a new engine each
+    time); while held, one connection per database serves every call, and Dagster's own `_connect` is back
+    after the block. The private names the replacement uses are checked first, so that an upgrade that
+    renames one fails here."""
+    import shutil
+    from pathlib import Path
+
+    import dagster as dg
+    from dagster._core.storage.event_log import SqliteEventLogStorage
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    assert parameters(SqliteEventLogStorage._connect) == ["self", "shard"]
+    assert parameters(SqliteEventLogStorage._initdb)[:2] == ["self", "engine"]
+    shutil.copy(Path(framework_internals.__file__).parent / "dagster.yaml", tmp_path)
+    connects = []
+
+    def count(*_) -> None:
+        connects.append(1)
+
+    event.listen(Engine, "connect", count)
+    try:
+        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+            storage = instance.event_log_storage
+            for name in ("_db_lock", "_initialized_dbs", "conn_string_for_shard"):
+                assert hasattr(storage, name), f"SqliteEventLogStorage has no {name}: adapt _engine_per_shard"
+
+            def calls() -> int:
+                before = len(connects)
+                for _ in range(5):
+                    for connection in (storage.run_connection("run-1"), storage.index_connection()):
+                        with connection as held:  # one at a time: each holds the storage's lock
+                            held.exec_driver_sql("SELECT 1")
+                return len(connects) - before
+
+            with framework_internals.sqlite_storage_held_open(instance, "run-1"):
+                calls()  # opens the index's connection
+                assert calls() == 0
+            assert "_connect" not in vars(storage)
+            assert calls() == 10  # Dagster's way: a connection per call
+    finally:
+        event.remove(Engine, "connect", count)
