@@ -7,6 +7,7 @@ docs/delivery-contract.md and docs/clinical-rules.md, worked out by hand.
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import shutil
@@ -407,3 +408,20 @@ def test_row_count_tests_catch_a_row_fanned_out_or_lost(built, tmp_path):
     # The repeated candidate row also leaves core.labs one row short of what the candidates say it holds.
     assert failed == {"rows_as_delivered_int_labs_labs", "rows_as_validated_labs_labs",
                       "rows_as_validated_cycles_cycles"}, output[-3000:]
+
+
+def test_core_contracts_hold_on_a_one_center_rebuild(built, tmp_path):
+    """Core's enforced contracts (dbt_project.yml) pass on a rebuild of one center's rows (dbt checks the
+    model's query against the YAML before its delete + insert), as on the full build above, and every built
+    core column, the view lab_draws' included, has the type its YAML declares."""
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    run_dbt(tmp_path, "run", "-s", "path:models/core", "--vars", "{centers: [bbb]}")
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    declared = {(node["name"], column): spec["data_type"].upper() for node in manifest["nodes"].values()
+                if node["resource_type"] == "model" and node["schema"] == "core"
+                for column, spec in node["columns"].items()}
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        built_types = {(table, column): data_type for table, column, data_type in con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'core'").fetchall()}
+        assert con.execute("SELECT count(*) FROM core.patients WHERE center_id = 'bbb'").fetchone()[0] == 1
+    assert built_types == declared
