@@ -425,3 +425,23 @@ def test_core_contracts_hold_on_a_one_center_rebuild(built, tmp_path):
             "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'core'").fetchall()}
         assert con.execute("SELECT count(*) FROM core.patients WHERE center_id = 'bbb'").fetchone()[0] == 1
     assert built_types == declared
+
+
+
+def freshness(output: str) -> dict[str, str]:
+    """raw table -> its outcome in `dbt source freshness`'s output (PASS, WARN or ERROR STALE)."""
+    return {table: outcome for outcome, table in re.findall(r"(PASS|WARN|ERROR STALE) freshness of raw\.(\w+)", output)}
+
+
+def test_source_freshness_warns_after_two_days_and_errors_after_a_week(built, tmp_path):
+    """`dbt source freshness` on raw.* reads loaded_at (the source's config in models/staging/_sources.yml):
+    rows landed just now pass, a table whose newest rows landed three days ago warns, eight days ago errors;
+    the landing's mapping tables (no loaded_at) are not checked."""
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    assert freshness(run_dbt(tmp_path, "source", "freshness")) == dict.fromkeys(FIELDS, "PASS")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("UPDATE raw.patients SET loaded_at = loaded_at - INTERVAL 3 DAY")
+        con.execute("UPDATE raw.cycles SET loaded_at = loaded_at - INTERVAL 8 DAY")
+    output = run_dbt(tmp_path, "source", "freshness", succeeds=False)
+    assert freshness(output) == {**dict.fromkeys(FIELDS, "PASS"), "patients": "WARN", "cycles": "ERROR STALE"}, (
+        output[-3000:])
