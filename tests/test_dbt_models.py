@@ -7,6 +7,7 @@ docs/delivery-contract.md and docs/clinical-rules.md, worked out by hand.
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import shutil
@@ -407,3 +408,40 @@ def test_row_count_tests_catch_a_row_fanned_out_or_lost(built, tmp_path):
     # The repeated candidate row also leaves core.labs one row short of what the candidates say it holds.
     assert failed == {"rows_as_delivered_int_labs_labs", "rows_as_validated_labs_labs",
                       "rows_as_validated_cycles_cycles"}, output[-3000:]
+
+
+def test_core_contracts_hold_on_a_one_center_rebuild(built, tmp_path):
+    """Core's enforced contracts (dbt_project.yml) pass on a rebuild of one center's rows (dbt checks the
+    model's query against the YAML before its delete + insert), as on the full build above, and every built
+    core column, the view lab_draws' included, has the type its YAML declares."""
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    run_dbt(tmp_path, "run", "-s", "path:models/core", "--vars", "{centers: [bbb]}")
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    declared = {(node["name"], column): spec["data_type"].upper() for node in manifest["nodes"].values()
+                if node["resource_type"] == "model" and node["schema"] == "core"
+                for column, spec in node["columns"].items()}
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        built_types = {(table, column): data_type for table, column, data_type in con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'core'").fetchall()}
+        assert con.execute("SELECT count(*) FROM core.patients WHERE center_id = 'bbb'").fetchone()[0] == 1
+    assert built_types == declared
+
+
+
+def freshness(output: str) -> dict[str, str]:
+    """raw table -> its outcome in `dbt source freshness`'s output (PASS, WARN or ERROR STALE)."""
+    return {table: outcome for outcome, table in re.findall(r"(PASS|WARN|ERROR STALE) freshness of raw\.(\w+)", output)}
+
+
+def test_source_freshness_warns_after_two_days_and_errors_after_a_week(built, tmp_path):
+    """`dbt source freshness` on raw.* reads loaded_at (the source's config in models/staging/_sources.yml):
+    rows landed just now pass, a table whose newest rows landed three days ago warns, eight days ago errors;
+    the landing's mapping tables (no loaded_at) are not checked."""
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    assert freshness(run_dbt(tmp_path, "source", "freshness")) == dict.fromkeys(FIELDS, "PASS")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("UPDATE raw.patients SET loaded_at = loaded_at - INTERVAL 3 DAY")
+        con.execute("UPDATE raw.cycles SET loaded_at = loaded_at - INTERVAL 8 DAY")
+    output = run_dbt(tmp_path, "source", "freshness", succeeds=False)
+    assert freshness(output) == {**dict.fromkeys(FIELDS, "PASS"), "patients": "WARN", "cycles": "ERROR STALE"}, (
+        output[-3000:])
