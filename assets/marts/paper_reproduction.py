@@ -65,6 +65,8 @@ COLUMNS = {
     "mart": "The mart that computed the value.",
     "note": "The reference's note, and why a row is not a target or was not computed.",
 }
+# The preview's order (shared.table_metadata): as written, the reference file's rows in its order.
+ORDER = shared.AS_WRITTEN
 
 
 @cache
@@ -210,6 +212,7 @@ def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: Wareh
         computed, errors = computed_values(con, published_sources())
         table = reproduction(reference, computed, tests)
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", ORDER)
     for mart, error in errors.items():
         context.log.warning(f"{mart}.published_values failed, its rows are not computed: {error}")
     results = {study: check_result(table, study) for study in STUDIES}
@@ -217,7 +220,7 @@ def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: Wareh
     counts = {(name if study == "multicenter" else f"{study}/{name}"): value
               for study, result in results.items() for name, value in result.metadata.items()}
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": table.height, **counts,
+        metadata={**metadata, **counts,
                   "source_errors": dg.MetadataValue.md(markdown_table(["mart", "error"], sorted(errors.items())))},
         check_results=list(results.values()),
     )
