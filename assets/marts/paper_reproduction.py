@@ -12,7 +12,7 @@ will differ from the papers, the demo cohort must not.
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from types import ModuleType
 
@@ -185,27 +185,30 @@ def check_result(table: pl.DataFrame, study: str = "multicenter") -> dg.AssetChe
     )
 
 
-def mart_assets() -> list[dg.AssetsDefinition]:
-    """Every asset the mart modules define (they write the marts and marts.statistical_tests), sorted by key;
-    definitions.py registers them with paper_reproduction_asset."""
-    found = {id(value): value for module in mart_modules() for value in vars(module).values()
-             if isinstance(value, dg.AssetsDefinition)}
-    return sorted(found.values(), key=lambda asset: str(sorted(asset.keys, key=str)))
+def paper_reproduction_asset(mart_assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
+    """marts.paper_reproduction, downstream of the reference and of every asset of `mart_assets` (the marts it
+    reads, found by orchestration/definitions.py with Dagster's loader), with one check per study."""
+
+    @dg.asset(
+        key=KEY,
+        group_name="marts",
+        deps=[REFERENCE_KEY, *sorted({key for asset in mart_assets for key in asset.keys} - {KEY}, key=str)],
+        kinds={"duckdb", "polars"},
+        pool=POOL,
+        description=DESCRIPTION,
+        check_specs=[dg.AssetCheckSpec(check, asset=KEY, description=f"Every target number of the {study} paper "
+                                       "reproduces (WARN: real data will differ; the demo cohort must not).")
+                     for study, (_, check) in STUDIES.items()],
+    )
+    @skip_when_unchanged("marts.paper_reproduction", shared.MARTS_CODE)
+    def paper_reproduction(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        return reproduce(context, warehouse)
+
+    return paper_reproduction
 
 
-@dg.asset(
-    key=KEY,
-    group_name="marts",
-    deps=[REFERENCE_KEY, *(key for asset in mart_assets() for key in asset.keys)],
-    kinds={"duckdb", "polars"},
-    pool=POOL,
-    description=DESCRIPTION,
-    check_specs=[dg.AssetCheckSpec(check, asset=KEY, description=f"Every target number of the {study} paper "
-                                   "reproduces (WARN: real data will differ; the demo cohort must not).")
-                 for study, (_, check) in STUDIES.items()],
-)
-@skip_when_unchanged("marts.paper_reproduction", shared.MARTS_CODE)
-def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def reproduce(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The asset's work: marts.paper_reproduction written, its checks' results."""
     with warehouse.connect() as con:
         reference = shared.read_relation(con, "seeds.published_results")
         tests = shared.read_relation(con, shared.TESTS_TABLE)

@@ -16,15 +16,6 @@ class DemoBuild(NamedTuple):
     failed: frozenset[str]  # keys ("marts/immune_paired") of the mart assets that failed
 
 
-def _mart_assets_not_registered(defs) -> list:
-    """The marts' assets the Definitions do not hold yet (registering them is orchestration's)."""
-    from assets.marts import paper_reproduction
-
-    registered = {key for asset in defs.assets for key in asset.keys}
-    return [asset for asset in [*paper_reproduction.mart_assets(), paper_reproduction.paper_reproduction_asset]
-            if not set(asset.keys) & registered]
-
-
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory) -> DemoBuild:
     """Everything materialized, marts included. Landing, core and validation must succeed; a mart that fails
@@ -44,7 +35,7 @@ def demo_build(tmp_path_factory) -> DemoBuild:
         from orchestration.resources import build_resources
 
         resources = build_resources()
-        assets = [*defs.assets, *_mart_assets_not_registered(defs)]
+        assets = list(defs.assets)
         result = dg.materialize([*assets, *defs.asset_checks], resources=resources, raise_on_error=False,
                                 tags=every_center_tags(center_partitions()))
         keys_of_step = {asset.op.name: asset.keys for asset in assets if isinstance(asset, dg.AssetsDefinition)}
