@@ -7,13 +7,15 @@ import dagster as dg
 
 import assets.marts
 from assets.landing.assets import LANDING_CHECKS, POOL, center_partitions, landing_assets
+from assets.landing.delivery import DeliveryResource
 from assets.marts.paper_reproduction import paper_reproduction_asset
 from assets.report.assets import REPORT_ASSETS
 from assets.snapshot.assets import every_delivery_published, snapshot_asset
 from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
-from orchestration.dbt import build_dbt_assets
+from orchestration import settings
+from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.jobs import build_jobs
-from orchestration.resources import build_resources
+from orchestration.resources import WarehouseResource
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
 
@@ -58,6 +60,19 @@ def with_code_references(definitions: list) -> list:
         return definition.map_asset_specs(add)
 
     return [referenced(definition) for definition in definitions]
+
+
+def build_resources() -> dict[str, object]:
+    """Resources configured from the environment at the time of the call (tests point them at temp dirs)."""
+    return {
+        "warehouse": WarehouseResource(path=str(settings.warehouse_dir() / settings.WAREHOUSE_FILE),
+                                       memory_limit=settings.memory_limit(), threads=settings.threads()),
+        "delivery": DeliveryResource(
+            landing_dir=str(settings.landing_dir()), centers_dir=str(settings.centers_dir()),
+            corrections_dir=str(settings.corrections_dir()),
+        ),
+        "dbt": dbt_resource(),
+    }
 
 
 def mart_assets() -> list[dg.AssetsDefinition]:

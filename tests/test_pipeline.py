@@ -21,9 +21,8 @@ def warehouse(tmp_path_factory) -> Path:
         env.delenv("BLINA_LANDING_DIR", raising=False)
         env.delenv("BLINA_CENTERS_DIR", raising=False)
         from assets.landing.assets import center_partitions
-        from orchestration.definitions import defs
+        from orchestration.definitions import build_resources, defs
         from orchestration.jobs import every_center_tags
-        from orchestration.resources import build_resources
 
         resources = build_resources()  # now pointing at the temp warehouse
         # Over every center partition, as the warehouse job runs.

@@ -30,9 +30,8 @@ def demo_build(tmp_path_factory) -> DemoBuild:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("BLINA_WAREHOUSE_DIR", str(tmp_path_factory.mktemp("warehouse")))
         from assets.landing.assets import center_partitions
-        from orchestration.definitions import defs
+        from orchestration.definitions import build_resources, defs
         from orchestration.jobs import every_center_tags
-        from orchestration.resources import build_resources
 
         resources = build_resources()
         assets = list(defs.assets)
