@@ -5,14 +5,17 @@ import warnings
 
 import dagster as dg
 
+import assets.marts
 from assets.landing.assets import LANDING_CHECKS, POOL, center_partitions, landing_assets
-from assets.marts.paper_reproduction import mart_assets, paper_reproduction_asset
+from assets.landing.delivery import DeliveryResource
+from assets.marts.paper_reproduction import paper_reproduction_asset
 from assets.report.assets import REPORT_ASSETS
 from assets.snapshot.assets import every_delivery_published, snapshot_asset
 from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
-from orchestration.dbt import build_dbt_assets
+from orchestration import settings
+from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.jobs import build_jobs
-from orchestration.resources import build_resources
+from orchestration.resources import WarehouseResource
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
 
@@ -59,13 +62,33 @@ def with_code_references(definitions: list) -> list:
     return [referenced(definition) for definition in definitions]
 
 
+def build_resources() -> dict[str, object]:
+    """Resources configured from the environment at the time of the call (tests point them at temp dirs)."""
+    return {
+        "warehouse": WarehouseResource(path=str(settings.warehouse_dir() / settings.WAREHOUSE_FILE),
+                                       memory_limit=settings.memory_limit(), threads=settings.threads()),
+        "delivery": DeliveryResource(
+            landing_dir=str(settings.landing_dir()), centers_dir=str(settings.centers_dir()),
+            corrections_dir=str(settings.corrections_dir()),
+        ),
+        "dbt": dbt_resource(),
+    }
+
+
+def mart_assets() -> list[dg.AssetsDefinition]:
+    """Every asset the mart modules define (assets/marts/*.py: they write the marts and marts.statistical_tests),
+    found by Dagster's loader, and marts.paper_reproduction over them: a new mart module is registered, and
+    reproduced, without wiring."""
+    marts = dg.load_assets_from_package_module(assets.marts)
+    return [*marts, paper_reproduction_asset(marts)]
+
+
 def build_definitions() -> dg.Definitions:
     """Everything, from the environment at the time of the call: the center partitions are the centers'
     YAMLs in BLINA_CENTERS_DIR (tests point it, and the other BLINA_* variables, at temp dirs)."""
     centers = center_partitions()
     warehouse_assets = dg.map_asset_specs(_owned, [
-        *landing_assets(centers), *build_dbt_assets(POOL, centers), *VALIDATION_ASSETS, *mart_assets(),
-        paper_reproduction_asset])
+        *landing_assets(centers), *build_dbt_assets(POOL, centers), *VALIDATION_ASSETS, *mart_assets()])
     return dg.Definitions(
         # The study reports (report/<study>) come last, after the snapshot and the paper reproduction. Every
         # asset's code reference in the UI: the function that builds it (and a dbt model's own SQL file).

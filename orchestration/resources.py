@@ -1,4 +1,6 @@
-"""Dagster resources: the DuckDB warehouse file and the centers' drop zone."""
+"""The Dagster resource of the DuckDB warehouse file, which every layer's assets use. It imports no asset
+module (tests/test_import_direction.py); the drop zone's resource is the landing layer's
+(assets/landing/delivery.py), and orchestration/definitions.py builds both from the environment."""
 
 import threading
 from collections.abc import Iterator
@@ -98,48 +100,3 @@ class WarehouseResource(dg.ConfigurableResource):
         self.temp_directory.mkdir(parents=True, exist_ok=True)
         return {"BLINA_WAREHOUSE_DIR": str(Path(self.path).parent), "BLINA_DUCKDB_MEMORY_LIMIT": self.memory_limit,
                 "BLINA_DUCKDB_THREADS": str(self.threads), "BLINA_DUCKDB_TEMP_DIRECTORY": str(self.temp_directory)}
-
-
-class DeliveryResource(dg.ConfigurableResource):
-    """The drop zone (data/landing/<center_id>/), the YAML files mapping each center onto the contract, and
-    the centers' corrections (answers to data queries)."""
-
-    landing_dir: str
-    centers_dir: str
-    corrections_dir: str = ""
-
-    def centers(self) -> list:
-        """Every valid center YAML, parsed (CenterConfig), sorted by center_id; an invalid one is left out
-        (config_errors names it), so that one center's typo never stops the others."""
-        from assets.landing.center_config import load_centers
-
-        return list(load_centers(Path(self.centers_dir), errors=[]).values())
-
-    def corrections(self) -> list:
-        """Every declared correction (assets/landing/corrections.py), refused ones with their sentence."""
-        from assets.landing.corrections import load_corrections
-
-        return load_corrections(Path(self.corrections_dir)) if self.corrections_dir else []
-
-    def config_errors(self) -> list[tuple[str, str]]:
-        """(center_id, the problem) of every center YAML that does not load: the file stem is its center_id."""
-        from assets.landing.center_config import load_centers
-
-        errors: list = []
-        load_centers(Path(self.centers_dir), errors=errors)
-        return [(Path(str(error).split(":", 1)[0]).stem, str(error)) for error in errors]
-
-
-def build_resources() -> dict[str, object]:
-    """Resources configured from the environment at the time of the call (tests point them at temp dirs)."""
-    from orchestration.dbt import dbt_resource
-
-    return {
-        "warehouse": WarehouseResource(path=str(settings.warehouse_dir() / settings.WAREHOUSE_FILE),
-                                       memory_limit=settings.memory_limit(), threads=settings.threads()),
-        "delivery": DeliveryResource(
-            landing_dir=str(settings.landing_dir()), centers_dir=str(settings.centers_dir()),
-            corrections_dir=str(settings.corrections_dir()),
-        ),
-        "dbt": dbt_resource(),
-    }

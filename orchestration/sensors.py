@@ -9,7 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.resources import DeliveryResource, WarehouseResource
+from assets.landing.delivery import DeliveryResource
+from orchestration.resources import WarehouseResource
 
 
 def center_fingerprint(folder: Path, skipped: list[str] | None = None, yaml_file: Path | None = None) -> str | None:

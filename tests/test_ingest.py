@@ -12,9 +12,10 @@ import pytest
 from assets.landing import store
 from assets.landing.assets import LANDING_CHECKS, center_partitions, landing_assets
 from assets.landing.contract import TABLE_FIELDS
+from assets.landing.delivery import DeliveryResource
 from assets.landing.ingest import land_table
 from assets.landing.mappings import land_mappings
-from orchestration.resources import DeliveryResource, WarehouseResource
+from orchestration.resources import WarehouseResource
 
 CENTER_YAML = """
 center_id: {center_id}

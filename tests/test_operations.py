@@ -14,8 +14,9 @@ import duckdb
 import pytest
 
 from assets.landing.assets import center_partitions, landing_assets
+from assets.landing.delivery import DeliveryResource
 from orchestration.definitions import defs
-from orchestration.resources import DeliveryResource, WarehouseResource
+from orchestration.resources import WarehouseResource
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
 

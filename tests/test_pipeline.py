@@ -21,9 +21,8 @@ def warehouse(tmp_path_factory) -> Path:
         env.delenv("BLINA_LANDING_DIR", raising=False)
         env.delenv("BLINA_CENTERS_DIR", raising=False)
         from assets.landing.assets import center_partitions
-        from orchestration.definitions import defs
+        from orchestration.definitions import build_resources, defs
         from orchestration.jobs import every_center_tags
-        from orchestration.resources import build_resources
 
         resources = build_resources()  # now pointing at the temp warehouse
         # Over every center partition, as the warehouse job runs.
@@ -247,6 +246,32 @@ def test_every_table_asset_shows_its_columns_with_types(warehouse):
     [cycles] = [metadata["dagster/column_schema"].schema for key, metadata in materialized.items()
                 if key == dg.AssetKey(["core", "cycles"])]
     assert {column.name: column.description for column in cycles.columns}["subject_id"]
+
+
+def test_every_mart_previews_its_first_rows_in_its_natural_order(warehouse):
+    """Every marts table's materialization shows a preview of its first rows, PREVIEW_ROWS at most (the whole
+    table when smaller); the survival curves' from the start of the first curve, its times rising
+    (tests/test_ui_e2e.py asserts the same through the UI)."""
+    from assets.marts.shared import PREVIEW_ROWS
+
+    database, _, result = warehouse
+    previews = {event.asset_key.path[1]: event.materialization.metadata.get("preview")
+                for event in result.get_asset_materialization_events() if event.asset_key.path[0] == "marts"}
+    assert [mart for mart, preview in previews.items() if preview is None] == []
+    shown = {mart: [[cell.strip() for cell in line.strip("|").split(" | ")] for line in preview.value.splitlines()]
+             for mart, preview in previews.items()}
+    counts = {mart: query(database, f"SELECT count(*) FROM marts.{mart}")[0][0] for mart in shown}
+    assert {mart: len(lines) - 2 for mart, lines in shown.items()} == {
+        mart: min(PREVIEW_ROWS, count) for mart, count in counts.items()}
+    header, _, *rows = shown["survival_curves"]
+    curves = [dict(zip(header, row)) for row in rows]
+    with duckdb.connect(str(database), read_only=True) as con:
+        [(start,)] = con.execute('SELECT min(time) FROM marts.survival_curves WHERE endpoint = ? AND grouping = ?'
+                                 ' AND "group" = ?', [curves[0][key] for key in ("endpoint", "grouping", "group")]
+                                 ).fetchall()
+    assert float(curves[0]["time"]) == start
+    first = [float(row["time"]) for row in curves if row["group"] == curves[0]["group"]]
+    assert len(first) > 1 and first == sorted(first)
 
 
 def test_a_raw_partition_counts_its_centers_rows(warehouse):

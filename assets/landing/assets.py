@@ -6,10 +6,11 @@ import dagster as dg
 
 from assets.landing import store
 from assets.landing.contract import TABLE_FIELDS
+from assets.landing.delivery import DeliveryResource
 from assets.landing.mappings import MAPPING_TABLES
 from orchestration import settings
 from orchestration.metadata import column_schema, markdown_table
-from orchestration.resources import DeliveryResource, WarehouseResource
+from orchestration.resources import WarehouseResource
 
 GROUP = "landing"
 # DuckDB allows one writing process per file: every asset that writes the warehouse shares this pool.

@@ -58,6 +58,8 @@ COLUMNS = {
     "days_from_first_infusion": "assessment_date - the first blinatumomab infusion (core.patients."
                                 "first_infusion_date), days; NULL without either date.",
 }
+# The preview's order (shared.table_metadata): per case, its time points in time, each time point's measures.
+ORDER = ("case_no", "time_point_no", "measure")
 
 # (timepoint, within a blinatumomab cycle, phase, order in the course, label). follow_up outside a cycle is the
 # case series' relapse off therapy (data/centers/szch.yaml); inside one, a marrow after blinatumomab.
@@ -166,7 +168,7 @@ def case_series_trajectories_asset(warehouse: WarehouseResource) -> dg.Materiali
         write_trajectories(con)
         trajectories = shared.read_relation(con, f"{shared.SCHEMA}.{MART}")  # the study's few rows, not core
         hsct = hsct_dates(con)
-        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}")
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", ORDER)
     png = trajectory_png(trajectories, hsct)
     folder = shared.save_figures(warehouse.path, {FIGURE: png})
     return dg.MaterializeResult(metadata={**metadata, "figures_dir": str(folder),

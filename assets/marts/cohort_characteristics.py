@@ -46,6 +46,8 @@ COLUMNS = {
                "marts.statistical_tests under test_id.",
     "test_id": "Key of the comparison in marts.statistical_tests (the published P-value's id).",
 }
+# The preview's order (shared.table_metadata): as written, Table 1's factors and levels as the paper prints them.
+ORDER = shared.AS_WRITTEN
 
 COUNTS_MART = "cohort_counts"
 COUNTS_SCHEMA = {"measure": pl.Utf8, "group": pl.Utf8, "statistic": pl.Utf8, "value": pl.Float64}
@@ -61,6 +63,8 @@ COUNTS_COLUMNS = {
     "statistic": "n (a count), or median, min, max (age in months at the first infusion).",
     "value": "The count or the figure.",
 }
+# The preview's order (shared.table_metadata): as written, the measures in the order COUNTS lists them.
+COUNTS_ORDER = shared.AS_WRITTEN
 # (measure, group, statistic, SQL aggregate over first_cycle's relation)
 COUNTS = (
     ("cohort.patients", None, "n", "count(*)"),
@@ -164,7 +168,8 @@ def cohort_characteristics_asset(warehouse: WarehouseResource) -> dg.Materialize
         table = table1(con, tests)
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
         shared.replace_tests(con, MART, tests)
-    return dg.MaterializeResult(metadata=shared.mart_metadata(table, tests=tests.height))
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", ORDER, tests=tests.height)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @shared.mart_asset(COUNTS_MART, COUNTS_DESCRIPTION, ("patients", "cycles"))
@@ -173,4 +178,5 @@ def cohort_counts_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         create_first_cycles(con)
         counts = cohort_counts(con)
         shared.write_mart(con, COUNTS_MART, counts, COUNTS_DESCRIPTION, COUNTS_COLUMNS)
-    return dg.MaterializeResult(metadata=shared.mart_metadata(counts))
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{COUNTS_MART}", COUNTS_ORDER)
+    return dg.MaterializeResult(metadata=metadata)

@@ -77,6 +77,8 @@ COLUMNS = {
             "linear combination of the others), a coefficient that may be infinite (monotone likelihood, as R "
             "warns), or a proportional-hazards test that cannot be computed.",
 }
+# The preview's order (shared.table_metadata): as written, model by model, each model's terms in its formula's order.
+ORDER = shared.AS_WRITTEN
 
 
 # The 51 (R/R or CR-MRDpos at cycle 1) of first_cycle's relation: subject_id and the COVARIATES as doubles
@@ -200,4 +202,5 @@ def cox_models_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         table, tests = cox_models(con)
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
         shared.replace_tests(con, MART, tests)
-    return dg.MaterializeResult(metadata=shared.mart_metadata(table, tests=tests.height))
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", ORDER, tests=tests.height)
+    return dg.MaterializeResult(metadata=metadata)

@@ -54,6 +54,8 @@ CYTOKINES_COLUMNS = {
     "p_value": "Wilcoxon matched-pairs P, before vs CRS onset (docs/statistics.md).",
     "test_id": "Key in marts.statistical_tests: cytokine.<analyte> (no test row without a pair).",
 }
+# The preview's order (shared.table_metadata): the analytes by name.
+CYTOKINES_ORDER = ("analyte",)
 CYTOKINES_DESCRIPTION = (
     "Serum cytokines of the patients with CRS in cycle 1, before the cycle, at CRS onset and at the end of "
     "treatment (Figure 3): median (range), values below the limit of detection counted, and the Wilcoxon "
@@ -82,6 +84,8 @@ ICANS_COLUMNS = {
     **{f"{statistic}_below_lod": f"{statistic} is below the kit's limit of detection (the floor is shown)."
        for statistic in ICANS_DRAWS},
 }
+# The preview's order (shared.table_metadata): episode by episode, each episode's analytes.
+ICANS_ORDER = ("episode", "analyte")
 ICANS_DESCRIPTION = (
     "Table 4: cytokines in serum before the cycle and at ICANS onset, and in CSF at onset, for every ICANS "
     "episode with serum cytokines before and at onset; one row per episode and analyte."
@@ -197,7 +201,7 @@ def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         table, tests = cytokine_table(con, pairs)
         png = figure3(con, pairs, table)
     return shared.publish_mart(warehouse, "cytokines", table, tests, CYTOKINES_DESCRIPTION, CYTOKINES_COLUMNS,
-                               {"figure3_cytokines_crs.png": png})
+                               CYTOKINES_ORDER, {"figure3_cytokines_crs.png": png})
 
 
 @shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ("patients", "lab_draws", "adverse_events"))
@@ -207,5 +211,5 @@ def icans_cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
                            {"study": shared.MULTICENTER})
         relation = f"{shared.SCHEMA}.icans_cytokines"
         [(episodes,)] = con.execute(f"SELECT count(DISTINCT episode) FROM {relation}").fetchall()
-        metadata = shared.table_metadata(con, relation, episodes=episodes)
+        metadata = shared.table_metadata(con, relation, ICANS_ORDER, episodes=episodes)
     return dg.MaterializeResult(metadata=metadata)

@@ -17,14 +17,12 @@ from assets.validation.gate import ORDER
 from assets.validation.store import SUPERSEDED, quarantine_table
 from orchestration.catalog import relation_exists
 from orchestration.incremental import skip_when_unchanged
-from orchestration.metadata import markdown_table
 from orchestration.resources import WarehouseResource
 from schemas.reasons import ERROR
 
 MART = "data_queries"
 CORRECTIONS = "audit.corrections"
 STATUSES = ("open", "answered", "superseded")
-PREVIEW_ROWS = 5  # the UI's preview, in the table's order: open queries first
 DESCRIPTION = ("Every quarantine finding as a query to its center: open (the row is in quarantine), answered "
                "(a correction applies and the row passed) or superseded (a re-delivery or a rule change made the "
                "finding go away). With the sentence, the delivered and corrected values, the file and row.")
@@ -50,6 +48,11 @@ COLUMNS = {
     "answered_on": "When the query was answered.",
     "closed_at": "For a superseded query: when the gate stopped giving the finding (UTC).",
 }
+# The table's order, its SQL's and its preview's (shared.table_metadata): open queries first, then answered, then
+# superseded; each by center, table, file, row and column.
+QUERIES_ORDER = ("CASE status WHEN 'open' THEN 0 WHEN 'answered' THEN 1 ELSE 2 END", "center_id", "table_name",
+                 "source_file", "source_row", "source_column", "finding")
+PREVIEW_COLUMNS = ("status", "center_id", "source_file", "source_row", "finding")
 
 _QUARANTINE = " UNION ALL ".join(
     f"SELECT table_name, center_id, source_file, source_row, source_column, subject_id, check_name, column_name,"
@@ -112,8 +115,7 @@ WHERE NOT EXISTS (
     WHERE queries.table_name = answers.table_name AND queries.center_id = answers.center_id
       AND queries.source_file = answers.source_file AND queries.source_row = answers.source_row
       AND queries.source_column IS NOT DISTINCT FROM answers.source_column)
-ORDER BY CASE status WHEN 'open' THEN 0 WHEN 'answered' THEN 1 ELSE 2 END, center_id, table_name, source_file,
-    source_row, source_column, finding
+ORDER BY {{order}}
 """
 
 # audit.corrections as dbt builds it, empty: for a warehouse whose staging has not run yet.
@@ -125,7 +127,8 @@ _NO_CORRECTIONS = ("(SELECT NULL::VARCHAR AS table_name, NULL::VARCHAR AS center
 
 
 def queries_sql(con) -> str:
-    return QUERY.format(corrections=CORRECTIONS if relation_exists(con, CORRECTIONS) else _NO_CORRECTIONS)
+    return QUERY.format(corrections=CORRECTIONS if relation_exists(con, CORRECTIONS) else _NO_CORRECTIONS,
+                        order=", ".join(QUERIES_ORDER))
 
 
 def findings_fingerprint(con) -> str:
@@ -152,10 +155,6 @@ def data_queries(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         shared.write_query(con, MART, queries_sql(con), DESCRIPTION, COLUMNS)
         counts = dict(con.execute(f"SELECT status, count(*) FROM {shared.SCHEMA}.{MART} GROUP BY ALL").fetchall())
-        preview = con.execute(f"SELECT status, center_id, source_file, source_row, finding FROM {shared.SCHEMA}.{MART}"
-                              f" LIMIT {PREVIEW_ROWS}").fetchall()
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": sum(counts.values()),
-        **{f"{status}_queries": counts.get(status, 0) for status in STATUSES},
-        "preview": dg.MetadataValue.md(markdown_table(["status", "center", "file", "row", "finding"], preview)),
-    })
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", QUERIES_ORDER, columns=PREVIEW_COLUMNS,
+                                         **{f"{status}_queries": counts.get(status, 0) for status in STATUSES})
+    return dg.MaterializeResult(metadata=metadata)

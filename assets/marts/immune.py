@@ -74,6 +74,8 @@ PAIRED_COLUMNS = {
     "test_id": "Key in marts.statistical_tests, <subgroup prefix>.<marker> (immune., immune_14d., immune_21_28d.): "
                "the published id where the paper gives the P; no test row without a pair.",
 }
+# The preview's order (shared.table_metadata): as written, per subgroup (SUBGROUPS' order), its markers by name.
+PAIRED_ORDER = shared.AS_WRITTEN
 DELTAS_SCHEMA = {
     "marker": pl.Utf8, "group": pl.Utf8, "n": pl.Int64, "n_missing_pre": pl.Int64, "n_missing_post": pl.Int64,
     "median": pl.Float64, "min": pl.Float64, "max": pl.Float64, "p_value": pl.Float64, "test_id": pl.Utf8,
@@ -90,6 +92,8 @@ DELTAS_COLUMNS = {
     "p_value": "Mann-Whitney U P, rr_mrdpos vs mrdneg (the same on both rows of a marker).",
     "test_id": "Key in marts.statistical_tests: immune_delta.<marker> (no test row unless both groups have a change).",
 }
+# The preview's order (shared.table_metadata): as written, the markers by name, each with its two groups.
+DELTAS_ORDER = shared.AS_WRITTEN
 PAIRED_DESCRIPTION = (
     "Lymphocyte subsets before and after blinatumomab (cycle 1; Figure 1, Supplementary Table S1): per subgroup "
     "and marker the pairs, median (range) before, after and of the change, and the Wilcoxon matched-pairs test; "
@@ -230,7 +234,8 @@ def publish_paired(warehouse: WarehouseResource, mart: str, specimen: str, marke
         pairs = create_immune_pairs(con, f"{mart}_pairs", specimen, markers)
         table, tests = paired_table(con, pairs, mart, subgroups)
         png = figure1(con, pairs, table, title)
-    return shared.publish_mart(warehouse, mart, table, tests, description, PAIRED_COLUMNS, {png_name: png})
+    return shared.publish_mart(warehouse, mart, table, tests, description, PAIRED_COLUMNS, PAIRED_ORDER,
+                               {png_name: png})
 
 
 @shared.mart_asset("immune_paired", PAIRED_DESCRIPTION, ("patients", "cycles", "lab_draws"))
@@ -244,7 +249,7 @@ def immune_group_deltas_asset(warehouse: WarehouseResource) -> dg.MaterializeRes
     with warehouse.connect() as con:
         deltas = group_deltas(con, create_immune_pairs(con, "group_delta_pairs", "blood", MARKERS | BLOOD_COUNTS))
     return shared.publish_mart(warehouse, "immune_group_deltas", deltas.table, deltas.tests, DELTAS_DESCRIPTION,
-                               DELTAS_COLUMNS, {"figure2_immune_group_deltas.png": figure2(deltas)})
+                               DELTAS_COLUMNS, DELTAS_ORDER, {"figure2_immune_group_deltas.png": figure2(deltas)})
 
 
 @shared.mart_asset("immunoglobulins", IG_DESCRIPTION, ("patients", "cycles", "lab_draws"))

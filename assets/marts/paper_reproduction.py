@@ -12,7 +12,7 @@ will differ from the papers, the demo cohort must not.
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from types import ModuleType
 
@@ -65,6 +65,8 @@ COLUMNS = {
     "mart": "The mart that computed the value.",
     "note": "The reference's note, and why a row is not a target or was not computed.",
 }
+# The preview's order (shared.table_metadata): as written, the reference file's rows in its order.
+ORDER = shared.AS_WRITTEN
 
 
 @cache
@@ -183,33 +185,37 @@ def check_result(table: pl.DataFrame, study: str = "multicenter") -> dg.AssetChe
     )
 
 
-def mart_assets() -> list[dg.AssetsDefinition]:
-    """Every asset the mart modules define (they write the marts and marts.statistical_tests), sorted by key;
-    definitions.py registers them with paper_reproduction_asset."""
-    found = {id(value): value for module in mart_modules() for value in vars(module).values()
-             if isinstance(value, dg.AssetsDefinition)}
-    return sorted(found.values(), key=lambda asset: str(sorted(asset.keys, key=str)))
+def paper_reproduction_asset(mart_assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
+    """marts.paper_reproduction, downstream of the reference and of every asset of `mart_assets` (the marts it
+    reads, found by orchestration/definitions.py with Dagster's loader), with one check per study."""
+
+    @dg.asset(
+        key=KEY,
+        group_name="marts",
+        deps=[REFERENCE_KEY, *sorted({key for asset in mart_assets for key in asset.keys} - {KEY}, key=str)],
+        kinds={"duckdb", "polars"},
+        pool=POOL,
+        description=DESCRIPTION,
+        check_specs=[dg.AssetCheckSpec(check, asset=KEY, description=f"Every target number of the {study} paper "
+                                       "reproduces (WARN: real data will differ; the demo cohort must not).")
+                     for study, (_, check) in STUDIES.items()],
+    )
+    @skip_when_unchanged("marts.paper_reproduction", shared.MARTS_CODE)
+    def paper_reproduction(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        return reproduce(context, warehouse)
+
+    return paper_reproduction
 
 
-@dg.asset(
-    key=KEY,
-    group_name="marts",
-    deps=[REFERENCE_KEY, *(key for asset in mart_assets() for key in asset.keys)],
-    kinds={"duckdb", "polars"},
-    pool=POOL,
-    description=DESCRIPTION,
-    check_specs=[dg.AssetCheckSpec(check, asset=KEY, description=f"Every target number of the {study} paper "
-                                   "reproduces (WARN: real data will differ; the demo cohort must not).")
-                 for study, (_, check) in STUDIES.items()],
-)
-@skip_when_unchanged("marts.paper_reproduction", shared.MARTS_CODE)
-def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def reproduce(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The asset's work: marts.paper_reproduction written, its checks' results."""
     with warehouse.connect() as con:
         reference = shared.read_relation(con, "seeds.published_results")
         tests = shared.read_relation(con, shared.TESTS_TABLE)
         computed, errors = computed_values(con, published_sources())
         table = reproduction(reference, computed, tests)
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", ORDER)
     for mart, error in errors.items():
         context.log.warning(f"{mart}.published_values failed, its rows are not computed: {error}")
     results = {study: check_result(table, study) for study in STUDIES}
@@ -217,7 +223,7 @@ def paper_reproduction_asset(context: dg.AssetExecutionContext, warehouse: Wareh
     counts = {(name if study == "multicenter" else f"{study}/{name}"): value
               for study, result in results.items() for name, value in result.metadata.items()}
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": table.height, **counts,
+        metadata={**metadata, **counts,
                   "source_errors": dg.MetadataValue.md(markdown_table(["mart", "error"], sorted(errors.items())))},
         check_results=list(results.values()),
     )

@@ -50,6 +50,8 @@ COLUMNS = {
     "ci_upper_pct": "Upper 95 % confidence limit, %.",
     "ci_method": "wilson (score interval, R's prop.test(correct = FALSE)); NULL for nr_course categories.",
 }
+# The preview's order (shared.table_metadata): as written, per population and group, its measures.
+ORDER = shared.AS_WRITTEN
 # What became of a non-responder to cycle 1, first match wins (the paper's paragraph on the nine).
 NR_COURSE = ("second_blina_cycle", "hsct", "died", "continued_chemo")
 
@@ -215,4 +217,5 @@ def response_rates_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         tests = response_tests(rates)
         shared.write_mart(con, MART, rates, DESCRIPTION, COLUMNS)
         shared.replace_tests(con, MART, tests)
-    return dg.MaterializeResult(metadata=shared.mart_metadata(rates, tests=tests.height))
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", ORDER, tests=tests.height)
+    return dg.MaterializeResult(metadata=metadata)

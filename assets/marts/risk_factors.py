@@ -59,6 +59,9 @@ COLUMNS = {
     "p_value": "P-value of the comparison of the analysis' two groups (test in marts.statistical_tests).",
     "test_id": "Key in marts.statistical_tests: <analysis>.<factor>, the published P-value's id.",
 }
+# The preview's order (shared.table_metadata): as written, per analysis, the factors and levels as the paper
+# prints them.
+ORDER = shared.AS_WRITTEN
 
 
 def _baseline_labs_sql() -> str:
@@ -168,4 +171,5 @@ def risk_factors_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
         table = risk_factors(con, tests)
         shared.write_mart(con, MART, table, DESCRIPTION, COLUMNS)
         shared.replace_tests(con, MART, tests)
-    return dg.MaterializeResult(metadata=shared.mart_metadata(table, tests=tests.height))
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", ORDER, tests=tests.height)
+    return dg.MaterializeResult(metadata=metadata)

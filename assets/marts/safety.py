@@ -22,14 +22,18 @@ import polars as pl
 from assets.landing.assets import POOL
 from assets.marts import shared
 from assets.marts.safety_icans import COLUMNS as ICANS_COLUMNS
+from assets.marts.safety_icans import ORDER as ICANS_ORDER
 from assets.marts.safety_icans import create_icans_cycles, icans_comparison
 from assets.marts.safety_lab_grades import COLUMNS as CYTOPENIA_COLUMNS
 from assets.marts.safety_lab_grades import DISCREPANCIES_COLUMNS, create_cytopenia_grades, discrepancies, lab_grades
+from assets.marts.safety_lab_grades import ORDER as CYTOPENIA_ORDER
 from assets.marts.safety_onset import COLUMNS as ONSET_COLUMNS
+from assets.marts.safety_onset import ORDER as ONSET_ORDER
 from assets.marts.safety_onset import create_onset_events, onset_summary
 from assets.marts.safety_plots import table3_figure
 from assets.marts.safety_table3 import (
     BAND_COLUMNS,
+    BAND_ORDER,
     MART,
     band_counts,
     create_cycle_grades,
@@ -40,30 +44,30 @@ from assets.marts.safety_table3 import (
 from orchestration.metadata import png_markdown
 from orchestration.resources import WarehouseResource
 
-# table -> (description, column descriptions)
+# table -> (description, column descriptions, natural order: its preview's, shared.table_metadata)
 TABLES = {
     "safety_adverse_events": (
         "Table 3: adverse events per blinatumomab cycle by grade band, for all cycles and by Table 3 column "
         "(core.cycles.table3_group), with the denominator of assessed cycles and the cycles not assessed counted "
         "apart. Reported grades for every term; neutropenia and thrombocytopenia also graded from the blood-count "
         "nadir (source lab_nadir). Tests in marts.statistical_tests (mart safety, test_id table3.<term>).",
-        BAND_COLUMNS),
+        BAND_COLUMNS, BAND_ORDER),
     "safety_cytopenia_grades": (
         "Per cycle: neutropenia and thrombocytopenia as the toxicity form reports them and as CTCAE v5.0 grades "
         "the cycle's on-treatment blood-count nadir, side by side.",
-        CYTOPENIA_COLUMNS),
+        CYTOPENIA_COLUMNS, CYTOPENIA_ORDER),
     "safety_grade_discrepancies": (
         "For data managers: the cycles whose reported cytopenia grade the blood counts contradict (grade 0 vs 1 "
         "excepted: that boundary rests on the lower limit of normal), or whose counts were never graded.",
-        DISCREPANCIES_COLUMNS),
+        DISCREPANCIES_COLUMNS, CYTOPENIA_ORDER),
     "safety_icans": (
         "Cycles with ICANS vs without: age at the cycle's start and the CD4/CD8 ratio and B cells before the "
         "cycle (Supplementary Table S5), median (range), Mann-Whitney U.",
-        ICANS_COLUMNS),
+        ICANS_COLUMNS, ICANS_ORDER),
     "safety_onset": (
         "CRS and ICANS onset day within the cycle (day 1 = first infusion day), overall and by the dose running "
         "on that day (5 or 15 ug/m2/day).",
-        ONSET_COLUMNS),
+        ONSET_COLUMNS, ONSET_ORDER),
 }
 
 
@@ -122,14 +126,14 @@ def safety_assets(warehouse: WarehouseResource):
     with warehouse.connect() as con:
         marts = safety_marts(con)
         for table, frame in marts.tables.items():
-            shared.write_mart(con, table, frame, *TABLES[table])
+            shared.write_mart(con, table, frame, *TABLES[table][:2])
         for table, query in marts.queries.items():
-            shared.write_query(con, table, query, *TABLES[table])
+            shared.write_query(con, table, query, *TABLES[table][:2])
         shared.replace_tests(con, MART, marts.tests)
-        metadata = {table: shared.table_metadata(con, f"{shared.SCHEMA}.{table}") for table in marts.queries}
+        metadata = {table: shared.table_metadata(con, f"{shared.SCHEMA}.{table}", order)
+                    for table, (_, _, order) in TABLES.items()}
     png = table3_figure(marts.tables["safety_adverse_events"])
     shared.save_figures(warehouse.path, {FIGURE: png})
-    metadata |= {table: shared.mart_metadata(frame) for table, frame in marts.tables.items()}
     metadata["safety_adverse_events"]["figure"] = dg.MetadataValue.md(png_markdown({FIGURE: png}))
     for table in TABLES:
         yield dg.MaterializeResult(asset_key=KEYS[table], metadata=metadata[table])

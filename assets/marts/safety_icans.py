@@ -46,6 +46,9 @@ COLUMNS = {
     "p_value": "Mann-Whitney U, icans vs no_icans (marts.statistical_tests).",
     "test_id": "Key in marts.statistical_tests: safety.icans_age (published) or safety.icans.<factor>.",
 }
+# The preview's order (shared.table_metadata): as written, the factors as Supplementary Table S5 prints them,
+# each with its groups.
+ORDER = shared.AS_WRITTEN
 
 
 # SQL: per cycle (subject_id, cycle_no), the IMMUNE_FACTORS from its baseline blood sample (the last delivery

@@ -52,6 +52,8 @@ COLUMNS = {
     "lab_source_row": "Data row of the nadir sample in that file.",
     "lab_source_column": "Wide lab deliveries only: the column of the nadir value.",
 }
+# The preview's order (shared.table_metadata): per term, patient by patient, cycle by cycle.
+ORDER = ("term", "subject_id", "cycle_no")
 DISCREPANCIES_COLUMNS = COLUMNS
 
 

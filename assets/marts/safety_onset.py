@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from assets.marts import shared
 from assets.marts.aggregates import fetch
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ COLUMNS = {
     "max_day": "Latest onset day.",
     "without_onset": "Events without an onset date (dose_step all only: their step is unknown).",
 }
+# The preview's order (shared.table_metadata): as written, per term, overall and then the dose steps.
+ORDER = shared.AS_WRITTEN
 
 
 # SQL: the dose running on the onset date (NULL: unknown).

@@ -51,6 +51,8 @@ BAND_COLUMNS = {
     "group_cycles": "All cycles of the group (assessed + not_assessed).",
     "patients": "Distinct patients with a cycle of the group in the band (a patient can be in several bands).",
 }
+# The preview's order (shared.table_metadata): as written, per term, source and group, its grade bands in order.
+BAND_ORDER = shared.AS_WRITTEN
 
 
 def reported_grades() -> str:

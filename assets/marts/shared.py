@@ -169,29 +169,33 @@ IN_STUDY_SQL = "subject_id IN (SELECT subject_id FROM core.patients WHERE study 
 MEASURED_VALUE_SQL = "CASE WHEN value IS NULL AND below_lod THEN 0.0 ELSE value END"
 
 
-def mart_metadata(frame: pl.DataFrame, preview_rows: int = 30, **extra: Any) -> dict[str, Any]:
-    """MaterializeResult metadata: the row count and a markdown preview (floats to 4 significant digits)."""
+# The rows of a mart's preview in the UI: its first rows in its natural order.
+PREVIEW_ROWS = 5
+# The natural order of a mart whose rows no column orders (a paper table's layout, e.g. Table 1's factors as
+# printed): the order its code wrote them in, DuckDB's rowid (CREATE TABLE AS keeps insertion order).
+AS_WRITTEN = ("rowid",)
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, relation: str, order: Sequence[str],
+                   preview_rows: int = PREVIEW_ROWS, columns: Sequence[str] = ("*",), **extra: Any) -> dict[str, Any]:
+    """MaterializeResult metadata of a mart table: its row count and a markdown preview of its first
+    `preview_rows` rows (`columns` of them, floats to 4 significant digits) in its natural `order`, the ORDER BY
+    terms declared beside the mart's columns (e.g. survival curves by curve, then time: each from its start).
+    Ordered and cut in DuckDB: the rest of the table never reaches Python."""
     import dagster as dg
 
     from orchestration.metadata import markdown_table
 
+    if not order:
+        raise ValueError(f"{relation}: a preview needs the table's natural order")
+
     def cell(value: Any) -> Any:
         return f"{value:.4g}" if isinstance(value, float) else value
 
-    rows = [[cell(value) for value in row] for row in frame.head(preview_rows).iter_rows()]
-    return {
-        "dagster/row_count": frame.height,
-        "preview": dg.MetadataValue.md(markdown_table(frame.columns, rows)),
-        **extra,
-    }
-
-
-def table_metadata(con: duckdb.DuckDBPyConnection, relation: str, preview_rows: int = 5,
-                   **extra: Any) -> dict[str, Any]:
-    """mart_metadata of a table computed in DuckDB: its row count and first rows, read without the rest."""
-    head = pl.DataFrame(con.sql(f"SELECT * FROM {relation} LIMIT {int(preview_rows)}"))
+    head = con.sql(f"SELECT {', '.join(columns)} FROM {relation} ORDER BY {', '.join(order)} LIMIT {int(preview_rows)}")
+    rows = [[cell(value) for value in row] for row in head.fetchall()]
     [(count,)] = con.execute(f"SELECT count(*) FROM {relation}").fetchall()
-    return {**mart_metadata(head, preview_rows, **extra), "dagster/row_count": count}
+    return {"dagster/row_count": count, "preview": dg.MetadataValue.md(markdown_table(head.columns, rows)), **extra}
 
 
 def core_deps(core_tables: Sequence[str]) -> list:
@@ -246,8 +250,9 @@ def figures_dir(warehouse_path: str) -> Path:
 
 
 def publish_mart(warehouse, mart: str, table: pl.DataFrame, tests: pl.DataFrame, description: str,
-                 columns: Mapping[str, str], pngs: Mapping[str, bytes]):
-    """Write a single-table mart, its tests and its figures; the MaterializeResult that shows them."""
+                 columns: Mapping[str, str], order: Sequence[str], pngs: Mapping[str, bytes]):
+    """Write a single-table mart, its tests and its figures; the MaterializeResult that shows them (the
+    preview in the table's natural `order`)."""
     import dagster as dg
 
     from orchestration.metadata import png_markdown
@@ -255,6 +260,7 @@ def publish_mart(warehouse, mart: str, table: pl.DataFrame, tests: pl.DataFrame,
     with warehouse.connect() as con:
         write_mart(con, mart, table, description, columns)
         replace_tests(con, mart, tests)
+        metadata = table_metadata(con, f"{SCHEMA}.{mart}", order, tests=tests.height)
     folder = save_figures(warehouse.path, pngs)
-    return dg.MaterializeResult(metadata=mart_metadata(
-        table, tests=tests.height, figures_dir=str(folder), figures=dg.MetadataValue.md(png_markdown(pngs))))
+    return dg.MaterializeResult(metadata={
+        **metadata, "figures_dir": str(folder), "figures": dg.MetadataValue.md(png_markdown(pngs))})

@@ -25,12 +25,12 @@ from assets.marts.first_cycle import FIRST_CYCLES, create_first_cycles
 from assets.marts.shared import (
     SCHEMA,
     core_deps,
-    mart_metadata,
     read_relation,
     replace_tests,
     save_figures,
     skip_while_inputs_unchanged,
     sql_text,
+    table_metadata,
     test_row,
     tests_frame,
     write_mart,
@@ -39,10 +39,13 @@ from assets.marts.stats import CURVE_SCHEMA, kaplan_meier_from_counts, logrank_f
 from assets.marts.survival_columns import (
     CURVES_COLUMNS,
     CURVES_DESCRIPTION,
+    CURVES_ORDER,
     EVENTS_COLUMNS,
     EVENTS_DESCRIPTION,
+    EVENTS_ORDER,
     SUMMARY_COLUMNS,
     SUMMARY_DESCRIPTION,
+    SUMMARY_ORDER,
 )
 from assets.marts.survival_groupings import GROUPINGS, Grouping
 from assets.marts.survival_plots import figure_name, survival_figures
@@ -286,19 +289,19 @@ def survival_assets(warehouse: WarehouseResource):
         write_mart(con, "survival_summary", marts.summary, SUMMARY_DESCRIPTION, SUMMARY_COLUMNS)
         write_mart(con, "survival_events", marts.events, EVENTS_DESCRIPTION, EVENTS_COLUMNS)
         replace_tests(con, MART, marts.tests)
+        metadata = {key: table_metadata(con, ".".join(key.path), order) for key, order in
+                    ((CURVES_KEY, CURVES_ORDER), (SUMMARY_KEY, SUMMARY_ORDER), (EVENTS_KEY, EVENTS_ORDER))}
     figures = survival_figures(marts.curves, GROUPINGS, marts.summary, marts.tests)
     folder = save_figures(warehouse.path, figures)
     paper = [figure_name(endpoint, grouping.name) for grouping in GROUPINGS if grouping.paper
              for endpoint in ENDPOINT_NAMES]
-    yield dg.MaterializeResult(asset_key=CURVES_KEY, metadata=mart_metadata(
-        marts.curves, preview_rows=5, figures_dir=str(folder),
-        figures=dg.MetadataValue.md(png_markdown({name: figures[name] for name in paper if name in figures})),
-    ))
-    yield dg.MaterializeResult(asset_key=SUMMARY_KEY, metadata=mart_metadata(
-        marts.summary, preview_rows=marts.summary.height,
-        logrank=dg.MetadataValue.md(_logrank_table(marts.tests)),
-    ))
-    yield dg.MaterializeResult(asset_key=EVENTS_KEY, metadata=mart_metadata(marts.events))
+    yield dg.MaterializeResult(asset_key=CURVES_KEY, metadata={
+        **metadata[CURVES_KEY], "figures_dir": str(folder),
+        "figures": dg.MetadataValue.md(png_markdown({name: figures[name] for name in paper if name in figures})),
+    })
+    yield dg.MaterializeResult(asset_key=SUMMARY_KEY, metadata={
+        **metadata[SUMMARY_KEY], "logrank": dg.MetadataValue.md(_logrank_table(marts.tests))})
+    yield dg.MaterializeResult(asset_key=EVENTS_KEY, metadata=metadata[EVENTS_KEY])
 
 
 def _logrank_table(tests: pl.DataFrame) -> str:

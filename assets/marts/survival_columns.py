@@ -1,4 +1,8 @@
-"""The survival marts' data dictionary: table and column comments written with marts.survival_*."""
+"""The survival marts' data dictionary: table and column comments written with marts.survival_*, and each
+table's natural order (its preview's, shared.table_metadata)."""
+
+from assets.marts.shared import sql_text
+from assets.marts.survival_groupings import GROUPINGS
 
 _KEYS = {
     "endpoint": "`efs` (event-free survival) or `os` (overall survival), as core.time_to_event defines them.",
@@ -22,6 +26,11 @@ CURVES_COLUMNS = {
     "ci_lower": "Lower 95 % confidence limit (log-log); NULL where S is 1 or 0.",
     "ci_upper": "Upper 95 % confidence limit (log-log); NULL where S is 1 or 0.",
 }
+# Per endpoint, the groupings as GROUPINGS lists them (the whole cohort first; one unlisted last, by name), each
+# group's curve from its first time: a preview starts at the start of a curve, never mid-curve.
+_LISTED = ", ".join(sql_text(grouping.name) for grouping in GROUPINGS)
+_BY_GROUPING = (f"list_position([{_LISTED}], grouping)", "grouping")
+CURVES_ORDER = ("endpoint", *_BY_GROUPING, '"group"', "time")
 
 SUMMARY_DESCRIPTION = (
     "Per endpoint, grouping and group: patients, events, median survival and the 1-year Kaplan-Meier "
@@ -44,6 +53,7 @@ SUMMARY_COLUMNS = {
     "ci_upper_1y": "Upper 95 % log-log limit of surv_1y; NULL where it is 1 or 0.",
     "at_risk_1y": "Patients still followed at one year.",
 }
+SUMMARY_ORDER = ("endpoint", *_BY_GROUPING, '"group"')
 
 EVENTS_DESCRIPTION = (
     "Outcome events of the multicenter patients on or after their first blinatumomab infusion, per event type "
@@ -55,3 +65,4 @@ EVENTS_COLUMNS = {
     "events": "Events of this type on or after the patient's first infusion.",
     "patients": "Patients with at least one of them.",
 }
+EVENTS_ORDER = ("event_type",)

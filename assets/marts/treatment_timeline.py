@@ -63,6 +63,8 @@ COLUMNS = {
     "detail": "Free text of the therapy line or HSCT event (donor, HLA match, ...), only for the centers whose "
               "YAML marks that field reviewed_safe; NULL otherwise (docs/privacy.md).",
 }
+# The preview's order (shared.table_metadata): per study, patient by patient, each patient's phases in time.
+ORDER = ("study", "subject_id", "seq")
 
 
 def _published_for(centers: list[str]) -> str:
@@ -186,7 +188,7 @@ def treatment_timeline_asset(warehouse: WarehouseResource) -> dg.MaterializeResu
     with warehouse.connect() as con:
         shared.write_query(con, MART, timeline_sql(reviewed_details(con)), DESCRIPTION, COLUMNS)
         phases, ticks = case_series_frames(con)
-        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}")
+        metadata = shared.table_metadata(con, f"{shared.SCHEMA}.{MART}", ORDER)
     pngs = {FIGURE: swimmer_plot(phases, ticks)} if phases.height else {}
     folder = shared.save_figures(warehouse.path, pngs)
     return dg.MaterializeResult(metadata={**metadata, "figures_dir": str(folder),

@@ -6,12 +6,13 @@ from pathlib import Path
 import dagster as dg
 
 from assets.landing.assets import POOL
+from assets.landing.delivery import DeliveryResource
 from assets.snapshot.publish import SCHEMAS
 from orchestration import settings, versions
 from orchestration.catalog import database_path
 from orchestration.incremental import skip_when_unchanged
 from orchestration.metadata import markdown_table
-from orchestration.resources import DeliveryResource, WarehouseResource
+from orchestration.resources import WarehouseResource
 
 KEY = dg.AssetKey(["snapshot", "analytics"])
 # What the snapshot's tables are computed by, besides core: every layer's code after landing.

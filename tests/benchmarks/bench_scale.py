@@ -10,7 +10,8 @@ unless --keep), each in a child process of its own:
      start-up, every asset step and the whole process, each with wall s, CPU s and peak RSS;
   4. the same again with nothing changed;
   5. the same again after one center re-delivered its largest file with one value corrected.
-Then one summary block to paste into the README. Wall time depends on what else shares the two cores, so
+Then one summary block to paste into the README. Progress (the stage running, the time elapsed) is a tqdm line on
+stderr when it is a terminal; the results go to stdout. Wall time depends on what else shares the two cores, so
 CPU time and the load average are printed with it; quote medians of repeated runs. A step's peak RSS is the
 process's while the step ran: memory an earlier step left allocated counts too. Never run by pytest.
 """
@@ -25,12 +26,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import yaml
+from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -81,6 +86,39 @@ def child_env(scratch: Path) -> dict[str, str]:
     env.setdefault("BLINA_PSEUDONYM_KEY", "demo")  # generated, synthetic patients
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as the Makefile: without bytecode caches start-up recompiles
     return env
+
+
+@contextmanager
+def progress(stages: int, file=sys.stderr, disable: bool | None = None) -> Iterator[Callable[[str], None]]:
+    """A tqdm line for the benchmark's `stages`: yields stage(name), which counts the previous stage done and
+    shows `name` as running. The line is redrawn each second (its elapsed time moves while a child process
+    works; the parent only waits, so the children's figures are untouched). disable=None: only on a terminal."""
+    with tqdm(total=stages, file=file, disable=disable, bar_format="bench-scale: {n}/{total} stages done, "
+              "{elapsed} elapsed; {desc}") as bar:
+        started = threading.Event()  # a stage is running: the first one counts nothing done before it
+        stop = threading.Event()
+
+        def stage(name: str) -> None:
+            if started.is_set():
+                bar.update()
+            started.set()
+            bar.set_description_str(f"{name} ...")
+
+        ticker = threading.Thread(target=lambda: [bar.refresh() for _ in iter(lambda: stop.wait(1.0), True)],
+                                  daemon=True)
+        ticker.start()
+        try:
+            yield stage
+            bar.update()
+            bar.set_description_str("done")
+        finally:
+            stop.set()
+            ticker.join()
+
+
+def say(text: str = "") -> None:
+    """A line of results on stdout, clear of the progress line."""
+    tqdm.write(text, file=sys.stdout)
 
 
 def fail(what: str, log: Path) -> None:
@@ -175,16 +213,16 @@ def warehouse_run(scratch: Path, number: int) -> RunProfile:
 
 
 def print_run(title: str, run: RunProfile) -> None:
-    print(f"\n{title}: load average {os.getloadavg()[0]:.2f} at the end")
+    say(f"\n{title}: load average {os.getloadavg()[0]:.2f} at the end")
     width = max(len(r.label) for r in run.rows) + 2
-    print(f"  {'step':<{width}}{'wall s':>9}{'CPU s':>9}{'peak RSS GB':>13}")
+    say(f"  {'step':<{width}}{'wall s':>9}{'CPU s':>9}{'peak RSS GB':>13}")
     for r in run.rows:
         peak = f"{r.peak / GB:>13.2f}" if r.peak is not None else f"{'':>13}"
-        print(f"  {r.label:<{width}}{r.wall:>9.1f}{r.cpu:>9.1f}{peak}")
+        say(f"  {r.label:<{width}}{r.wall:>9.1f}{r.cpu:>9.1f}{peak}")
     m = run.measured
-    print(f"  {'whole run':<{width}}{m.wall:>9.1f}{m.cpu:>9.1f}{run.peak / GB:>13.2f}")
+    say(f"  {'whole run':<{width}}{m.wall:>9.1f}{m.cpu:>9.1f}{run.peak / GB:>13.2f}")
     for line in run.summary:
-        print(f"  | {line}")
+        say(f"  | {line}")
 
 
 # --- one center re-delivers -----------------------------------------------------------------------------------
@@ -286,22 +324,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(args: argparse.Namespace, scratch: Path, setting: str) -> int:
-    gen = generate(args, scratch)
-    written = sum(f.stat().st_size for f in (scratch / "landing").rglob("*.csv"))
-    print(f"\ngenerator: {gen.wall:.1f} s wall, {gen.cpu:.1f} s CPU, peak {gen.peak / GB:.2f} GB; "
-          f"{written / 1e9:.2f} GB of CSV")
-    base, rows = floor(scratch)
-    print(f"floor (every CSV as text into DuckDB, one SELECT DISTINCT each): {rows / 1e6:.2f} M rows, "
-          f"{base.wall:.1f} s wall, {base.cpu:.1f} s CPU, peak {base.peak / GB:.2f} GB")
+    with progress(5) as stage:
+        stage(f"the generator: {args.patients:,} patients")
+        gen = generate(args, scratch)
+        written = sum(f.stat().st_size for f in (scratch / "landing").rglob("*.csv"))
+        say(f"\ngenerator: {gen.wall:.1f} s wall, {gen.cpu:.1f} s CPU, peak {gen.peak / GB:.2f} GB; "
+            f"{written / 1e9:.2f} GB of CSV")
+        stage("the bare-DuckDB floor")
+        base, rows = floor(scratch)
+        say(f"floor (every CSV as text into DuckDB, one SELECT DISTINCT each): {rows / 1e6:.2f} M rows, "
+            f"{base.wall:.1f} s wall, {base.cpu:.1f} s CPU, peak {base.peak / GB:.2f} GB")
 
-    full = warehouse_run(scratch, 1)
-    print_run("run 1, every file new (empty warehouse)", full)
-    unchanged = warehouse_run(scratch, 2)
-    print_run("run 2, nothing changed", unchanged)
-    change = change_one_value(scratch, args.change_center)
-    print(f"\nchanged: {change}")
-    one_center = warehouse_run(scratch, 3)
-    print_run("run 3, one center's file changed", one_center)
+        stage("run 1, every file new")
+        full = warehouse_run(scratch, 1)
+        print_run("run 1, every file new (empty warehouse)", full)
+        stage("run 2, nothing changed")
+        unchanged = warehouse_run(scratch, 2)
+        print_run("run 2, nothing changed", unchanged)
+        change = change_one_value(scratch, args.change_center)
+        say(f"\nchanged: {change}")
+        stage("run 3, one center's file changed")
+        one_center = warehouse_run(scratch, 3)
+        print_run("run 3, one center's file changed", one_center)
 
     budget = FLOOR_FACTOR * base.wall + FLOOR_ALLOWANCE_S
     peak_gb, size = peak_target(args.patients)

@@ -6,6 +6,7 @@ Not a timed test: the benchmark itself runs only through `make bench-scale`.
 from __future__ import annotations
 
 import importlib.util
+import io
 import sys
 from pathlib import Path
 
@@ -35,3 +36,17 @@ def test_one_center_redelivers_one_corrected_value(tmp_path, center_id):
     (row,) = [i for i, (a, b) in enumerate(zip(old, new)) if a != b]
     cells = [(a, b) for a, b in zip(old[row].split(table.delimiter), new[row].split(table.delimiter)) if a != b]
     assert len(cells) == 1 and float(cells[0][1]) == pytest.approx(float(cells[0][0]) * 1.1, abs=1e-4)
+
+
+def test_progress_shows_the_running_stage_and_counts_the_stages_done():
+    shown = io.StringIO()
+
+    def line() -> str:  # what the terminal shows: the last redraw
+        return shown.getvalue().split("\r")[-1].strip()
+
+    with bench_scale.progress(2, file=shown, disable=False) as stage:
+        stage("the generator")
+        assert line() == "bench-scale: 0/2 stages done, 00:00 elapsed; the generator ..."
+        stage("run 1")
+        assert line() == "bench-scale: 1/2 stages done, 00:00 elapsed; run 1 ..."
+    assert line() == "bench-scale: 2/2 stages done, 00:00 elapsed; done"

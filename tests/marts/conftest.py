@@ -16,15 +16,6 @@ class DemoBuild(NamedTuple):
     failed: frozenset[str]  # keys ("marts/immune_paired") of the mart assets that failed
 
 
-def _mart_assets_not_registered(defs) -> list:
-    """The marts' assets the Definitions do not hold yet (registering them is orchestration's)."""
-    from assets.marts import paper_reproduction
-
-    registered = {key for asset in defs.assets for key in asset.keys}
-    return [asset for asset in [*paper_reproduction.mart_assets(), paper_reproduction.paper_reproduction_asset]
-            if not set(asset.keys) & registered]
-
-
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory) -> DemoBuild:
     """Everything materialized, marts included. Landing, core and validation must succeed; a mart that fails
@@ -39,12 +30,11 @@ def demo_build(tmp_path_factory) -> DemoBuild:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("BLINA_WAREHOUSE_DIR", str(tmp_path_factory.mktemp("warehouse")))
         from assets.landing.assets import center_partitions
-        from orchestration.definitions import defs
+        from orchestration.definitions import build_resources, defs
         from orchestration.jobs import every_center_tags
-        from orchestration.resources import build_resources
 
         resources = build_resources()
-        assets = [*defs.assets, *_mart_assets_not_registered(defs)]
+        assets = list(defs.assets)
         result = dg.materialize([*assets, *defs.asset_checks], resources=resources, raise_on_error=False,
                                 tags=every_center_tags(center_partitions()))
         keys_of_step = {asset.op.name: asset.keys for asset in assets if isinstance(asset, dg.AssetsDefinition)}

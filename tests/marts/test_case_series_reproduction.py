@@ -38,7 +38,7 @@ def test_each_study_has_its_rows_and_its_check():
     assert multicenter.metadata["passed"].value == 1
     assert not case_series.passed and case_series.check_name == "reproduces_the_case_series"
     assert case_series.metadata["failed"].value == 2 and case_series.metadata["not_targets"].value == 1
-    assert {spec.name for spec in pr.paper_reproduction_asset.check_specs} == {
+    assert {spec.name for spec in pr.paper_reproduction_asset([]).check_specs} == {
         "reproduces_the_paper", "reproduces_the_case_series"}
 
 

@@ -41,7 +41,7 @@ def test_write_query_describes_the_table_computed_in_duckdb(con):
     assert con.sql("SELECT * FROM marts.demo").fetchall() == [("p1", 2), ("s1", 1)]
     comments = con.sql("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'demo'").fetchall()
     assert comments == [("subject_id", "Patient."), ("n", "Cycles.")]
-    metadata = shared.table_metadata(con, "marts.demo", preview_rows=1)
+    metadata = shared.table_metadata(con, "marts.demo", ("subject_id",), preview_rows=1)
     preview = metadata["preview"].value
     assert metadata["dagster/row_count"] == 2 and "p1" in preview and "s1" not in preview
     with pytest.raises(ValueError, match="no description"):
@@ -83,3 +83,21 @@ def test_a_failed_replacement_leaves_the_previous_rows(con):
         con.execute(f"DELETE FROM {shared.TESTS_TABLE}")
         raise RuntimeError("the insert failed")
     assert con.sql(f"SELECT test_id FROM {shared.TESTS_TABLE}").fetchall() == [("alpha.one",)]
+
+
+def test_a_preview_is_the_first_rows_in_the_declared_order_cut_in_duckdb(con):
+    """The preview orders and cuts in DuckDB: the declared order, not the stored one, PREVIEW_ROWS rows; as
+    written (AS_WRITTEN) is the order the rows were written in; a table without a declared order is refused."""
+    shared.write_query(con, "demo", "SELECT 100 - range AS n, range % 2 AS odd FROM range(100) ORDER BY range",
+                       "A demo mart.", {"n": "A number.", "odd": "1 for odd."})
+
+    def shown(order, **options):
+        metadata = shared.table_metadata(con, "marts.demo", order, **options)
+        assert metadata["dagster/row_count"] == 100
+        return [line.split("|")[1:-1] for line in metadata["preview"].value.splitlines()[2:]]
+
+    assert shown(("n",)) == [[" 1 ", " 1 "], [" 2 ", " 0 "], [" 3 ", " 1 "], [" 4 ", " 0 "], [" 5 ", " 1 "]]
+    assert shown(("odd DESC", "n DESC"), columns=("n",), preview_rows=2) == [[" 99 "], [" 97 "]]
+    assert [row[0] for row in shown(shared.AS_WRITTEN)] == [" 100 ", " 99 ", " 98 ", " 97 ", " 96 "]
+    with pytest.raises(ValueError, match="natural order"):
+        shared.table_metadata(con, "marts.demo", ())

@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
-from assets.marts import survival
+from assets.marts import shared, survival
 from assets.marts.first_cycle import create_first_cycles
 from assets.marts.stats import matches_published
+from assets.marts.survival_columns import CURVES_COLUMNS, CURVES_DESCRIPTION, CURVES_ORDER
 from assets.marts.survival_groupings import GROUPINGS, Grouping
 from tests.marts.core_db import core_database
 from tests.marts.core_frames import START, cycle, cycles, event, events, patient, patients
@@ -263,3 +265,23 @@ def test_curves_are_in_reading_order_the_whole_cohort_first():
     curves = survival.survival_curves(counts)
     assert curves.select("grouping", "group", "time").rows() == [
         ("overall", "all", 2.0), ("overall", "all", 9.0), (GROUPINGS[1].name, "a", 7.0), (GROUPINGS[1].name, "b", 5.0)]
+
+
+def test_curves_preview_starts_at_the_start_of_the_first_curve_whatever_the_stored_order():
+    """The UI's preview of marts.survival_curves is ordered in DuckDB by the curves' declared order
+    (CURVES_ORDER): stored backwards (each curve from its last time, the groupings reversed), it still shows the
+    whole cohort's curve from its first time, PREVIEW_ROWS rows."""
+    counts = pl.DataFrame({
+        "endpoint": ["efs"] * 8, "grouping": [GROUPINGS[1].name] * 2 + ["overall"] * 6,
+        "group": ["b", "a", *["all"] * 6], "time": [5.0, 7.0, 9.0, 2.0, 4.0, 11.0, 13.0, 17.0],
+        "events": [1] * 8, "total": [1] * 8,
+    })
+    curves = survival.survival_curves(counts)
+    con = duckdb.connect(":memory:")
+    shared.write_mart(con, "survival_curves", curves.reverse(), CURVES_DESCRIPTION, CURVES_COLUMNS)
+    assert con.sql("SELECT time FROM marts.survival_curves LIMIT 1").fetchall() == [(5.0,)]  # stored mid-curve
+    metadata = shared.table_metadata(con, "marts.survival_curves", CURVES_ORDER)
+    lines = metadata["preview"].value.splitlines()[2:]
+    shown = [tuple(cell.strip() for cell in line.strip("|").split("|")[:4]) for line in lines]
+    assert shown == [("efs", "overall", "all", time) for time in ("2", "4", "9", "11", "13")]
+    assert metadata["dagster/row_count"] == curves.height == 8
