@@ -18,6 +18,7 @@ import dagster as dg
 import yaml
 
 from orchestration import settings
+from orchestration.dbt import WarehouseDbtTranslator, dbt_project
 
 EXPOSED_SCHEMAS = ("marts", "snapshot")
 EXPOSURES_FILE = settings.DBT_PROJECT_DIR / "models" / "exposures.yml"
@@ -27,16 +28,13 @@ HEADER = ("# Written by `python -m orchestration.exposures` from the Dagster ass
 
 
 def dbt_relations(manifest: Mapping) -> dict[dg.AssetKey, str]:
-    """The asset key of every dbt model, seed and source (as orchestration.dbt's translator names them:
-    [schema, table]) -> how an exposure refers to it."""
-    relations = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] in ("model", "seed"):
-            table = node.get("alias") or node["name"]
-            relations[dg.AssetKey([node["schema"], table])] = f"ref('{node['name']}')"
+    """The asset key of every dbt model, seed and source (named by the project's translator, as the dbt assets
+    are) -> how an exposure refers to it."""
+    key = WarehouseDbtTranslator().get_asset_key
+    relations = {key(node): f"ref('{node['name']}')" for node in manifest["nodes"].values()
+                 if node["resource_type"] in ("model", "seed")}
     for source in manifest["sources"].values():
-        table = source.get("identifier") or source["name"]
-        relations[dg.AssetKey([source["schema"], table])] = f"source('{source['source_name']}', '{source['name']}')"
+        relations[key(source)] = f"source('{source['source_name']}', '{source['name']}')"
     return relations
 
 
@@ -93,7 +91,6 @@ def render(asset_graph, manifest: Mapping) -> str:
 
 def current_render() -> str:
     """render() for this checkout's Dagster definitions and dbt manifest."""
-    from orchestration.dbt import dbt_project
     from orchestration.definitions import build_definitions
 
     graph = build_definitions().resolve_asset_graph()
