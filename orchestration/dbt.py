@@ -16,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 
 from orchestration import dbt_runner, pseudonym_key, settings, versions
 from orchestration.framework_internals import DbtStep
-from orchestration.metadata import column_schema, markdown_table
+from orchestration.metadata import carried_over, column_schema, markdown_table
 from orchestration.pseudonym_key import KEY_VARIABLE
 from orchestration.resources import WarehouseResource
 
@@ -76,8 +76,9 @@ class DbtResource(dg.ConfigurableResource):
                 "--no-populate-cache", "--exclude-resource-type", "unit_test", *args]
         log_file = target_path / "dbt.log"
         logged_before = log_file.stat().st_size if log_file.exists() else 0
-        invocation = dbt_runner.invoke(Path(self.project_dir), Path(step.project.manifest_path), target_path, args,
-                                       env={**warehouse.duckdb_env(), KEY_VARIABLE: pseudonym_key.key()})
+        with warehouse.released():
+            invocation = dbt_runner.invoke(Path(self.project_dir), Path(step.project.manifest_path), target_path,
+                                           args, env={**warehouse.duckdb_env(), KEY_VARIABLE: pseudonym_key.key()})
         # dbt's own log of this invocation on the run's page (the file beside the warehouse keeps every run's).
         context.log.info(f"dbt's log ({log_file}):\n{_log_since(log_file, logged_before)}")
         for raw_event in invocation.events:
@@ -269,9 +270,11 @@ def _skipped(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pl
     tables are as they were built, and dbt is not invoked at all."""
     with warehouse.connect() as con:
         for key in _in_dependency_order(context.selected_asset_keys, context.assets_def.asset_deps):
-            yield dg.MaterializeResult(asset_key=key, metadata={"skipped": plan.reason,
-                                                                **_table_metadata(context, con, key)},
-                                       data_version=dg.DataVersion(plan.data_version))
+            described = carried_over(context.instance, key, plan.data_version)
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                "skipped": plan.reason,
+                **(_table_metadata(context, con, key) if described is None else described)},
+                data_version=dg.DataVersion(plan.data_version))
         yield from versions.carried_over_checks(con, context.selected_asset_check_keys, plan.reason)
 
 

@@ -19,7 +19,7 @@ import dagster as dg
 
 from orchestration import versions
 from orchestration.catalog import relation_exists
-from orchestration.metadata import column_schema
+from orchestration.metadata import carried_over, column_schema
 
 
 def skip_when_unchanged(name: str, code: Sequence[str], after: str = "core",
@@ -101,8 +101,10 @@ def _skipped(context, con, plan: versions.AssetPlan) -> Iterator:
     is_asset = isinstance(context, dg.AssetExecutionContext)
     asset_keys = getattr(context, "selected_asset_keys", set()) if is_asset else set()
     for key in sorted(asset_keys, key=str):
-        yield dg.MaterializeResult(asset_key=key, metadata={**plan.skipped_metadata(), **_row_count(con, key),
-                                                            **_column_schema(con, key)},
+        described = carried_over(context.instance, key, plan.version)
+        if described is None:
+            described = {**_row_count(con, key), **_column_schema(con, key)}
+        yield dg.MaterializeResult(asset_key=key, metadata={**plan.skipped_metadata(), **described},
                                    data_version=dg.DataVersion(plan.version))
     yield from versions.carried_over_checks(con, context.selected_asset_check_keys,
                                             "inputs unchanged since the last build")

@@ -83,7 +83,8 @@ def execute_warehouse(instance):
     from orchestration.framework_internals import sqlite_storage_held_open
 
     run_id = str(uuid.uuid4())  # as Dagster makes them: the held-open storage is the run's
-    with sqlite_storage_held_open(instance, run_id):
+    warehouse = defs.resources["warehouse"]
+    with sqlite_storage_held_open(instance, run_id), warehouse.kept_open():
         return defs.resolve_job_def("warehouse").execute_in_process(
             instance=instance, run_config=_QUIET, raise_on_error=False, run_id=run_id)
 

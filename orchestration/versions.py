@@ -105,6 +105,11 @@ def digest(*parts: str) -> str:
     return hashed.hexdigest()
 
 
+# Folders of what the code writes, not of code: bytecode, and dbt's artifacts (target/ holds a manifest.json
+# with a new invocation id at every parse).
+BUILT = frozenset({"__pycache__", "target", "logs", "dbt_packages"})
+
+
 @cache
 def code_version(paths: tuple[str, ...]) -> str:
     """Fingerprint of the files under `paths` (relative to the project root): their names and contents."""
@@ -113,7 +118,7 @@ def code_version(paths: tuple[str, ...]) -> str:
         root = settings.PROJECT_ROOT / relative
         files = sorted(root.rglob("*")) if root.is_dir() else [root]
         for file in files:
-            if file.is_file() and "__pycache__" not in file.parts:
+            if file.is_file() and not BUILT.intersection(file.relative_to(root).parts):
                 hashed.update(str(file.relative_to(settings.PROJECT_ROOT)).encode() + b"\0" + file.read_bytes())
     return hashed.hexdigest()
 

@@ -145,3 +145,18 @@ def test_content_fingerprints_see_duplicates_and_emptied_centers(con):
     con.execute("DELETE FROM core.labs WHERE center_id = 'b'")
     versions.record_contents(con, "core", ["b"])
     assert not mart_plan(con, ["labs"]).unchanged
+
+
+def test_code_versions_fingerprint_code_not_what_it_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(versions.settings, "PROJECT_ROOT", tmp_path)
+    models = tmp_path / "dbt_project" / "models"
+    models.mkdir(parents=True)
+    (models / "labs.sql").write_text("select 1")
+    fingerprint = versions.code_version.__wrapped__  # uncached: the files change within the test
+    before = fingerprint(("dbt_project",))
+    for built in ("target/manifest.json", "logs/dbt.log", "models/__pycache__/x.pyc"):
+        (tmp_path / "dbt_project" / built).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "dbt_project" / built).write_text("a new invocation id")
+    assert fingerprint(("dbt_project",)) == before
+    (models / "labs.sql").write_text("select 2")
+    assert fingerprint(("dbt_project",)) != before

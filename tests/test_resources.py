@@ -1,0 +1,48 @@
+"""The warehouse resource's connections: kept open for a run in this process, released for dbt."""
+
+import duckdb
+import pytest
+
+from orchestration.resources import WarehouseResource
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> WarehouseResource:
+    return WarehouseResource(path=str(tmp_path / "warehouse.duckdb"), memory_limit="256MB", threads=1)
+
+
+def other_settings(warehouse: WarehouseResource) -> duckdb.DuckDBPyConnection:
+    """A connection as dbt-duckdb opens the file: in this process, with settings of its own."""
+    return duckdb.connect(warehouse.path, config={"threads": 2})
+
+
+def test_a_kept_open_run_gives_each_step_its_own_connection_to_the_one_open_database(warehouse):
+    with warehouse.kept_open():
+        with warehouse.connect() as con:
+            con.execute("CREATE TABLE kept AS SELECT 42 AS answer")
+            con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS n")
+        with warehouse.connect(read_only=True) as con:
+            assert con.execute("SELECT answer FROM kept").fetchall() == [(42,)]
+            # A step's temporary tables leave with its connection, as when each step opened the file.
+            assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
+        # Still open: another configuration is refused, as dbt's connection would be.
+        with pytest.raises(duckdb.ConnectionException, match="different configuration"):
+            other_settings(warehouse)
+    other_settings(warehouse).close()  # closed at the end of the block
+
+
+def test_released_lets_dbt_open_the_file_its_way_and_the_run_goes_on(warehouse):
+    with warehouse.kept_open():
+        with warehouse.released(), other_settings(warehouse) as dbt:
+            dbt.execute("CREATE TABLE built_by_dbt AS SELECT 'core' AS layer")
+        with warehouse.connect() as con:
+            assert con.execute("SELECT layer FROM built_by_dbt").fetchall() == [("core",)]
+        with pytest.raises(duckdb.ConnectionException, match="different configuration"):
+            other_settings(warehouse)  # kept open again after the release
+
+
+def test_without_a_kept_open_run_connections_open_and_close_the_file(warehouse):
+    with warehouse.released(), warehouse.connect() as con:  # nothing held: nothing to release
+        con.execute("CREATE TABLE t AS SELECT 1 AS n")
+    with duckdb.connect(warehouse.path, read_only=True) as reader:
+        assert reader.execute("SELECT n FROM t").fetchall() == [(1,)]
