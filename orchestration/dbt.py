@@ -230,6 +230,16 @@ def _models_by_schema() -> dict[str, set[str]]:
     return models
 
 
+@cache
+def preview_orders() -> dict[tuple[str, str], list[str]]:
+    """(schema, relation) -> the columns a preview of its rows is sorted by (a patient's rows in their order,
+    not the storage's), from each model's `meta: preview_order` in its YAML."""
+    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    return {(node["schema"], node.get("alias") or node["name"]): node["config"]["meta"]["preview_order"]
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and "preview_order" in node["config"].get("meta", {})}
+
+
 @dataclass(frozen=True)
 class _PartPlan:
     """What one dbt part does this run: nothing (`unchanged`), or dbt with `args`; and what to record."""
@@ -312,7 +322,8 @@ def _table_metadata(context: dg.AssetExecutionContext, con, key: dg.AssetKey) ->
     metadata: dict[str, Any] = {"dagster/row_count": con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0],
                                 **column_schema(con, schema, table, getattr(described, "schema", described))}
     if schema in PREVIEW_SCHEMAS:
-        preview = con.execute(f"SELECT * FROM {relation} LIMIT {PREVIEW_ROWS}")
+        order = ", ".join(f'"{column}"' for column in preview_orders()[(schema, table)])
+        preview = con.execute(f"SELECT * FROM {relation} ORDER BY {order} LIMIT {PREVIEW_ROWS}")
         columns = [column[0] for column in preview.description]
         metadata["preview"] = dg.MetadataValue.md(markdown_table(columns, preview.fetchall()))
     return metadata

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.dbt import dbt_project
+from orchestration.dbt import PREVIEW_SCHEMAS, dbt_project, preview_orders
 
 # dbt model folders whose every column must be described, and the sources likewise (the landing's raw layer
 # and the validation gate's findings).
@@ -56,3 +56,13 @@ def test_the_docs_open_on_the_projects_overview(manifest):
     assert overview, "no {% docs __overview__ %} block: dbt docs would show its default welcome page"
     for layer in ("landing", "raw", "staging", "intermediate", "validation gate", "core", "marts", "snapshot"):
         assert f"| {layer} |" in overview["block_contents"], layer
+
+
+def test_every_previewed_model_names_the_columns_its_preview_is_sorted_by(manifest):
+    models = {(node["schema"], node["name"]): node for node in manifest["nodes"].values()
+              if node["resource_type"] == "model" and node["schema"] in PREVIEW_SCHEMAS}
+    orders = preview_orders()
+    assert models and set(orders) == set(models), f"without a preview_order: {sorted(set(models) - set(orders))}"
+    unknown = {relation: [column for column in order if column not in models[relation]["columns"]]
+               for relation, order in orders.items()}
+    assert {relation: columns for relation, columns in unknown.items() if columns} == {}
