@@ -1,5 +1,5 @@
-"""dbt's unit tests (`unit_tests:` in dbt_project/models/staging/_unit_tests.yml and
-intermediate/_unit_tests.yml): staging's parsing rules and the intermediate derivations, each a model run on
+"""dbt's unit tests (`unit_tests:` in dbt_project/models/staging/_unit_tests.yml, intermediate/ and core/):
+staging's parsing rules, the intermediate derivations and core's time to event, each a model run on
 given rows against the rows it must return. Their inputs are SQL, so they run on an empty warehouse. Slow
 tier: a dbt process parses the whole project first (~10 s on the 2-core machine, more than the fast tier
 allows), then the tests take ~3 s. The warehouse's own builds leave them out (orchestration/dbt.py)."""
@@ -22,5 +22,6 @@ def test_every_unit_test_passes(tmp_path: Path):
     passed = set(re.findall(r"PASS \w+::(\w+)", output))
     # Staging's parsing rules and the intermediate derivations each have theirs.
     assert {test["model"] for test in manifest["unit_tests"].values()} >= {
-        "stg_cycles", "stg_assessments", "int_cycle_response", "int_cycles", "int_patients"}
+        "stg_cycles", "stg_assessments", "stg_labs", "int_cycle_response", "int_cycles", "int_patients",
+        "time_to_event"}
     assert passed == unit_tests, output[-3000:]
