@@ -18,9 +18,21 @@ def every_center_tags(centers: dg.StaticPartitionsDefinition) -> dict[str, str]:
     return {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
 
 
+# The study reports alone: after a run in which a step failed (which ran nothing downstream of it, the
+# reports included), so that each page says which marts failed (assets/report/context.not_rebuilt).
+REPORT_JOB = dg.define_asset_job(
+    "report", selection=dg.AssetSelection.groups("report"), executor_def=dg.in_process_executor,
+    description="Write the study reports again from the warehouse as it is: run after a failed run, so that "
+                "each page names the marts that failed instead of keeping the run before's page.")
+# The jobs whose failure leaves the reports behind.
+BUILDING_JOBS = ("warehouse", "center_delivery")
+
+
 def build_jobs(centers: dg.StaticPartitionsDefinition) -> list:
-    """`warehouse` (make run, the nightly schedule), `center_delivery` (the drop-zone sensor), `ingest`."""
+    """`warehouse` (make run, the nightly schedule), `center_delivery` (the drop-zone sensor), `ingest`,
+    `report` (REPORT_JOB)."""
     return [
+        REPORT_JOB,
         dg.define_asset_job(
             "warehouse",
             selection=dg.AssetSelection.all(),

@@ -52,3 +52,11 @@ def carried_over(instance, key, data_version: str) -> dict | None:
     if materialization is None or materialization.tags.get(DATA_VERSION_TAG) != data_version:
         return None
     return {name: value for name, value in materialization.metadata.items() if name in TABLE_METADATA}
+
+
+def root_cause(error) -> str:
+    """A failed step's error (Dagster's SerializableErrorInfo) as the user's own ("ValueError: ..."), not
+    Dagster's wrapper around it ("Error occurred while ...")."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()

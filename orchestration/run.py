@@ -26,6 +26,10 @@ def main() -> int:
     try:
         with exclusive_warehouse(settings.warehouse_dir() / settings.WAREHOUSE_FILE), instance_of_run() as instance:
             result = execute_warehouse(instance)
+            if not built_everything(result):
+                # A failed step ran nothing downstream of it, the reports included: written again now, each
+                # page names the marts that failed (as run_failure_sensor has the daemon do).
+                execute_warehouse(instance, "report")
     except WarehouseBusy as busy:
         print(f"NOT RUN: {busy}")
         return 3
@@ -74,9 +78,10 @@ def built_everything(result) -> bool:
     return all(event.step_key == every_delivery_published.node_def.name for event in result.get_step_failure_events())
 
 
-def execute_warehouse(instance):
-    """The `warehouse` job in this process on `instance`; its own function so that the scale benchmark
-    (tests/benchmarks/profile_run.py) runs exactly what `make run` runs and reads the instance's event log."""
+def execute_warehouse(instance, job: str = "warehouse"):
+    """The `warehouse` job (or `job`) in this process on `instance`; its own function so that the scale
+    benchmark (tests/benchmarks/profile_run.py) runs exactly what `make run` runs and reads the instance's
+    event log."""
     import uuid
 
     from orchestration.definitions import defs
@@ -85,7 +90,7 @@ def execute_warehouse(instance):
     run_id = str(uuid.uuid4())  # as Dagster makes them: the held-open storage is the run's
     warehouse = defs.resources["warehouse"]
     with sqlite_storage_held_open(instance, run_id), warehouse.kept_open():
-        return defs.resolve_job_def("warehouse").execute_in_process(
+        return defs.resolve_job_def(job).execute_in_process(
             instance=instance, run_config=_QUIET, raise_on_error=False, run_id=run_id)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import dagster as dg
 
 from assets.landing.delivery import DeliveryResource
+from orchestration.jobs import BUILDING_JOBS, REPORT_JOB
+from orchestration.metadata import root_cause
 from orchestration.resources import WarehouseResource
 
 
@@ -127,7 +129,7 @@ def run_failure_rows(context: dg.RunFailureSensorContext) -> list[tuple]:
     run = context.dagster_run
     stats = context.instance.get_run_stats(run.run_id)
     failed_at = datetime.fromtimestamp(stats.end_time or datetime.now(UTC).timestamp(), UTC).replace(tzinfo=None)
-    steps = [(event.step_key, _root_cause(event.event_specific_data.error))
+    steps = [(event.step_key, root_cause(event.event_specific_data.error))
              for event in context.get_step_failure_events()]
     return [(run.run_id, run.job_name, step, error, failed_at)
             for step, error in steps or [(None, context.failure_event.message)]]
@@ -138,11 +140,21 @@ def run_failure_rows(context: dg.RunFailureSensorContext) -> list[tuple]:
 LOCK_WAIT_SECONDS = 45
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, request_job=REPORT_JOB,
                        description="Records every failed run (its failed steps and their errors) in "
-                                   "audit.run_failures, where the data managers look.")
+                                   "audit.run_failures, where the data managers look; after a failed warehouse "
+                                   "or center_delivery run, writes the study reports again (job `report`), so "
+                                   "that they name the marts that failed.")
 def run_failure_sensor(context: dg.RunFailureSensorContext, warehouse: WarehouseResource):
-    """Record every failed run in audit.run_failures. Connects only when a run has failed."""
+    """Record every failed run in audit.run_failures (connecting only when a run has failed); request the
+    reports after a run that builds them failed."""
+    record_run_failure(context, warehouse)
+    if context.dagster_run.job_name in BUILDING_JOBS:
+        return dg.RunRequest(run_key=f"report-after-{context.dagster_run.run_id}")
+    return dg.SkipReason(f"{context.dagster_run.job_name} does not build the reports")
+
+
+def record_run_failure(context: dg.RunFailureSensorContext, warehouse: WarehouseResource) -> None:
     import duckdb
 
     rows = run_failure_rows(context)
@@ -159,10 +171,3 @@ def run_failure_sensor(context: dg.RunFailureSensorContext, warehouse: Warehouse
             if "lock" not in str(error) or time.monotonic() > deadline:
                 raise
             time.sleep(1)
-
-
-def _root_cause(error) -> str:
-    """The user's error ("ValueError: ..."), not Dagster's wrapper around it ("Error occurred while ...")."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip()

@@ -148,9 +148,9 @@ def breaks() -> None:
     raise ValueError("center sch delivered a truncated file")
 
 
-def failed_run_context(instance: dg.DagsterInstance, warehouse: WarehouseResource):
-    job = dg.define_asset_job("broken", selection=[lands_fine, breaks])
-    result = dg.Definitions(assets=[lands_fine, breaks], jobs=[job]).resolve_job_def("broken").execute_in_process(
+def failed_run_context(instance: dg.DagsterInstance, warehouse: WarehouseResource, job_name: str = "broken"):
+    job = dg.define_asset_job(job_name, selection=[lands_fine, breaks])
+    result = dg.Definitions(assets=[lands_fine, breaks], jobs=[job]).resolve_job_def(job_name).execute_in_process(
         instance=instance, raise_on_error=False)
     assert not result.success
     [failure] = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
@@ -164,7 +164,7 @@ def test_run_failure_sensor_records_the_failed_step_and_its_error_once(tmp_path)
     warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
     with dg.DagsterInstance.ephemeral() as instance:
         context, run_id = failed_run_context(instance, warehouse)
-        run_failure_sensor(context)
+        assert isinstance(run_failure_sensor(context), dg.SkipReason)  # "broken" does not build the reports
         run_failure_sensor(context)  # the same failure seen again: still one row
     with duckdb.connect(warehouse.path, read_only=True) as con:
         rows = con.execute("SELECT run_id, job, step, error, failed_at FROM audit.run_failures").fetchall()
@@ -172,6 +172,15 @@ def test_run_failure_sensor_records_the_failed_step_and_its_error_once(tmp_path)
     assert (recorded_run, job, step) == (run_id, "broken", "breaks")
     assert "ValueError: center sch delivered a truncated file" in error
     assert abs((datetime.now(UTC).replace(tzinfo=None) - failed_at).total_seconds()) < 60
+
+
+def test_after_a_failed_warehouse_run_the_sensor_writes_the_reports_again_once(tmp_path):
+    warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        context, run_id = failed_run_context(instance, warehouse, job_name="warehouse")
+        request = run_failure_sensor(context)
+    assert isinstance(request, dg.RunRequest) and request.run_key == f"report-after-{run_id}"
+    assert run_failure_sensor.job_name == "report"  # the study reports alone (orchestration/jobs.py)
 
 
 def test_run_failure_sensor_waits_for_a_run_holding_the_warehouse(tmp_path):

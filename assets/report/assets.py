@@ -25,9 +25,11 @@ def report_path(warehouse_path: str | Path, study: str) -> Path:
     return Path(warehouse_path).parent / REPORT_DIR / f"{study}.html"
 
 
-def write_report(con, warehouse_path: str | Path, study: str, run_id: str) -> tuple[Path, dict]:
+def write_report(con, warehouse_path: str | Path, study: str, run_id: str,
+                 not_built: dict[str, tuple[str, bool]] | None = None) -> tuple[Path, dict]:
     """Read `study`'s page from the warehouse (`con`), render it and write it atomically; the path and what it
-    holds (blocks shown, blocks that could not be)."""
+    holds (blocks shown, blocks that could not be). `not_built`: the marts the last run did not rebuild
+    (context.not_rebuilt)."""
     from assets.report import context
     from assets.report.render import render_page, write_atomically
 
@@ -37,8 +39,10 @@ def write_report(con, warehouse_path: str | Path, study: str, run_id: str) -> tu
         code_version=context.code_version(), warehouse=str(warehouse_path),
         deliveries=context.deliveries(con, study))
     sections = PAGES[study](con, warehouse_path)
+    for section in sections:
+        section.blocks = context.marked(section.blocks, not_built or {})
     quality = [context.quarantine_counts(con, study), context.open_queries(con, study)]
-    summary = context.reproduction_summary(con, study)
+    [summary] = context.marked([context.reproduction_summary(con, study)], not_built or {})
     html = render_page(study, TITLES[study], provenance, summary, sections, quality)
     blocks = [provenance.deliveries, summary, *(b for s in sections for b in s.blocks), *quality]
     unavailable = [f"{block.title}: {block.problem}" for block in blocks if block.problem]
@@ -56,10 +60,11 @@ def report_asset(study: str) -> dg.AssetsDefinition:
     )
     @skip_when_unchanged(f"report.{study}", REPORT_CODE, extra=_shown_inputs, missing=lambda con: _missing(con, study))
     def report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        from assets.report.context import not_rebuilt
         from orchestration.metadata import markdown_table
 
         with warehouse.connect(read_only=True) as con:
-            path, facts = write_report(con, warehouse.path, study, context.run_id)
+            path, facts = write_report(con, warehouse.path, study, context.run_id, not_rebuilt(context.instance))
         for line in facts["unavailable"]:
             context.log.warning(f"report/{study}: not available: {line}")
         return dg.MaterializeResult(metadata={
@@ -72,8 +77,9 @@ def report_asset(study: str) -> dg.AssetsDefinition:
 
 
 def _shown_inputs(con) -> str:
-    """Besides core: the version each mart and the snapshot were last built from, the checks failing now, and the
-    files that failed to load: when none changed, neither does the page (it keeps the run that wrote it)."""
+    """Besides core: the version each mart and the snapshot were last built from, the checks failing now, the
+    files that failed to load, and the marts the last run did not rebuild: when none changed, neither does the
+    page (it keeps the run that wrote it)."""
     from orchestration import versions
 
     built = con.execute("SELECT layer, version FROM audit.build_versions WHERE layer LIKE 'marts.%' OR layer IN"
@@ -81,7 +87,10 @@ def _shown_inputs(con) -> str:
         if relation_exists(con, "audit.build_versions") else []
     failing = con.execute("SELECT asset_check FROM audit.check_outcomes WHERE NOT passed ORDER BY 1").fetchall() \
         if relation_exists(con, "audit.check_outcomes") else []
-    return repr((built, failing, versions.landing_failures(con)))
+    from assets.report.context import not_rebuilt
+
+    not_built = sorted(not_rebuilt(dg.AssetExecutionContext.get().instance).items())
+    return repr((built, failing, versions.landing_failures(con), not_built))
 
 
 def _missing(con, study: str) -> bool:

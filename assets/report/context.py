@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from orchestration.catalog import relation_exists
+from orchestration.metadata import root_cause
 
 ROW_LIMIT = 200  # rows of one table on the page; the rest is counted ("first 200 of N rows")
 REPRODUCTION = "marts.paper_reproduction"
@@ -44,6 +46,8 @@ class FigureBlock:
     svg: bytes | None = None
     problem: str | None = None
     source: str = ""
+    drawn_by: str = ""  # the mart relation whose step writes the figure
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -63,6 +67,65 @@ def failed_checks(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[str, .
     rows = con.execute("SELECT asset_check, severity FROM audit.check_outcomes WHERE starts_with(asset_check, ?)"
                        " AND NOT passed ORDER BY asset_check", [key]).fetchall()
     return tuple(f"check {check.split(':', 1)[1]} failed ({severity})" for check, severity in rows)
+
+
+def not_rebuilt(instance) -> dict[str, tuple[str, bool]]:
+    """relation -> (why its rows are not the last run's, whether its own step failed), for the marts that the
+    last run planning them did not rebuild: their step failed (the error's root cause), or did not run because
+    a step before it failed. From the Dagster instance's record of that run; a run still going is left alone.
+    The page is written again after such a run (`make run`, run_failure_sensor)."""
+    import dagster as dg
+
+    found: dict[str, tuple[str, bool]] = {}
+    for record in instance.get_asset_records():
+        entry = record.asset_entry
+        built = entry.last_materialization_record
+        if entry.asset_key.path[0] != "marts":
+            continue
+        if entry.last_run_id is None or (built is not None and built.run_id == entry.last_run_id):
+            continue
+        run = instance.get_run_by_id(entry.last_run_id)
+        if run is None or run.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+            continue
+        relation = ".".join(entry.asset_key.path)
+        step = next((event.step_key for event in instance.all_logs(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+            if event.dagster_event.asset_key == entry.asset_key), None)
+        failures = [event for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+                    if event.step_key == step]
+        when = datetime.fromtimestamp(failures[0].timestamp if failures else run_end(instance, run.run_id), UTC)
+        label = f"run {run.run_id[:8]} of {when:%Y-%m-%d %H:%M} UTC"
+        if failures:
+            error = root_cause(failures[0].dagster_event.event_specific_data.error)
+            found[relation] = (f"{relation} failed in {label}: {error}; its rows from an earlier run are not shown",
+                               True)
+        else:
+            found[relation] = (f"{relation} was not rebuilt in {label}, in which a step before it failed: these "
+                               "rows are from an earlier run", False)
+    return found
+
+
+def run_end(instance, run_id: str) -> float:
+    stats = instance.get_run_stats(run_id)
+    return stats.end_time or stats.start_time or 0.0
+
+
+def marked(blocks: Sequence[Block | FigureBlock], not_built: dict[str, tuple[str, bool]]) -> list:
+    """`blocks`, a table or figure of a mart whose step failed in its last run as a box with the failure (its
+    rows or figure would be an earlier run's among today's), one whose step did not run with a warning."""
+    shown = []
+    for block in blocks:
+        reason, failed = not_built.get(block.drawn_by if isinstance(block, FigureBlock) else block.source,
+                                       (None, False))
+        if reason is None:
+            shown.append(block)
+        elif not failed:
+            shown.append(replace(block, warnings=(*block.warnings, reason)))
+        elif isinstance(block, FigureBlock):
+            shown.append(replace(block, svg=None, problem=reason))
+        else:
+            shown.append(replace(block, frame=None, note=None, info=None, problem=reason))
+    return shown
 
 
 def missing_reason(relation: str) -> str:

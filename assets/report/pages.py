@@ -13,6 +13,7 @@ from assets.report.context import Block, Section, read_block, reproduction_block
 from assets.report.figures import figure
 
 STUDIES = ("multicenter", "case_series")
+SURVIVAL = "marts.survival_curves"  # the Kaplan-Meier figures are drawn by the survival marts' step
 TITLES = {
     "multicenter": "Blinatumomab in children with B-ALL: the multicenter study",
     "case_series": "Blinatumomab in children with B-ALL: the three-case series",
@@ -53,33 +54,37 @@ def multicenter(con: duckdb.DuckDBPyConnection, warehouse: Path) -> list[Section
             _table(con, "Cox proportional-hazards models", "cox_models"), paper("cox_models")]),
         Section("survival", "Survival (Figure 4)", "Kaplan-Meier estimates with 95 % confidence bands, each group's "
                 "median, the log-rank P and the numbers at risk.", [
-                    *(figure(warehouse, f"km_{endpoint}_{grouping}.png", f"{panel}. {endpoint.upper()}")
+                    *(figure(warehouse, f"km_{endpoint}_{grouping}.png", f"{panel}. {endpoint.upper()}", SURVIVAL)
                       for grouping, endpoint, panel in km),
                     _table(con, "Survival by group: n, events, median (days) and 1-year estimate", "survival_summary"),
                     _table(con, "Events after the first infusion", "survival_events"),
                     paper("survival"),
-                    *(figure(warehouse, f"km_{endpoint}_{grouping}.png", f"{endpoint.upper()}: {grouping}")
+                    *(figure(warehouse, f"km_{endpoint}_{grouping}.png", f"{endpoint.upper()}: {grouping}", SURVIVAL)
                       for grouping in more_km for endpoint in ("efs", "os"))]),
         Section("immune", "Immune reconstitution (Figures 1-2)", "Cycle 1, before vs after (Wilcoxon matched pairs), "
                 "and the change by status at cycle 1 (Mann-Whitney).", [
                     figure(warehouse, "figure1_immune_paired.png",
-                           "Figure 1. Lymphocyte subsets before and after cycle 1"),
+                           "Figure 1. Lymphocyte subsets before and after cycle 1", "marts.immune_paired"),
                     _tested(con, "Lymphocyte subsets, before vs after (Supplementary Table S1)", "immune_paired"),
-                    figure(warehouse, "figure2_immune_group_deltas.png", "Figure 2. Change over cycle 1 by group"),
+                    figure(warehouse, "figure2_immune_group_deltas.png", "Figure 2. Change over cycle 1 by group",
+                           "marts.immune_group_deltas"),
                     _tested(con, "Change over cycle 1 by group (Supplementary Table S2)", "immune_group_deltas"),
-                    figure(warehouse, "immunoglobulins_paired.png", "Immunoglobulins before and after cycle 1"),
+                    figure(warehouse, "immunoglobulins_paired.png", "Immunoglobulins before and after cycle 1",
+                           "marts.immunoglobulins"),
                     _tested(con, "Immunoglobulins", "immunoglobulins"),
                     paper("immune", "immune_paired", "immune_group_deltas", "immunoglobulins")]),
         Section("cytokines", "Cytokines (Figure 3) and Table 4", "Serum cytokines (pg/mL) before, at CRS onset and at "
                 "the end of cycle 1; Table 4: the ICANS episodes.", [
-                    figure(warehouse, "figure3_cytokines_crs.png", "Figure 3. Serum cytokines in cycle 1, CRS"),
+                    figure(warehouse, "figure3_cytokines_crs.png", "Figure 3. Serum cytokines in cycle 1, CRS",
+                           "marts.cytokines"),
                     _tested(con, "Cytokines before vs at CRS onset", "cytokines"),
                     _cases(con, "Table 4. ICANS episodes: cytokines in serum and CSF", "icans_cytokines",
                            "episode, analyte"),
                     paper("cytokines")]),
         Section("safety", "Safety (Table 3)", "Adverse events per cycle as reported (CTCAE grades), cytopenias "
                 "graded from the labs beside the reported grades, and ICANS.", [
-                    figure(warehouse, "table3_adverse_events.png", "Adverse events per cycle (Table 3)"),
+                    figure(warehouse, "table3_adverse_events.png", "Adverse events per cycle (Table 3)",
+                           "marts.safety_adverse_events"),
                     _table(con, "Table 3. Adverse events per blinatumomab cycle", "safety_adverse_events"),
                     _table(con, "Cytopenias: CTCAE grade from the labs beside the reported grade (cycles)",
                            "safety_cytopenia_grades",
@@ -108,11 +113,13 @@ def case_series(con: duckdb.DuckDBPyConnection, warehouse: Path) -> list[Section
         Section("cases", "The cases", "One row per case, as the report describes them.", [
             _cases(con, "Cases", "case_series_patients", "case_no"), paper("case_series_patients")]),
         Section("trajectories", "MRD and fusion transcript (Figure 1)", "", [
-            figure(warehouse, "case_series_trajectories.png", "Figure 1. MRD and fusion transcript per case"),
+            figure(warehouse, "case_series_trajectories.png", "Figure 1. MRD and fusion transcript per case",
+                   "marts.case_series_trajectories"),
             _cases(con, "Marrow time points", "case_series_trajectories", "case_no, time_point_no, measure"),
             paper("case_series_trajectories")]),
         Section("treatment", "Treatment timeline", "", [
-            figure(warehouse, "treatment_timeline_case_series.png", "Treatment of the case series"),
+            figure(warehouse, "treatment_timeline_case_series.png", "Treatment of the case series",
+                   "marts.treatment_timeline"),
             _table(con, "Phases of treatment", "treatment_timeline",
                    "SELECT center_id, seq, kind, phase, regimen, start_date, end_date FROM marts.treatment_timeline "
                    "WHERE study = 'case_series' ORDER BY subject_id, seq",

@@ -164,3 +164,19 @@ def test_the_page_is_replaced_whole_or_not_at_all(warehouse, monkeypatch):
         render.write_atomically(path, "<html>half")
     assert path.read_text(encoding="utf-8") == html
     assert sorted(p.name for p in path.parent.iterdir()) == ["multicenter.html"]
+
+
+def test_a_mart_whose_step_failed_in_the_last_run_is_a_box_with_its_error_not_its_old_rows(warehouse):
+    failed = "marts.cohort_characteristics failed in run abcd1234 of 2026-12-03 02:00 UTC: ValueError: bad cell"
+    stale = "marts.paper_reproduction was not rebuilt in run abcd1234 of 2026-12-03 02:00 UTC"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        path, facts = write_report(con, warehouse, "multicenter", "run-1234", not_built={
+            "marts.cohort_characteristics": (failed, True), "marts.paper_reproduction": (stale, False),
+            "marts.survival_curves": ("marts.survival_curves failed in run abcd1234: MemoryError", True)})
+    html = path.read_text(encoding="utf-8")
+    text = " ".join(Page(html).text)
+    assert failed in text and "Table 1. Characteristics of the patients: " + failed in facts["unavailable"]
+    assert ">P = 0.012</td>" not in html  # Table 1's old row is not among today's numbers
+    assert "Warning: " + stale in text  # the reproduction summary shows, flagged
+    assert not Page(html).all("img")  # Figure 4A came from the failed survival step: a box
+    assert "Cohort counts" in text  # the rest of the page renders
