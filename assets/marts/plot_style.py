@@ -24,7 +24,11 @@ GREY = "#7F7F7F"
 BODY_PT = 10.0
 TITLE_PT = 11.0
 SMALL_PT = 9.0  # tick labels and legends only
-FONT_FAMILY = ["DejaVu Sans", "Arial", "Helvetica", "sans-serif"]
+# Latin first; then the common Simplified Chinese families, for a center's name or a regimen delivered in
+# Chinese: matplotlib falls back glyph by glyph to the first installed family that has the glyph (PNG), and the
+# SVG names them all, so that a reader's browser draws the characters with its own CJK font.
+FONT_FAMILY = ["DejaVu Sans", "Arial", "Helvetica", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+               "Microsoft YaHei", "PingFang SC", "sans-serif"]
 
 RC = {
     "font.family": "sans-serif",

@@ -1,6 +1,8 @@
 """The one figure style: the P-value format, marker labels with units, PNG with its SVG, and the figures written
 as both."""
 
+import re
+
 import pytest
 
 from assets.marts import plot_style, shared
@@ -38,6 +40,16 @@ def test_a_rendered_figure_is_its_png_carrying_its_svg_and_both_are_saved(tmp_pa
     assert rendered == plot_style.render(figure) and rendered.svg == plot_style.render(figure).svg  # no dates
     folder = shared.save_figures(str(tmp_path / "warehouse.duckdb"), {"a.png": rendered, "plain.png": b"\x89PNG"})
     assert sorted(path.name for path in folder.iterdir()) == ["a.png", "a.svg", "plain.png"]
+
+
+def test_chinese_text_stays_text_in_the_svg_with_a_chinese_font_named_for_the_reader():
+    figure = plot_style.new_figure(figsize=(2, 2))
+    with plot_style.style():
+        figure.add_subplot().set_title("上海儿童医学中心")
+    svg = plot_style.render(figure).svg.decode()
+    assert "上海儿童医学中心" in svg  # text, not outlines of missing glyphs: the browser draws it
+    font = re.search(r"font-family:([^;\"]+)", svg).group(1)
+    assert "DejaVu Sans" in font and "Noto Sans CJK SC" in font and "Microsoft YaHei" in font
 
 
 def test_figure_panels_are_titled_with_units_and_the_one_p_format():
