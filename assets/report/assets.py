@@ -80,6 +80,7 @@ def _shown_inputs(con) -> str:
     """Besides core: the version each mart and the snapshot were last built from, the checks failing now, the
     files that failed to load, and the marts the last run did not rebuild: when none changed, neither does the
     page (it keeps the run that wrote it)."""
+    from assets.report.context import not_rebuilt
     from orchestration import versions
 
     built = con.execute("SELECT layer, version FROM audit.build_versions WHERE layer LIKE 'marts.%' OR layer IN"
@@ -87,8 +88,6 @@ def _shown_inputs(con) -> str:
         if relation_exists(con, "audit.build_versions") else []
     failing = con.execute("SELECT asset_check FROM audit.check_outcomes WHERE NOT passed ORDER BY 1").fetchall() \
         if relation_exists(con, "audit.check_outcomes") else []
-    from assets.report.context import not_rebuilt
-
     not_built = sorted(not_rebuilt(dg.AssetExecutionContext.get().instance).items())
     return repr((built, failing, versions.landing_failures(con), not_built))
 
