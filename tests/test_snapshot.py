@@ -87,16 +87,18 @@ def dbt_manifest() -> Path:
     return Path(dbt_project().manifest_path)
 
 
-def test_descriptions_come_from_the_warehouse_then_dbt_then_the_project_file():
+def test_descriptions_come_from_the_warehouse_then_dbt():
     warehouse = {"marts.response_rates": TableDoc("from the warehouse", {"version": "warehouse column"})}
     dbt = {"marts.response_rates": TableDoc("from dbt", {"version": "dbt column", "n": "dbt n"}),
            "quarantine.cycles": TableDoc("Refused cycle rows.", {})}
     assert describe("marts.response_rates", ["version", "n", "other"], [warehouse, dbt]) == TableDoc(
         "from the warehouse", {"version": "warehouse column", "n": "dbt n"})
-    # The validation gate's findings tables are dbt sources, their columns described there.
+    # The tables the Python layers write (the gate's findings, the audit tables) are dbt sources, described there.
     quarantine = describe("quarantine.cycles", ["reason", "row_json"], [warehouse, dbt_docs(dbt_manifest())])
     assert quarantine.description == "Refused cycle rows." and set(quarantine.columns) == {"reason", "row_json"}
-    assert describe("audit.loads", ["outcome"], []).columns["outcome"].startswith("loaded, unchanged")
+    loads = describe("audit.loads", ["outcome", "seen_at"], [warehouse, dbt_docs(dbt_manifest())])
+    assert loads.columns["outcome"].startswith("loaded, unchanged") and set(loads.columns) == {"outcome", "seen_at"}
+    assert describe("audit.loads", ["outcome"], [warehouse]).columns == {}  # no other, hidden source
 
 
 READER = textwrap.dedent("""

@@ -1,16 +1,12 @@
 """The description of every snapshot table and column, from the first source that has one: the warehouse's
-own COMMENTs (the marts write them), dbt's YAML (the manifest: its models and seeds, and the sources it reads,
-the validation gate's findings among them), then descriptions.yml (Python-written audit tables)."""
+own COMMENTs (the marts write them), then dbt's YAML (the manifest: its models and seeds, and the sources,
+which describe the tables the Python layers write: the validation gate's findings and the audit tables,
+dbt_project/models/core/_gate_sources.yml)."""
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-
-import yaml
-
-OWN_DESCRIPTIONS = Path(__file__).with_name("descriptions.yml")
 
 
 @dataclass(frozen=True)
@@ -44,17 +40,10 @@ def dbt_docs(manifest: Path) -> dict[str, TableDoc]:
     return docs
 
 
-@cache
-def own_docs() -> dict[str, TableDoc]:
-    """descriptions.yml's tables."""
-    parsed = yaml.safe_load(OWN_DESCRIPTIONS.read_text())
-    return {relation: TableDoc(doc["description"], doc["columns"]) for relation, doc in parsed["tables"].items()}
-
-
 def describe(relation: str, columns: list[str], sources: list[Mapping[str, TableDoc]]) -> TableDoc:
     """`relation`'s description and its columns', each from the first source with one; a column no source
     describes is left out (the caller reports it)."""
-    docs = [*(source.get(relation, TableDoc()) for source in sources), own_docs().get(relation, TableDoc())]
+    docs = [source.get(relation, TableDoc()) for source in sources]
     description = next((doc.description for doc in docs if doc.description), None)
     described = {}
     for column in columns:
