@@ -22,16 +22,20 @@ def png_markdown(pngs: Mapping[str, bytes]) -> str:
 
 def column_schema(con, schema: str, table: str, described=None) -> dict:
     """`dagster/column_schema` of the warehouse relation schema.table as built: every column with its DuckDB
-    type and its description (from `described`, the asset definition's schema, e.g. dbt's YAML; else the
-    column's COMMENT). Empty when the relation does not exist."""
+    type and its description (from `described`, the asset definition's schema; else dbt's YAML, which describes
+    the raw sources and the tables the Python layers write too; else the column's COMMENT, e.g. a mart's).
+    Empty when the relation does not exist."""
     import dagster as dg
+
+    from orchestration.dbt_docs import TableDoc, project_docs
 
     columns = con.execute("SELECT column_name, data_type, comment FROM duckdb_columns()"
                           " WHERE schema_name = ? AND table_name = ? AND database_name = current_database()"
                           " ORDER BY column_index", [schema, table]).fetchall()
     if not columns:
         return {}
-    known = {column.name: column.description for column in described.columns} if described else {}
+    known = ({column.name: column.description for column in described.columns} if described
+             else project_docs().get(f"{schema}.{table}", TableDoc()).columns)
     return {"dagster/column_schema": dg.TableSchema(columns=[
         dg.TableColumn(name, data_type.lower(), description=known.get(name) or comment or None)
         for name, data_type, comment in columns])}

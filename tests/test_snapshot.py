@@ -12,9 +12,10 @@ import duckdb
 import pytest
 
 from assets.snapshot import withheld
-from assets.snapshot.descriptions import TableDoc, dbt_docs, describe
+from assets.snapshot.descriptions import describe
 from assets.snapshot.publish import publish
 from orchestration.dbt import dbt_project
+from orchestration.dbt_docs import TableDoc, dbt_docs
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 

@@ -42,13 +42,13 @@ def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefiniti
     )
     @skip_when_unchanged("snapshot.analytics", SNAPSHOT_CODE, extra=_published_inputs, missing=_missing)
     def analytics(warehouse: WarehouseResource) -> dg.MaterializeResult:
-        from assets.snapshot.descriptions import dbt_docs, describe, warehouse_docs
+        from assets.snapshot.descriptions import describe, warehouse_docs
         from assets.snapshot.publish import publish
-        from orchestration.dbt import dbt_project
+        from orchestration.dbt_docs import project_docs
 
         target = Path(warehouse.path).with_name(settings.ANALYTICS_FILE)
         with warehouse.connect() as con:
-            sources = [warehouse_docs(con), dbt_docs(dbt_project().manifest_path)]
+            sources = [warehouse_docs(con), project_docs()]
             published = publish(con, target, lambda relation, columns: describe(relation, columns, sources))
         return dg.MaterializeResult(
             metadata={

@@ -3,16 +3,9 @@ own COMMENTs (the marts write them), then dbt's YAML (the manifest: its models a
 which describe the tables the Python layers write: the validation gate's findings and the audit tables,
 dbt_project/models/core/_gate_sources.yml)."""
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 
-
-@dataclass(frozen=True)
-class TableDoc:
-    description: str | None = None
-    columns: Mapping[str, str] = field(default_factory=dict)
+from orchestration.dbt_docs import TableDoc
 
 
 def warehouse_docs(con) -> dict[str, TableDoc]:
@@ -24,19 +17,6 @@ def warehouse_docs(con) -> dict[str, TableDoc]:
     docs = {f"{schema}.{table}": TableDoc(comment or None, {}) for schema, table, comment in tables}
     for schema, table, column, comment in columns:
         docs[f"{schema}.{table}"].columns[column] = comment
-    return docs
-
-
-def dbt_docs(manifest: Path) -> dict[str, TableDoc]:
-    """`schema.table` -> the descriptions of dbt's models, seeds and sources."""
-    parsed = json.loads(manifest.read_text())
-    nodes = [node for node in parsed["nodes"].values() if node["resource_type"] in ("model", "seed")]
-    docs = {}
-    for node in [*nodes, *parsed["sources"].values()]:
-        table = node.get("identifier") or node.get("alias") or node["name"]
-        docs[f"{node['schema']}.{table}"] = TableDoc(
-            node["description"] or None,
-            {name: column["description"] for name, column in node["columns"].items() if column["description"]})
     return docs
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assets.snapshot import withheld
-from assets.snapshot.descriptions import TableDoc
+from orchestration.dbt_docs import TableDoc
 
 # Pseudonymised and analyst-facing; raw and staging (names, MRNs, birth dates) and intermediate never leave.
 SCHEMAS = ("core", "marts", "audit", "quarantine", "seeds")
