@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 
-from orchestration import dbt_runner, pseudonym_key, settings, versions
+from orchestration import dbt_docs, dbt_runner, pseudonym_key, settings, versions
 from orchestration.framework_internals import DbtStep
 from orchestration.metadata import carried_over, column_schema, markdown_table
 from orchestration.pseudonym_key import KEY_VARIABLE
@@ -222,7 +222,7 @@ def _drop_removed_models(con, schema: str) -> None:
 @cache
 def _models_by_schema() -> dict[str, set[str]]:
     """schema -> the relations its dbt models build, from the project's manifest."""
-    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    manifest = dbt_docs.manifest(Path(dbt_project().manifest_path))
     models: dict[str, set[str]] = {}
     for node in manifest["nodes"].values():
         if node["resource_type"] in ("model", "seed", "snapshot"):
@@ -234,7 +234,7 @@ def _models_by_schema() -> dict[str, set[str]]:
 def preview_orders() -> dict[tuple[str, str], list[str]]:
     """(schema, relation) -> the columns a preview of its rows is sorted by (a patient's rows in their order,
     not the storage's), from each model's `meta: preview_order` in its YAML."""
-    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    manifest = dbt_docs.manifest(Path(dbt_project().manifest_path))
     return {(node["schema"], node.get("alias") or node["name"]): node["config"]["meta"]["preview_order"]
             for node in manifest["nodes"].values()
             if node["resource_type"] == "model" and "preview_order" in node["config"].get("meta", {})}

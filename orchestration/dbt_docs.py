@@ -1,7 +1,7 @@
-"""The descriptions dbt's YAML gives every relation it knows (its models and seeds, and the sources: the raw
-layer, and the tables the Python layers write, the gate's findings and the audit tables), read from the
-project's manifest. The one place a column is described; the Dagster column schemas
-(orchestration/metadata.py) and the analyst snapshot's COMMENTs (assets/snapshot) read it here."""
+"""The project's dbt manifest, read once per version of the file, and the descriptions its YAML gives every
+relation it knows (its models and seeds, and the sources: the raw layer, and the tables the Python layers
+write, the gate's findings and the audit tables). The one place a column is described; the Dagster column
+schemas (orchestration/metadata.py) and the analyst snapshot's COMMENTs (assets/snapshot) read it here."""
 
 from __future__ import annotations
 
@@ -22,9 +22,19 @@ class TableDoc:
     columns: Mapping[str, str] = field(default_factory=dict)
 
 
-def dbt_docs(manifest: Path) -> dict[str, TableDoc]:
-    """`schema.table` -> the descriptions of dbt's models, seeds and sources."""
-    parsed = json.loads(manifest.read_text())
+def manifest(path: Path = MANIFEST) -> dict:
+    """The manifest at `path` as parsed JSON, read once per version of the file (the asset definitions, the
+    previews, the exposures and the descriptions all read it)."""
+    return _parsed(path, path.stat().st_mtime)
+
+
+@cache
+def _parsed(path: Path, _modified: float) -> dict:
+    return json.loads(path.read_text())
+
+
+def dbt_docs(parsed: Mapping) -> dict[str, TableDoc]:
+    """`schema.table` -> the descriptions of the models, seeds and sources of the parsed manifest."""
     nodes = [node for node in parsed["nodes"].values() if node["resource_type"] in ("model", "seed")]
     docs = {}
     for node in [*nodes, *parsed["sources"].values()]:
@@ -37,9 +47,9 @@ def dbt_docs(manifest: Path) -> dict[str, TableDoc]:
 
 def project_docs() -> dict[str, TableDoc]:
     """dbt_docs of the project's manifest as it is now (empty before its first parse)."""
-    return _docs_of(MANIFEST, MANIFEST.stat().st_mtime) if MANIFEST.exists() else {}
+    return _docs_of(MANIFEST.stat().st_mtime) if MANIFEST.exists() else {}
 
 
 @cache
-def _docs_of(manifest: Path, _modified: float) -> dict[str, TableDoc]:
-    return dbt_docs(manifest)
+def _docs_of(_modified: float) -> dict[str, TableDoc]:
+    return dbt_docs(manifest())

@@ -9,7 +9,6 @@ exposures carry no columns or types: a mart's columns are what its Python code w
 COMMENT (assets/marts/shared.py).
 """
 
-import json
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from orchestration import settings
+from orchestration import dbt_docs, settings
 from orchestration.dbt import WarehouseDbtTranslator, dbt_project
 
 EXPOSED_SCHEMAS = ("marts", "snapshot")
@@ -94,7 +93,7 @@ def current_render() -> str:
     from orchestration.definitions import build_definitions
 
     graph = build_definitions().resolve_asset_graph()
-    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    manifest = dbt_docs.manifest(Path(dbt_project().manifest_path))
     return render(graph, manifest)
 
 

@@ -15,7 +15,7 @@ from assets.snapshot import withheld
 from assets.snapshot.descriptions import describe
 from assets.snapshot.publish import publish
 from orchestration.dbt import dbt_project
-from orchestration.dbt_docs import TableDoc, dbt_docs
+from orchestration.dbt_docs import TableDoc, dbt_docs, manifest
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
@@ -95,9 +95,9 @@ def test_descriptions_come_from_the_warehouse_then_dbt():
     assert describe("marts.response_rates", ["version", "n", "other"], [warehouse, dbt]) == TableDoc(
         "from the warehouse", {"version": "warehouse column", "n": "dbt n"})
     # The tables the Python layers write (the gate's findings, the audit tables) are dbt sources, described there.
-    quarantine = describe("quarantine.cycles", ["reason", "row_json"], [warehouse, dbt_docs(dbt_manifest())])
+    quarantine = describe("quarantine.cycles", ["reason", "row_json"], [warehouse, dbt_docs(manifest(dbt_manifest()))])
     assert quarantine.description == "Refused cycle rows." and set(quarantine.columns) == {"reason", "row_json"}
-    loads = describe("audit.loads", ["outcome", "seen_at"], [warehouse, dbt_docs(dbt_manifest())])
+    loads = describe("audit.loads", ["outcome", "seen_at"], [warehouse, dbt_docs(manifest(dbt_manifest()))])
     assert loads.columns["outcome"].startswith("loaded, unchanged") and set(loads.columns) == {"outcome", "seen_at"}
     assert describe("audit.loads", ["outcome"], [warehouse]).columns == {}  # no other, hidden source
 
