@@ -35,9 +35,7 @@ def dbt_project() -> DbtProject:
     here whenever the manifest is missing or older than the files it is parsed from."""
     project = DbtProject(project_dir=settings.DBT_PROJECT_DIR)
     if _manifest_stale(project.manifest_path):
-        # profiles.yml requires the warehouse directory, even to parse.
-        warehouse = {"BLINA_WAREHOUSE_DIR": str(settings.warehouse_dir())}
-        dbt_runner.parse_project(Path(project.project_dir), env=warehouse)
+        dbt_runner.parse_project(Path(project.project_dir))
     return project
 
 

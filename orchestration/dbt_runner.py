@@ -53,11 +53,12 @@ def invoke(project_dir: Path, manifest_path: Path, target_path: Path, args: Sequ
     events: list[dict[str, Any]] = []
     target_path.mkdir(parents=True, exist_ok=True)
     # profiles.yml finds the pseudonym plugin by a path relative to the project, as under the CLI.
-    with _LOCK, contextlib.chdir(project_dir), settings.environment(env):
+    with _LOCK, contextlib.chdir(project_dir):
         manifest = _parsed(project_dir, manifest_path, target_path.parent / "parse")
         runner = dbtRunner(manifest=manifest, callbacks=[lambda message: _keep(message, events)])
         try:
-            result = runner.invoke([*args, *_common_args(project_dir, target_path)])
+            with settings.environment(env):
+                result = runner.invoke([*args, *_common_args(project_dir, target_path)])
         finally:
             close_dbt_duckdb()  # the Python assets' connections to the file would be refused
     return DbtInvocation(result.success, events, result.exception)
@@ -77,11 +78,11 @@ def _common_args(project_dir: Path, target_path: Path) -> list[str]:
             str(target_path), "--log-path", str(target_path), "--log-level", "none", "--log-level-file", "info"]
 
 
-def parse_project(project_dir: Path, env: Mapping[str, str]) -> Path:
+def parse_project(project_dir: Path) -> Path:
     """Parse the project into its own target/ (manifest.json, the partial-parse state), which the asset
     definitions are built from; keep the Manifest for this process's invocations. Returns manifest.json."""
     target_path = project_dir / "target"
-    with _LOCK, contextlib.chdir(project_dir), settings.environment(env):
+    with _LOCK, contextlib.chdir(project_dir):
         manifest = _parse(project_dir, target_path)
     manifest_path = target_path / "manifest.json"
     _manifests.clear()
@@ -92,9 +93,7 @@ def parse_project(project_dir: Path, env: Mapping[str, str]) -> Path:
 def _parsed(project_dir: Path, manifest_path: Path, parse_target: Path):
     """The project's Manifest, parsed once per process and version of the project's manifest.json (which
     the asset definitions were built from). The parse starts from the project's partial-parse state, copied
-    once per warehouse; dbt keys that state to the profile's values, the warehouse path among them, so it
-    serves the warehouse the project was parsed for (warehouse/), and another warehouse's first run pays one
-    full parse (~3 s)."""
+    once per warehouse (dbt rewrites it as it parses; a process per warehouse may parse at the same time)."""
     key = (project_dir, manifest_path.stat().st_mtime)
     if key not in _manifests:
         parse_target.mkdir(parents=True, exist_ok=True)
@@ -107,10 +106,24 @@ def _parsed(project_dir: Path, manifest_path: Path, parse_target: Path):
     return _manifests[key]
 
 
+def parse_environment() -> dict[str, str]:
+    """The variables profiles.yml reads, as every parse sees them: one warehouse path and one set of caps.
+    dbt keys its partial-parse state to the rendered profile (connection_info: the file's path, its caps) and
+    parses again in full (~5 s at registry size, every new warehouse: a benchmark's, a test's) when they
+    differ; yet nothing the models compile reads them (the relations' database is the file's stem, and every
+    warehouse's file is warehouse.duckdb), so one Manifest serves every warehouse, each invocation run with
+    its own warehouse's variables (`invoke`'s env)."""
+    placeholder = settings.DEFAULT_WAREHOUSE_DIR
+    return {"BLINA_WAREHOUSE_DIR": str(placeholder), "BLINA_DUCKDB_MEMORY_LIMIT": settings.DEFAULT_MEMORY_LIMIT,
+            "BLINA_DUCKDB_THREADS": str(settings.DEFAULT_THREADS),
+            "BLINA_DUCKDB_TEMP_DIRECTORY": str(placeholder / "tmp")}
+
+
 def _parse(project_dir: Path, target_path: Path, *args: str):
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(["parse", *args, *_common_args(project_dir, target_path)])
+    with settings.environment(parse_environment()):
+        result = dbtRunner().invoke(["parse", *args, *_common_args(project_dir, target_path)])
     if not result.success:
         raise RuntimeError(f"dbt could not parse {project_dir}: {result.exception}")
     return result.result

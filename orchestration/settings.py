@@ -16,8 +16,11 @@ def _dir_from_env(var: str, default: Path) -> Path:
     return Path(os.environ.get(var) or default).resolve()
 
 
+DEFAULT_WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
+
+
 def warehouse_dir() -> Path:
-    return _dir_from_env("BLINA_WAREHOUSE_DIR", PROJECT_ROOT / "warehouse")
+    return _dir_from_env("BLINA_WAREHOUSE_DIR", DEFAULT_WAREHOUSE_DIR)
 
 
 def landing_dir() -> Path:
