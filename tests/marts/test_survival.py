@@ -285,3 +285,22 @@ def test_curves_preview_starts_at_the_start_of_the_first_curve_whatever_the_stor
     shown = [tuple(cell.strip() for cell in line.strip("|").split("|")[:4]) for line in lines]
     assert shown == [("efs", "overall", "all", time) for time in ("2", "4", "9", "11", "13")]
     assert metadata["dagster/row_count"] == curves.height == 8
+
+
+def test_km_censor_marks_are_bounded_by_the_figure_not_by_the_patients():
+    from assets.marts.survival_plots import DAYS_PER_MONTH, MARK_GRID, censor_marks
+
+    # 100,000 censorings, one a day over ten years, on a curve falling slowly: far more than the figure's pixels.
+    times = [day % 3650 + 1 for day in range(100_000)]
+    curve = pl.DataFrame({"time": sorted(times), "censored": [1] * 100_000,
+                          "survival": [1 - i / 400_000 for i in range(100_000)]})
+    last_month = 3650 / DAYS_PER_MONTH
+    marks = censor_marks(curve, last_month)
+    assert marks.height <= 2 * MARK_GRID
+    # Every cell of the curve keeps a mark: the first censoring and the last (months, survival) are drawn.
+    assert marks.row(0) == (1 / DAYS_PER_MONTH, 1.0)
+    assert marks["month"].max() > 0.99 * last_month
+    # A small cohort keeps every mark that falls on its own pixel.
+    few = pl.DataFrame({"time": [10, 40, 41, 300], "censored": [1, 0, 1, 1], "survival": [1.0, 0.9, 0.9, 0.5]})
+    assert censor_marks(few, 12).rows() == [(10 / DAYS_PER_MONTH, 1.0), (41 / DAYS_PER_MONTH, 0.9),
+                                            (300 / DAYS_PER_MONTH, 0.5)]
