@@ -72,29 +72,40 @@ def create_marker_draws(con: duckdb.DuckDBPyConnection, name: str, specimen: str
     end-of-treatment draw's timepoint is relabelled `end` (the other on-treatment draws keep theirs; crs_onset
     and icans_onset too). Returns `name`."""
     analytes = {analyte for analyte in markers.values() if analyte != RATIO}
-    if RATIO in markers.values():
-        analytes |= {analyte for pair in RATIO_SOURCES for analyte in pair}
-    chosen = latest_sql(f"cycle_no = 1 AND specimen = $specimen AND analyte IN "
-                        f"({', '.join(map(shared.sql_text, sorted(analytes)))}) AND {shared.IN_STUDY_SQL}",
-                        ["subject_id", "timepoint", "analyte"])
-    ratios = f"UNION ALL {_ratio_sql('draws')}" if RATIO in markers.values() else ""
+    sources = sorted({analyte for pair in RATIO_SOURCES for analyte in pair})
+    ratios = f"UNION ALL {_ratio_sql(f'({_study_draws(sources)})')}" if RATIO in markers.values() else ""
     by_analyte = ", ".join(f"({shared.sql_text(analyte)}, {shared.sql_text(marker)})"
                            for marker, analyte in markers.items())
+    # The study's patients with their end-of-treatment timepoint: one join of the draws with a table of one
+    # row per patient does both the study filter and the relabelling (at 100,000 patients 0.55 s where
+    # a semi join and a join of the 1.8 M blood draws took 1.3 s); the ratio's four analytes are read again rather than
+    # holding every draw for a second pass.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
-        WITH draws AS (
-            SELECT chosen.subject_id,
-                   CASE WHEN chosen.timepoint = ends.timepoint THEN '{END}' ELSE chosen.timepoint END AS timepoint,
-                   chosen.analyte, chosen.value, chosen.below_lod
-            FROM ({chosen}) AS chosen
-            LEFT JOIN (SELECT subject_id, {end_of_treatment("infusion_days")} AS timepoint
-                       FROM core.cycles WHERE cycle_no = 1) AS ends USING (subject_id)
+        WITH study_patients AS (
+            SELECT patient.subject_id, {end_of_treatment("cycle.infusion_days")} AS end_timepoint
+            FROM core.patients AS patient
+            LEFT JOIN core.cycles AS cycle ON cycle.subject_id = patient.subject_id AND cycle.cycle_no = 1
+            WHERE patient.study = $study
         )
         SELECT subject_id, timepoint, markers.marker, CAST(value AS DOUBLE) AS value, below_lod
-        FROM (SELECT * FROM draws {ratios})
+        FROM ({_study_draws(analytes)} {ratios})
         JOIN (VALUES {by_analyte}) AS markers(analyte, marker) USING (analyte)
     """, {"specimen": specimen, "study": study})
     return name
+
+
+def _study_draws(analytes) -> str:
+    """SQL over create_marker_draws' `study_patients`: subject_id, timepoint (`end` for the end-of-treatment
+    draw), analyte, value (OBSERVED_VALUE_SQL) and below_lod of cycle 1's draws of `analytes` in $specimen."""
+    return f"""
+        SELECT subject_id, CASE WHEN timepoint = end_timepoint THEN '{END}' ELSE timepoint END AS timepoint,
+               analyte, {OBSERVED_VALUE_SQL} AS value, below_lod
+        FROM (SELECT * FROM core.lab_draws
+              WHERE cycle_no = 1 AND specimen = $specimen
+                AND analyte IN ({", ".join(map(shared.sql_text, sorted(analytes)))}))
+        JOIN study_patients USING (subject_id)
+    """
 
 
 def create_pairs(con: duckdb.DuckDBPyConnection, name: str, draws: str, sides: Mapping[str, str]) -> str:
