@@ -77,9 +77,9 @@ def create_marker_draws(con: duckdb.DuckDBPyConnection, name: str, specimen: str
     by_analyte = ", ".join(f"({shared.sql_text(analyte)}, {shared.sql_text(marker)})"
                            for marker, analyte in markers.items())
     # The study's patients with their end-of-treatment timepoint: one join of the draws with a table of one
-    # row per patient does both the study filter and the relabelling (at 100,000 patients 0.55 s where
-    # a semi join and a join of the 1.8 M blood draws took 1.3 s); the ratio's four analytes are read again rather than
-    # holding every draw for a second pass.
+    # row per patient does both the study filter and the relabelling (at 100,000 patients 0.55 s, where a
+    # semi join and a join of the 1.8 M blood draws took 1.3 s). The ratio's four analytes are read again
+    # rather than every draw held for a second pass.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
         WITH study_patients AS (
