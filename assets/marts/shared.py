@@ -250,9 +250,9 @@ def figures_dir(warehouse_path: str) -> Path:
 
 
 def publish_mart(warehouse, mart: str, table: pl.DataFrame, tests: pl.DataFrame, description: str,
-                 columns: Mapping[str, str], order: Sequence[str], pngs: Mapping[str, bytes]):
+                 columns: Mapping[str, str], order: Sequence[str], pngs: Mapping[str, bytes], asset_key=None):
     """Write a single-table mart, its tests and its figures; the MaterializeResult that shows them (the
-    preview in the table's natural `order`)."""
+    preview in the table's natural `order`), for `asset_key` (in a multi-asset; else the asset's own)."""
     import dagster as dg
 
     from orchestration.metadata import png_markdown
@@ -262,5 +262,5 @@ def publish_mart(warehouse, mart: str, table: pl.DataFrame, tests: pl.DataFrame,
         replace_tests(con, mart, tests)
         metadata = table_metadata(con, f"{SCHEMA}.{mart}", order, tests=tests.height)
     folder = save_figures(warehouse.path, pngs)
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(asset_key=asset_key, metadata={
         **metadata, "figures_dir": str(folder), "figures": dg.MetadataValue.md(png_markdown(pngs))})
