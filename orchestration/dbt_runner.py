@@ -28,7 +28,7 @@ RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult
 # dbt's flags, adapters and event manager are process globals: one invocation at a time.
 _LOCK = threading.Lock()
 _manifests: dict[tuple[Path, float], Any] = {}
-_ran = threading.Event()  # a dbt command ran in this process: it registered adapters (release drops them)
+_ran = threading.Event()  # dbt parsed in this process (every invocation follows a parse): it has adapters
 
 
 @dataclass
@@ -56,7 +56,6 @@ def invoke(project_dir: Path, manifest_path: Path, target_path: Path, args: Sequ
     with _LOCK, contextlib.chdir(project_dir):
         manifest = _parsed(project_dir, manifest_path, target_path.parent / "parse")
         runner = dbtRunner(manifest=manifest, callbacks=[lambda message: _keep(message, events)])
-        _ran.set()
         try:
             with settings.environment(env):
                 result = runner.invoke([*args, *_common_args(project_dir, target_path)])
