@@ -74,9 +74,8 @@ def not_rebuilt(instance) -> dict[str, tuple[str, bool]]:
     last run planning them did not rebuild: their step failed (the error's root cause), or did not run because
     a step before it failed. From the Dagster instance's record of that run; a run still going is left alone.
     The page is written again after such a run (`make run`, run_failure_sensor)."""
-    import dagster as dg
-
     found: dict[str, tuple[str, bool]] = {}
+    runs: dict[str, tuple | None] = {}  # run id -> (run, step per planned asset, failures per step), read once
     for record in instance.get_asset_records():
         entry = record.asset_entry
         built = entry.last_materialization_record
@@ -84,25 +83,39 @@ def not_rebuilt(instance) -> dict[str, tuple[str, bool]]:
             continue
         if entry.last_run_id is None or (built is not None and built.run_id == entry.last_run_id):
             continue
-        run = instance.get_run_by_id(entry.last_run_id)
-        if run is None or run.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+        if entry.last_run_id not in runs:
+            runs[entry.last_run_id] = _failed_run(instance, entry.last_run_id)
+        if runs[entry.last_run_id] is None:
             continue
+        run, steps, failures = runs[entry.last_run_id]
         relation = ".".join(entry.asset_key.path)
-        step = next((event.step_key for event in instance.all_logs(
-            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
-            if event.dagster_event.asset_key == entry.asset_key), None)
-        failures = [event for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-                    if event.step_key == step]
-        when = datetime.fromtimestamp(failures[0].timestamp if failures else run_end(instance, run.run_id), UTC)
+        failure = failures.get(steps.get(entry.asset_key))
+        when = datetime.fromtimestamp(failure.timestamp if failure else run_end(instance, run.run_id), UTC)
         label = f"run {run.run_id[:8]} of {when:%Y-%m-%d %H:%M} UTC"
-        if failures:
-            error = root_cause(failures[0].dagster_event.event_specific_data.error)
+        if failure:
+            error = root_cause(failure.dagster_event.event_specific_data.error)
             found[relation] = (f"{relation} failed in {label}: {error}; its rows from an earlier run are not shown",
                                True)
         else:
             found[relation] = (f"{relation} was not rebuilt in {label}, in which a step before it failed: these "
                                "rows are from an earlier run", False)
     return found
+
+
+def _failed_run(instance, run_id: str) -> tuple | None:
+    """(the run, asset key -> the step that planned it, step -> its first failure) of a failed or canceled
+    run; None for a run that succeeded, is still going or is gone."""
+    import dagster as dg
+
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+        return None
+    steps = {event.dagster_event.asset_key: event.step_key
+             for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)}
+    failures = {}
+    for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        failures.setdefault(event.step_key, event)
+    return run, steps, failures
 
 
 def run_end(instance, run_id: str) -> float:
