@@ -98,13 +98,13 @@ def create_marker_draws(con: duckdb.DuckDBPyConnection, name: str, specimen: str
 def _study_draws(analytes) -> str:
     """SQL over create_marker_draws' `study_patients`: subject_id, timepoint (`end` for the end-of-treatment
     draw), analyte, value (OBSERVED_VALUE_SQL) and below_lod of cycle 1's draws of `analytes` in $specimen."""
+    chosen = latest_sql(f"cycle_no = 1 AND specimen = $specimen AND analyte IN "
+                        f"({', '.join(map(shared.sql_text, sorted(analytes)))})",
+                        ["subject_id", "timepoint", "analyte"])
     return f"""
         SELECT subject_id, CASE WHEN timepoint = end_timepoint THEN '{END}' ELSE timepoint END AS timepoint,
-               analyte, {OBSERVED_VALUE_SQL} AS value, below_lod
-        FROM (SELECT * FROM core.lab_draws
-              WHERE cycle_no = 1 AND specimen = $specimen
-                AND analyte IN ({", ".join(map(shared.sql_text, sorted(analytes)))}))
-        JOIN study_patients USING (subject_id)
+               analyte, value, below_lod
+        FROM ({chosen}) JOIN study_patients USING (subject_id)
     """
 
 
