@@ -155,6 +155,12 @@ def record(con: duckdb.DuckDBPyConnection, layer: str, versions: Mapping[str, st
                         [(layer, center, version) for center, version in sorted(versions.items())])
 
 
+def forget(con: duckdb.DuckDBPyConnection, layer: str, centers: Sequence[str]) -> None:
+    """`layer` no longer holds rows of `centers` (e.g. a center no longer delivering)."""
+    if centers:
+        con.execute(f"DELETE FROM {TABLE} WHERE layer = ? AND list_contains(?, center_id)", [layer, list(centers)])
+
+
 @dataclass(frozen=True)
 class CenterPlan:
     """What a per-center layer has to rebuild: the `dirty` centers (with the versions to record once they

@@ -19,10 +19,10 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from assets.marts import shared
+from assets.marts import per_center, shared
 from assets.marts.aggregates import group_summaries, quantiles, quoted
 from assets.marts.immune_plots import distribution_figure
-from assets.marts.immune_samples import END, PRE, create_marker_draws, create_pairs, latest_sql
+from assets.marts.immune_samples import END, PRE, latest_sql, marker_draws_sql, pairs_sql
 from assets.marts.paired_summary import BOTH_KNOWN, SUMMARY, paired_summaries, published_rows, where, wilcoxon
 from orchestration.resources import WarehouseResource
 
@@ -30,6 +30,8 @@ from orchestration.resources import WarehouseResource
 CYTOKINES = ("il10", "il5", "ifng", "il2", "il6", "ifna", "il1b", "il8", "il17", "il12p70", "tnfa", "il4")
 CSF_CELLS = ("csf_wbc", "csf_albumin")
 ONSET = "crs_onset"
+# What marts.cytokines reads (its pairs are kept per center from these: per_center.create).
+CORE_TABLES = ("patients", "cycles", "lab_draws", "adverse_events")
 
 CYTOKINES_SCHEMA = {
     "analyte": pl.Utf8, "n_pairs": pl.Int64, "n_missing_pre": pl.Int64, "n_missing_crs_onset": pl.Int64,
@@ -93,16 +95,20 @@ ICANS_DESCRIPTION = (
 
 
 def create_cytokine_pairs(con: duckdb.DuckDBPyConnection, study: str = shared.MULTICENTER) -> str:
-    """TEMP table: create_pairs of the cycle-1 serum cytokines (pre = baseline, post = CRS onset, end = end of
-    treatment) of the patients with CRS in cycle 1: graded >= 1, or sampled at CRS onset. Returns its name."""
-    draws = create_marker_draws(con, "cytokine_draws", "serum", {c: c for c in CYTOKINES}, study)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE crs_cytokine_draws AS
-        SELECT * FROM {draws} SEMI JOIN (
-            SELECT subject_id FROM core.adverse_events WHERE cycle_no = 1 AND term = 'crs' AND grade >= 1
-            UNION SELECT subject_id FROM {draws} WHERE timepoint = '{ONSET}') USING (subject_id)
-    """)
-    return create_pairs(con, "cytokine_pairs", "crs_cytokine_draws", {"pre": PRE, "post": ONSET, "end": END})
+    """TEMP view (per_center.create): the cycle-1 serum cytokines side by side (pre = baseline, post = CRS
+    onset, end = end of treatment) of the patients with CRS in cycle 1: graded >= 1, or sampled at CRS onset.
+    Returns its name."""
+    select = f"""
+        WITH draws AS ({marker_draws_sql({c: c for c in CYTOKINES})}),
+        crs_draws AS (
+            SELECT * FROM draws SEMI JOIN (
+                SELECT subject_id FROM core.adverse_events
+                WHERE cycle_no = 1 AND term = 'crs' AND grade >= 1 AND {per_center.in_centers()}
+                UNION SELECT subject_id FROM draws WHERE timepoint = '{ONSET}') USING (subject_id)
+        )
+        {pairs_sql("crs_draws", {"pre": PRE, "post": ONSET, "end": END})}
+    """
+    return per_center.create(con, "cytokine_pairs", select, CORE_TABLES, {"specimen": "serum", "study": study})
 
 
 def cytokine_table(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -130,14 +136,18 @@ def cytokine_table(con: duckdb.DuckDBPyConnection, pairs: str) -> tuple[pl.DataF
     return pl.DataFrame(rows, schema=CYTOKINES_SCHEMA), shared.tests_frame(tests)
 
 
-# SQL: the Table 4 rows (ICANS_SCHEMA) of every ICANS episode of `study` with serum cytokines before and at onset.
-ICANS_EPISODES_SQL = f"""
+# SQL: per ICANS episode of $study (of the centers $centers: per_center.in_centers) with serum cytokines before
+# and at onset, one row per analyte: center_id, `copy` (1, 2, ... among identical episode rows of one cycle)
+# and the columns of ICANS_SCHEMA but the episode's number, which ICANS_EPISODES_SQL gives over every center.
+ICANS_DRAWS_SQL = f"""
     WITH episodes AS (
-        SELECT subject_id, CAST(cycle_no AS BIGINT) AS cycle_no, CAST(grade AS BIGINT) AS icans_grade, onset_date
+        SELECT center_id, subject_id, CAST(cycle_no AS BIGINT) AS cycle_no, CAST(grade AS BIGINT) AS icans_grade,
+               onset_date
         FROM core.adverse_events
-        WHERE term = 'icans' AND grade >= 1 AND {shared.IN_STUDY_SQL}
+        WHERE term = 'icans' AND grade >= 1 AND {shared.IN_STUDY_SQL} AND {per_center.in_centers()}
     ), draws AS ({latest_sql(
-        f"analyte IN ({', '.join(map(shared.sql_text, (*CYTOKINES, *CSF_CELLS)))}) AND {shared.IN_STUDY_SQL}",
+        f"analyte IN ({', '.join(map(shared.sql_text, (*CYTOKINES, *CSF_CELLS)))}) AND {shared.IN_STUDY_SQL}"
+        f" AND {per_center.in_centers()}",
         ["subject_id", "CAST(cycle_no AS BIGINT) AS cycle_no", "specimen", "timepoint", "analyte"])}
     ), draw_values AS (
         SELECT subject_id, cycle_no, analyte,
@@ -148,14 +158,26 @@ ICANS_EPISODES_SQL = f"""
         WHERE {" OR ".join(f"(specimen = '{specimen}' AND timepoint = '{timepoint}')"
                            for specimen, timepoint in ICANS_DRAWS.values())}
         GROUP BY ALL
-    ), numbered AS (
-        SELECT row_number() OVER (ORDER BY onset_date NULLS LAST, subject_id NULLS LAST, cycle_no NULLS LAST)
-                   AS episode, *
+    ), sampled AS (
+        SELECT row_number() OVER (PARTITION BY subject_id, cycle_no, icans_grade, onset_date) AS copy, *
         FROM episodes SEMI JOIN (SELECT subject_id, cycle_no FROM draw_values
                                  WHERE serum_pre IS NOT NULL AND serum_onset IS NOT NULL) USING (subject_id, cycle_no)
     )
+    SELECT center_id, copy, {", ".join(column for column in ICANS_SCHEMA if column != "episode")}
+    FROM sampled JOIN draw_values USING (subject_id, cycle_no)
+"""
+ICANS_EPISODE_DRAWS = "icans_episode_draws"  # per_center.create's view of ICANS_DRAWS_SQL
+ICANS_CORE_TABLES = ("patients", "lab_draws", "adverse_events")
+
+# SQL: the Table 4 rows (ICANS_SCHEMA) of every ICANS episode, numbered by onset date, then subject and cycle.
+ICANS_EPISODES_SQL = f"""
+    WITH numbered AS (
+        SELECT row_number() OVER (ORDER BY onset_date NULLS LAST, subject_id NULLS LAST, cycle_no NULLS LAST, copy)
+                   AS episode, *
+        FROM (SELECT DISTINCT copy, subject_id, cycle_no, icans_grade, onset_date FROM {ICANS_EPISODE_DRAWS})
+    )
     SELECT {", ".join(ICANS_SCHEMA)}
-    FROM numbered JOIN draw_values USING (subject_id, cycle_no)
+    FROM numbered JOIN {ICANS_EPISODE_DRAWS} USING (copy, subject_id, cycle_no, icans_grade, onset_date)
     ORDER BY episode, analyte
 """
 
@@ -194,7 +216,7 @@ def figure3(con: duckdb.DuckDBPyConnection, pairs: str, table: pl.DataFrame) -> 
                                connect=True)
 
 
-@shared.mart_asset("cytokines", CYTOKINES_DESCRIPTION, ("patients", "cycles", "lab_draws", "adverse_events"))
+@shared.mart_asset("cytokines", CYTOKINES_DESCRIPTION, CORE_TABLES)
 def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         pairs = create_cytokine_pairs(con)
@@ -204,11 +226,11 @@ def cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
                                CYTOKINES_ORDER, {"figure3_cytokines_crs.png": png})
 
 
-@shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ("patients", "lab_draws", "adverse_events"))
+@shared.mart_asset("icans_cytokines", ICANS_DESCRIPTION, ICANS_CORE_TABLES)
 def icans_cytokines_asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        shared.write_query(con, "icans_cytokines", ICANS_EPISODES_SQL, ICANS_DESCRIPTION, ICANS_COLUMNS,
-                           {"study": shared.MULTICENTER})
+        per_center.create(con, ICANS_EPISODE_DRAWS, ICANS_DRAWS_SQL, ICANS_CORE_TABLES, {"study": shared.MULTICENTER})
+        shared.write_query(con, "icans_cytokines", ICANS_EPISODES_SQL, ICANS_DESCRIPTION, ICANS_COLUMNS)
         relation = f"{shared.SCHEMA}.icans_cytokines"
         [(episodes,)] = con.execute(f"SELECT count(DISTINCT episode) FROM {relation}").fetchall()
         metadata = shared.table_metadata(con, relation, ICANS_ORDER, episodes=episodes)

@@ -22,11 +22,11 @@ import duckdb
 import polars as pl
 
 from assets.landing.assets import POOL
-from assets.marts import shared
+from assets.marts import per_center, shared
 from assets.marts.aggregates import quantiles, two_group_frequencies
 from assets.marts.first_cycle import TABLE1_GROUPS, table1_group_sql
 from assets.marts.immune_plots import distribution_figure
-from assets.marts.immune_samples import END, PRE, RATIO, create_marker_draws, create_pairs
+from assets.marts.immune_samples import END, PRE, RATIO, marker_draws_sql, pairs_sql
 from assets.marts.paired_summary import (
     BOTH_KNOWN,
     CHANGE_SQL,
@@ -111,20 +111,18 @@ IG_DESCRIPTION = (
 
 
 def create_immune_pairs(con: duckdb.DuckDBPyConnection, name: str, specimen: str, markers) -> str:
-    """TEMP table `name`: create_pairs of `markers` measured in `specimen` (pre = baseline, post = end of
-    treatment) with each patient's cycle-1 `regimen` and Table 1 `group` (rr_mrdpos, mrdneg; NULL when the
-    status is unknown). Returns `name`."""
-    pairs = create_pairs(con, f"{name}_sides", create_marker_draws(con, f"{name}_draws", specimen, markers),
-                         {"pre": PRE, "post": END})
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT pairs.marker, pairs.subject_id, pairs.pre, pairs.post, cycle.regimen,
+    """TEMP view `name` (per_center.create): the pairs of `markers` measured in `specimen` (pre = baseline,
+    post = end of treatment) with each patient's cycle-1 `regimen` and Table 1 `group` (rr_mrdpos, mrdneg;
+    NULL when the status is unknown), one row per marker and patient. Returns `name`."""
+    sides = pairs_sql(f"({marker_draws_sql(markers)})", {"pre": PRE, "post": END})
+    select = f"""
+        SELECT pairs.center_id, pairs.marker, pairs.subject_id, pairs.pre, pairs.post, cycle.regimen,
                {table1_group_sql("patient.status_at_first_cycle")} AS "group"
-        FROM {pairs} AS pairs
+        FROM ({sides}) AS pairs
         LEFT JOIN core.cycles AS cycle ON cycle.subject_id = pairs.subject_id AND cycle.cycle_no = 1
         LEFT JOIN core.patients AS patient ON patient.subject_id = pairs.subject_id
-    """)
-    return name
+    """
+    return per_center.create(con, name, select, CORE_TABLES, {"specimen": specimen, "study": shared.MULTICENTER})
 
 
 def _markers(con: duckdb.DuckDBPyConnection, pairs: str) -> list[str]:

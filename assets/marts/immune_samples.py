@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from assets.marts import shared
+from assets.marts import per_center, shared
 from assets.marts.aggregates import quoted
 
 if TYPE_CHECKING:
-    import duckdb
+    pass
 
 # Scheduled on-treatment draws and their day of infusion (day 1 = first infusion day).
 END_DRAWS = (("day14", 14), ("day21", 21), ("day28", 28))
@@ -59,18 +59,18 @@ def _ratio_sql(draws: str) -> str:
     wide = ", ".join(f"max(value) FILTER (analyte = '{analyte}') AS {analyte}" for analyte in analytes)
     ratios = ", ".join(f"CASE WHEN {cd8} > 0 THEN {cd4} / {cd8} END" for cd4, cd8 in RATIO_SOURCES)
     return f"""
-        SELECT subject_id, timepoint, '{RATIO}' AS analyte, coalesce({ratios}) AS value, false AS below_lod
-        FROM (SELECT subject_id, timepoint, {wide} FROM {draws} GROUP BY ALL)
+        SELECT center_id, subject_id, timepoint, '{RATIO}' AS analyte, coalesce({ratios}) AS value,
+               false AS below_lod
+        FROM (SELECT center_id, subject_id, timepoint, {wide} FROM {draws} GROUP BY ALL)
         WHERE coalesce({ratios}) IS NOT NULL
     """
 
 
-def create_marker_draws(con: duckdb.DuckDBPyConnection, name: str, specimen: str, markers: Mapping[str, str],
-                        study: str = shared.MULTICENTER) -> str:
-    """TEMP table `name`: subject_id, timepoint, marker, value, below_lod, one row per patient of `study`,
-    cycle-1 timepoint and marker, for the analytes `markers` maps each marker to (RATIO: derived per draw). The
-    end-of-treatment draw's timepoint is relabelled `end` (the other on-treatment draws keep theirs; crs_onset
-    and icans_onset too). Returns `name`."""
+def marker_draws_sql(markers: Mapping[str, str]) -> str:
+    """SQL: center_id, subject_id, timepoint, marker, value, below_lod, one row per patient of $study (of the
+    centers $centers: per_center.in_centers), cycle-1 timepoint and marker, for the analytes `markers` maps
+    each marker to in $specimen (RATIO: derived per draw). The end-of-treatment draw's timepoint is relabelled
+    `end` (the other on-treatment draws keep theirs; crs_onset and icans_onset too)."""
     analytes = {analyte for analyte in markers.values() if analyte != RATIO}
     sources = sorted({analyte for pair in RATIO_SOURCES for analyte in pair})
     ratios = f"UNION ALL {_ratio_sql(f'({_study_draws(sources)})')}" if RATIO in markers.values() else ""
@@ -80,46 +80,44 @@ def create_marker_draws(con: duckdb.DuckDBPyConnection, name: str, specimen: str
     # row per patient does both the study filter and the relabelling (at 100,000 patients 0.55 s, where a
     # semi join and a join of the 1.8 M blood draws took 1.3 s). The ratio's four analytes are read again
     # rather than every draw held for a second pass.
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {name} AS
+    return f"""
         WITH study_patients AS (
-            SELECT patient.subject_id, {end_of_treatment("cycle.infusion_days")} AS end_timepoint
+            SELECT patient.center_id, patient.subject_id,
+                   {end_of_treatment("cycle.infusion_days")} AS end_timepoint
             FROM core.patients AS patient
             LEFT JOIN core.cycles AS cycle ON cycle.subject_id = patient.subject_id AND cycle.cycle_no = 1
-            WHERE patient.study = $study
+            WHERE patient.study = $study AND {per_center.in_centers("patient.center_id")}
         )
-        SELECT subject_id, timepoint, markers.marker, CAST(value AS DOUBLE) AS value, below_lod
+        SELECT center_id, subject_id, timepoint, markers.marker, CAST(value AS DOUBLE) AS value, below_lod
         FROM ({_study_draws(analytes)} {ratios})
         JOIN (VALUES {by_analyte}) AS markers(analyte, marker) USING (analyte)
-    """, {"specimen": specimen, "study": study})
-    return name
+    """
 
 
 def _study_draws(analytes) -> str:
-    """SQL over create_marker_draws' `study_patients`: subject_id, timepoint (`end` for the end-of-treatment
-    draw), analyte, value (OBSERVED_VALUE_SQL) and below_lod of cycle 1's draws of `analytes` in $specimen."""
-    chosen = latest_sql(f"cycle_no = 1 AND specimen = $specimen AND analyte IN "
+    """SQL over marker_draws_sql's `study_patients`: center_id, subject_id, timepoint (`end` for the
+    end-of-treatment draw), analyte, value (OBSERVED_VALUE_SQL) and below_lod of cycle 1's draws of `analytes`
+    in $specimen."""
+    chosen = latest_sql(f"cycle_no = 1 AND specimen = $specimen AND {per_center.in_centers()} AND analyte IN "
                         f"({', '.join(map(shared.sql_text, sorted(analytes)))})",
                         ["subject_id", "timepoint", "analyte"])
     return f"""
-        SELECT subject_id, CASE WHEN timepoint = end_timepoint THEN '{END}' ELSE timepoint END AS timepoint,
+        SELECT center_id, subject_id, CASE WHEN timepoint = end_timepoint THEN '{END}' ELSE timepoint END AS timepoint,
                analyte, value, below_lod
         FROM ({chosen}) JOIN study_patients USING (subject_id)
     """
 
 
-def create_pairs(con: duckdb.DuckDBPyConnection, name: str, draws: str, sides: Mapping[str, str]) -> str:
-    """TEMP table `name` of create_marker_draws' `draws` side by side: marker, subject_id, and for each of
-    `sides` (column -> timepoint) the value and <column>_below_lod (NULL: not drawn); one row per marker and
-    patient drawn. Returns `name`."""
+def pairs_sql(draws: str, sides: Mapping[str, str]) -> str:
+    """SQL: `draws` (marker_draws_sql's columns, as a relation or a parenthesised query) side by side:
+    center_id, marker, subject_id, and for each of `sides` (column -> timepoint) the value and
+    <column>_below_lod (NULL: not drawn); one row per marker and patient drawn."""
     columns = ", ".join(
         f"max(value) FILTER (timepoint = {shared.sql_text(timepoint)}) AS {quoted(column)}, "
         f"bool_or(below_lod) FILTER (timepoint = {shared.sql_text(timepoint)}) AS {quoted(column + '_below_lod')}"
         for column, timepoint in sides.items())
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT marker, subject_id, {columns}
+    return f"""
+        SELECT center_id, marker, subject_id, {columns}
         FROM {draws}
-        GROUP BY ALL
-    """)
-    return name
+        GROUP BY center_id, marker, subject_id
+    """

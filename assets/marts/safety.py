@@ -27,6 +27,7 @@ from assets.marts.safety_icans import create_icans_cycles, icans_comparison
 from assets.marts.safety_lab_grades import COLUMNS as CYTOPENIA_COLUMNS
 from assets.marts.safety_lab_grades import DISCREPANCIES_COLUMNS, create_cytopenia_grades, discrepancies, lab_grades
 from assets.marts.safety_lab_grades import ORDER as CYTOPENIA_ORDER
+from assets.marts.safety_lab_grades import rows as cytopenia_rows
 from assets.marts.safety_onset import COLUMNS as ONSET_COLUMNS
 from assets.marts.safety_onset import ORDER as ONSET_ORDER
 from assets.marts.safety_onset import create_onset_events, onset_summary
@@ -90,7 +91,7 @@ def safety_marts(con: duckdb.DuckDBPyConnection) -> SafetyMarts:
         "safety_icans": icans,
         "safety_onset": onset_summary(con, create_onset_events(con, grades)),
     }
-    queries = {"safety_cytopenia_grades": f"SELECT * FROM {cytopenia}",
+    queries = {"safety_cytopenia_grades": cytopenia_rows(cytopenia),
                "safety_grade_discrepancies": discrepancies(cytopenia)}
     return SafetyMarts(tables, queries, pl.concat([table3_tests(counts), icans_tests]).sort("test_id"))
 

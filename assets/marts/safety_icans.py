@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from assets.marts import shared
+from assets.marts import per_center, shared
 from assets.marts.comparisons import TABLE_SCHEMA, compare, continuous, describe
 from assets.marts.safety_table3 import MART
 
@@ -59,6 +59,7 @@ CYCLE_BASELINES_SQL = f"""
         FROM core.lab_draws
         WHERE timepoint = 'baseline' AND specimen = 'blood'
           AND analyte IN ({", ".join(map(shared.sql_text, BASELINE_ANALYTES))}) AND {shared.IN_STUDY_SQL}
+          AND {per_center.in_centers()}
     ), wide AS (
         SELECT subject_id, cycle_no,
                {", ".join(f"CAST(max(value) FILTER (analyte = '{name}') AS DOUBLE) AS {name}"
@@ -72,26 +73,25 @@ CYCLE_BASELINES_SQL = f"""
            cd19_abs, cd19_pct
     FROM wide
 """
-# The TEMP table create_icans_cycles writes.
+# The TEMP view create_icans_cycles gives, and the core tables its rows are computed from.
 ICANS_CYCLES = "icans_cycles"
+CORE_TABLES = ("patients", "cycles", "adverse_events", "lab_draws")
 
 
 def create_icans_cycles(con: duckdb.DuckDBPyConnection, grades: str, study: str = shared.MULTICENTER) -> str:
-    """TEMP table ICANS_CYCLES, one row per cycle with an ICANS assessment: subject_id, cycle_no, icans_group,
-    age_months_at_start and the IMMUNE_FACTORS before the cycle. `grades` is
-    safety_table3.create_cycle_grades' table. Returns its name."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {ICANS_CYCLES} AS
-        SELECT grades.subject_id, grades.cycle_no,
+    """TEMP view ICANS_CYCLES (per_center.create), one row per cycle with an ICANS assessment: center_id,
+    subject_id, cycle_no, icans_group, age_months_at_start and the IMMUNE_FACTORS before the cycle. `grades` is
+    safety_table3.create_cycle_grades' view. Returns its name."""
+    select = f"""
+        SELECT grades.center_id, grades.subject_id, grades.cycle_no,
                CASE WHEN grades.grade >= 1 THEN 'icans' ELSE 'no_icans' END AS icans_group,
                cycle.age_months_at_start, baselines.cd4_cd8_ratio, baselines.cd19_abs, baselines.cd19_pct
         FROM {grades} AS grades
         JOIN core.cycles AS cycle USING (subject_id, cycle_no)
         LEFT JOIN ({CYCLE_BASELINES_SQL}) AS baselines USING (subject_id, cycle_no)
-        WHERE grades.term = 'icans' AND grades.grade IS NOT NULL
-        ORDER BY subject_id, cycle_no
-    """, {"study": study})
-    return ICANS_CYCLES
+        WHERE grades.term = 'icans' AND grades.grade IS NOT NULL AND {per_center.in_centers("grades.center_id")}
+    """
+    return per_center.create(con, ICANS_CYCLES, select, CORE_TABLES, {"study": study}, reads=[grades])
 
 
 def icans_comparison(con: duckdb.DuckDBPyConnection, cycles: str) -> tuple[pl.DataFrame, pl.DataFrame]:

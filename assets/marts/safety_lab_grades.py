@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assets.marts import shared
+from assets.marts import per_center, shared
 from assets.marts.stats import ctcae_grade
 
 if TYPE_CHECKING:
@@ -28,8 +28,10 @@ CYTOPENIA_ANALYTES = {"neutropenia": "neutrophils", "thrombocytopenia": "platele
 LOWER_LIMIT_OF_NORMAL = {"neutrophils": 1.5, "platelets": 150.0}  # x10^9/L; see the module docstring
 ON_TREATMENT = ("day14", "day21", "day28", "crs_onset", "icans_onset")
 
-# The TEMP table create_cytopenia_grades writes (the columns of COLUMNS).
+# The TEMP view create_cytopenia_grades gives (center_id and the columns of COLUMNS), and the core tables its
+# rows are computed from.
 CYTOPENIA_GRADES = "cytopenia_grades"
+CORE_TABLES = ("patients", "cycles", "adverse_events", "labs")
 COLUMNS = {
     "subject_id": "Pseudonymous patient key.",
     "cycle_no": "The blinatumomab cycle.",
@@ -70,7 +72,8 @@ NADIRS_SQL = f"""
            CAST(source_row AS BIGINT) AS lab_source_row, source_column AS lab_source_column
     FROM (SELECT * REPLACE ({shared.MEASURED_VALUE_SQL} AS value) FROM core.labs
           WHERE specimen = 'blood' AND analyte IN ({", ".join(map(shared.sql_text, CYTOPENIA_ANALYTES.values()))})
-            AND timepoint IN ({", ".join(map(shared.sql_text, ON_TREATMENT))}) AND {shared.IN_STUDY_SQL})
+            AND timepoint IN ({", ".join(map(shared.sql_text, ON_TREATMENT))}) AND {shared.IN_STUDY_SQL}
+            AND {per_center.in_centers()})
     WHERE value IS NOT NULL
     WINDOW cycle AS (PARTITION BY subject_id, cycle_no, analyte)
     QUALIFY row_number() OVER (cycle ORDER BY value, sample_date NULLS LAST, source_file NULLS LAST,
@@ -82,14 +85,15 @@ LAB_GRADE_SQL = "CASE " + " ".join(
 
 
 def create_cytopenia_grades(con: duckdb.DuckDBPyConnection, grades: str, study: str = shared.MULTICENTER) -> str:
-    """TEMP table CYTOPENIA_GRADES, one row per cycle and cytopenia term (COLUMNS): the lab grade beside the
-    reported one. `grades` is safety_table3.create_cycle_grades' table. Returns its name."""
+    """TEMP view CYTOPENIA_GRADES (per_center.create), one row per cycle and cytopenia term (center_id and
+    COLUMNS): the lab grade beside the reported one. `grades` is safety_table3.create_cycle_grades' view.
+    Returns its name."""
     terms = _values((term, analyte, repr(LOWER_LIMIT_OF_NORMAL[analyte]))
                     for term, analyte in CYTOPENIA_ANALYTES.items())
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {CYTOPENIA_GRADES} AS
+    select = f"""
         WITH graded AS (
-            SELECT grades.subject_id, grades.cycle_no, grades.table3_group, grades.term, terms.analyte,
+            SELECT grades.center_id, grades.subject_id, grades.cycle_no, grades.table3_group, grades.term,
+                   terms.analyte,
                    coalesce(nadirs.on_treatment_samples, 0) AS on_treatment_samples, nadirs.nadir,
                    nadirs.nadir_date, nadirs.nadir_timepoint, CAST(terms.lln AS DOUBLE) AS lln,
                    grades.grade AS reported_grade, nadirs.lab_source_file, nadirs.lab_source_row,
@@ -99,6 +103,7 @@ def create_cytopenia_grades(con: duckdb.DuckDBPyConnection, grades: str, study: 
             LEFT JOIN ({NADIRS_SQL}) AS nadirs
                 ON nadirs.subject_id IS NOT DISTINCT FROM grades.subject_id
                AND nadirs.cycle_no IS NOT DISTINCT FROM grades.cycle_no AND nadirs.analyte = terms.analyte
+            WHERE {per_center.in_centers("grades.center_id")}
         ), with_grade AS (
             SELECT *, {LAB_GRADE_SQL} AS lab_grade FROM graded
         ), compared AS (
@@ -107,20 +112,24 @@ def create_cytopenia_grades(con: duckdb.DuckDBPyConnection, grades: str, study: 
                            THEN greatest(reported_grade, 1) = greatest(lab_grade, 1) END AS agrees
             FROM with_grade
         )
-        SELECT {", ".join(COLUMNS)}
+        SELECT center_id, {", ".join(COLUMNS)}
         FROM (SELECT *, CASE WHEN NOT agrees THEN 'grade_differs'
                              WHEN reported_grade IS NULL AND nadir IS NOT NULL THEN 'counts_not_graded' END
                             AS discrepancy
               FROM compared)
-        ORDER BY term, subject_id, cycle_no
-    """, {"study": study})
-    return CYTOPENIA_GRADES
+    """
+    return per_center.create(con, CYTOPENIA_GRADES, select, CORE_TABLES, {"study": study}, reads=[grades])
+
+
+def rows(cytopenia: str) -> str:
+    """SQL: create_cytopenia_grades' rows (COLUMNS) in their order."""
+    return f"SELECT {', '.join(COLUMNS)} FROM {cytopenia} ORDER BY {', '.join(ORDER)}"
 
 
 def discrepancies(cytopenia: str) -> str:
     """SQL: the cycles a data manager should look at, a reported grade the counts contradict or counts without
     a grade, from create_cytopenia_grades' table."""
-    return f"SELECT * FROM {cytopenia} WHERE discrepancy IS NOT NULL ORDER BY term, subject_id, cycle_no"
+    return f"SELECT {', '.join(COLUMNS)} FROM {cytopenia} WHERE discrepancy IS NOT NULL ORDER BY {', '.join(ORDER)}"
 
 
 def lab_grades(cytopenia: str) -> str:

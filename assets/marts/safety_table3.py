@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from assets.marts import shared
+from assets.marts import per_center, shared
 from assets.marts.aggregates import fetch
 from assets.marts.stats import chi_square, fisher_exact_2x2, grade_band
 
@@ -29,8 +29,10 @@ BANDS = ("g0", "g1_2", "g3_4", "any")  # `any` is grade >= 1 (the paper's row fo
 # neutropenia, a chi-square test without continuity correction on grade 0 / 1-2 / 3-4 (the only rules that
 # reproduce its P-values from its counts: docs/published-results.md).
 BAND_CHI_SQUARE_TERMS = ("neutropenia",)
-# The TEMP table create_cycle_grades writes: subject_id, cycle_no, table3_group, term, grade, onset_date.
+# The TEMP view create_cycle_grades gives: center_id, subject_id, cycle_no, table3_group, term, grade, onset_date;
+# and the core tables its rows are computed from.
 CYCLE_GRADES = "cycle_grades"
+GRADES_CORE_TABLES = ("patients", "cycles", "adverse_events")
 
 BAND_SCHEMA = {
     "term": pl.Utf8, "source": pl.Utf8, "group": pl.Utf8, "band": pl.Utf8, "cycles": pl.Int64,
@@ -61,28 +63,27 @@ def reported_grades() -> str:
 
 
 def create_cycle_grades(con: duckdb.DuckDBPyConnection, study: str = shared.MULTICENTER) -> str:
-    """TEMP table CYCLE_GRADES: one row per cycle of `study` and solicited term, the cycle's worst reported
-    grade and the earliest onset among its rows; grade NULL when the term was not assessed or not delivered.
-    Returns its name."""
+    """TEMP view CYCLE_GRADES (per_center.create): one row per cycle of `study` and solicited term, with its
+    center_id, the cycle's worst reported grade and the earliest onset among its rows; grade NULL when the term
+    was not assessed or not delivered. Returns its name."""
     terms = ", ".join(f"({shared.sql_text(term)})" for term in TERMS)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {CYCLE_GRADES} AS
+    select = f"""
         WITH reported AS (
             SELECT subject_id, cycle_no, term, max(grade) AS grade, min(onset_date) AS onset_date
             FROM core.adverse_events
-            WHERE term IN (SELECT term FROM (VALUES {terms}) AS t(term))
+            WHERE term IN (SELECT term FROM (VALUES {terms}) AS t(term)) AND {per_center.in_centers()}
             GROUP BY ALL
         )
-        SELECT cycle.subject_id, CAST(cycle.cycle_no AS BIGINT) AS cycle_no, cycle.table3_group, solicited.term,
-               CAST(reported.grade AS BIGINT) AS grade, reported.onset_date
+        SELECT cycle.center_id, cycle.subject_id, CAST(cycle.cycle_no AS BIGINT) AS cycle_no, cycle.table3_group,
+               solicited.term, CAST(reported.grade AS BIGINT) AS grade, reported.onset_date
         FROM core.cycles AS cycle
         CROSS JOIN (VALUES {terms}) AS solicited(term)
         LEFT JOIN reported
             ON reported.subject_id IS NOT DISTINCT FROM cycle.subject_id
            AND reported.cycle_no IS NOT DISTINCT FROM cycle.cycle_no AND reported.term = solicited.term
-        WHERE cycle.{shared.IN_STUDY_SQL}
-    """, {"study": study})
-    return CYCLE_GRADES
+        WHERE cycle.{shared.IN_STUDY_SQL} AND {per_center.in_centers("cycle.center_id")}
+    """
+    return per_center.create(con, CYCLE_GRADES, select, GRADES_CORE_TABLES, {"study": study})
 
 
 def band_counts(con: duckdb.DuckDBPyConnection, grades: str, source: str) -> pl.DataFrame:

@@ -80,7 +80,7 @@ def write_query(con: duckdb.DuckDBPyConnection, table: str, query: str, descript
     """write_mart for a table computed in DuckDB: marts.<table> holds the rows of `query` (SQL on `con`, its
     `parameters` bound), which never pass through Python (a table of one row per cycle grows with the registry)."""
     names = con.sql(query, params=parameters).columns
-    with _transaction(con):
+    with transaction(con):
         _replace_table(con, table, query, names, description, columns, parameters)
 
 
@@ -99,7 +99,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, query: str, names
 
 
 @contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One transaction, rolled back on error: readers never see a half-written mart."""
     con.execute("BEGIN TRANSACTION")
     try:
@@ -115,7 +115,7 @@ def _frame_in_transaction(con: duckdb.DuckDBPyConnection, name: str, frame: pl.D
     """`frame` visible to SQL as `name` (through the Arrow C stream: no pyarrow needed) inside one transaction."""
     con.register(name, con.from_arrow(frame.__arrow_c_stream__()))
     try:
-        with _transaction(con):
+        with transaction(con):
             yield
     finally:
         con.unregister(name)

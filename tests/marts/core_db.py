@@ -27,9 +27,19 @@ def core_database(**tables: pl.DataFrame) -> duckdb.DuckDBPyConnection:
         con.register("frame", con.from_arrow(frame.__arrow_c_stream__()))
         con.execute(f'CREATE TABLE core."{name}" AS SELECT * FROM frame')
         con.unregister("frame")
+    # Every core table has its rows' center_id (the per-center mart inputs read by it): the small frames
+    # leave it out, so it is their patient's.
+    for name, frame in tables.items():
+        if "patients" in tables and name != "patients" and "subject_id" in frame.columns \
+                and "center_id" not in frame.columns:
+            con.execute(f'ALTER TABLE core."{name}" ADD COLUMN center_id VARCHAR')
+            con.execute(f'UPDATE core."{name}" AS t SET center_id = patient.center_id FROM core.patients AS patient'
+                        " WHERE patient.subject_id = t.subject_id")
     if "labs" in tables and "lab_draws" not in tables:
+        present = {column for (column,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'core' AND table_name = 'labs'").fetchall()}
         for column, data_type in LAB_DRAWS_INPUTS.items():
-            if column not in tables["labs"].columns:
+            if column not in present:
                 con.execute(f"ALTER TABLE core.labs ADD COLUMN {column} {data_type}")
         con.execute(f"CREATE TABLE core.lab_draw_choices AS {model_sql('lab_draw_choices')}")
         con.execute(f"CREATE VIEW core.lab_draws AS {model_sql('lab_draws')}")

@@ -6,7 +6,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from assets.marts import cytokines, shared
+from assets.marts import cytokines, per_center, shared
 from tests.marts.core_frames import START, cycle
 from tests.marts.immune_frames import cycles, database, lab, labs, pre_post, query, reproduced
 
@@ -57,7 +57,9 @@ def test_icans_episodes_need_serum_before_and_at_onset_and_are_numbered_by_onset
              lab("a", "il8", 7.0, cycle_no=1, specimen="serum"),  # another cycle's baseline
              lab("c", "il8", 4.0, specimen="serum")]  # no onset serum: not a Table 4 episode
     con = database(labs(rows), cycles([cycle(s) for s in "abcd"]), adverse_events=ae)
-    episodes = pl.DataFrame(con.sql(cytokines.ICANS_EPISODES_SQL, params={"study": shared.MULTICENTER}))
+    per_center.create(con, cytokines.ICANS_EPISODE_DRAWS, cytokines.ICANS_DRAWS_SQL, cytokines.ICANS_CORE_TABLES,
+                      {"study": shared.MULTICENTER})
+    episodes = pl.DataFrame(con.sql(cytokines.ICANS_EPISODES_SQL))
     assert episodes.select("episode", "subject_id", "cycle_no", "analyte").rows() == [
         (1, "b", 1, "il8"), (2, "a", 2, "csf_wbc"), (2, "a", 2, "il8")]
     a = episodes.filter((pl.col("subject_id") == "a") & (pl.col("analyte") == "il8")).row(0, named=True)

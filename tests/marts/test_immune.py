@@ -8,8 +8,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.marts import immune, shared
-from assets.marts.immune_samples import END, OBSERVED_VALUE_SQL, RATIO, create_marker_draws, end_of_treatment
+from assets.marts import immune, per_center, shared
+from assets.marts.immune_samples import END, OBSERVED_VALUE_SQL, RATIO, end_of_treatment, marker_draws_sql
 from assets.marts.stats import wilcoxon_paired_r
 from tests.marts.core_frames import cycle, patient, patients
 from tests.marts.immune_frames import cycles, database, lab, labs, pre_post, reproduced
@@ -35,6 +35,13 @@ def test_below_the_limit_of_detection_a_value_is_taken_at_the_floor():
     assert [value for (value,) in values] == [2.44, 0.32, 0.0, None, 0.5]
 
 
+def _draws(con, markers) -> str:
+    """The cycle-1 blood draws of `markers` for every center (a test database records no core contents: a
+    TEMP table)."""
+    return per_center.create(con, "draws", marker_draws_sql(markers), immune.CORE_TABLES,
+                             {"specimen": "blood", "study": shared.MULTICENTER})
+
+
 def test_cycle1_draws_take_the_last_delivery_and_never_substitute_an_earlier_draw_for_the_end():
     cyc = cycles([cycle("a", days=14), cycle("b", days=28), cycle("a", 2, days=14)])
     con = database(labs([
@@ -43,7 +50,7 @@ def test_cycle1_draws_take_the_last_delivery_and_never_substitute_an_earlier_dra
         lab("a", "cd3_abs", 9.0, "day14", cycle_no=2),  # another cycle
         lab("b", "cd3_abs", 0.4), lab("b", "cd3_abs", 0.8, "day21"),  # a 28-day cycle ends on day 28
     ]), cyc)
-    draws = create_marker_draws(con, "draws", "blood", {"cd3_abs": "cd3_abs"})
+    draws = _draws(con, {"cd3_abs": "cd3_abs"})
     assert sorted(con.sql(f"SELECT subject_id, timepoint, value FROM {draws}").fetchall()) == [
         ("a", "baseline", 0.7), ("a", END, 0.9), ("b", "baseline", 0.4), ("b", "day21", 0.8)]
 
@@ -53,7 +60,7 @@ def test_cd4_cd8_ratio_from_percentages_else_counts_undefined_without_cd8():
         lab("a", "cd4_pct", 30.0), lab("a", "cd8_pct", 20.0), lab("a", "cd4_abs", 0.31), lab("a", "cd8_abs", 0.2),
         lab("b", "cd4_abs", 0.3), lab("b", "cd8_abs", 0.6),
         lab("c", "cd4_pct", 30.0), lab("c", "cd8_pct", 0.0)]), cycles([cycle(s) for s in "abc"]))
-    draws = create_marker_draws(con, "draws", "blood", {"cd4_cd8_ratio": RATIO})
+    draws = _draws(con, {"cd4_cd8_ratio": RATIO})
     ratios = dict(con.sql(f"SELECT subject_id, value FROM {draws} WHERE marker = 'cd4_cd8_ratio'").fetchall())
     assert ratios == {"a": 1.5, "b": 0.5}
 

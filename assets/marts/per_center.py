@@ -1,0 +1,70 @@
+"""The per-patient inputs of the pooled marts, kept per center: after one center re-delivered, a mart recomputes
+its statistics over every patient, but the rows they are computed from (cycle 1's draws paired per patient, the
+grades of every cycle, ...) only for that center.
+
+`create(con, name, select, core_tables, parameters)` keeps `select`'s rows in `mart_inputs.<name>`, a table of
+the warehouse with a `center_id` column, and records per center (audit.build_versions, layer
+`mart_inputs.<name>`) what they were computed from: the contents of `core_tables` for that center
+(orchestration/versions.py, record_contents) and the query itself. A center whose record differs is deleted
+and computed again, alone; a changed query recomputes every center; a center no longer in core.patients is
+deleted. The mart reads the rows through a TEMP view `name`, as it read the TEMP table it computed before.
+
+`select` returns `center_id` and reads only the centers of the list parameter `$centers` (a `list_contains` at
+each scan of a core table): every row it computes stays within one patient, so computing some centers alone
+gives the rows computing all of them gives. The mart_inputs schema is the marts' working storage; the analyst
+snapshot does not publish it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from assets.marts.shared import transaction
+from orchestration import versions
+from orchestration.catalog import relation_exists
+
+if TYPE_CHECKING:
+    import duckdb
+
+SCHEMA = "mart_inputs"
+CENTERS = "list_contains($centers, {column})"
+
+
+def in_centers(column: str = "center_id") -> str:
+    """SQL: `column` is one of the centers being computed (the $centers parameter)."""
+    return CENTERS.format(column=column)
+
+
+def create(con: duckdb.DuckDBPyConnection, name: str, select: str, core_tables: Sequence[str],
+           parameters: Mapping[str, Any], reads: Sequence[str] = ()) -> str:
+    """TEMP view `name` over mart_inputs.<name>, the rows of `select` brought up to date (see the module
+    docstring); `reads`: the views of this module `select` reads (their rows are computed first). Without any
+    recorded contents of `core_tables` (a database core never recorded, e.g. a test's), `name` is a TEMP
+    table computed for every center. Returns `name`."""
+    present = [center for (center,) in con.execute(
+        "SELECT DISTINCT center_id FROM core.patients ORDER BY 1").fetchall()]
+    contents = [versions.recorded(con, versions.contents("core", table)) for table in core_tables]
+    if not any(contents):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", {**parameters, "centers": present})
+        return name
+    contents += [versions.recorded(con, f"{SCHEMA}.{view}") for view in reads]
+    table = layer = f"{SCHEMA}.{name}"
+    query = versions.digest(select, repr(sorted(parameters.items())))
+    wanted = {center: versions.digest(query, *(content.get(center, "") for content in contents))
+              for center in present}
+    built = versions.recorded(con, layer) if relation_exists(con, table) else {}
+    stale = [center for center in present if built.get(center) != wanted[center]]
+    gone = sorted(set(built) - set(present))
+    if stale or gone:
+        with transaction(con):
+            if not built or len(stale) == len(present):
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", {**parameters, "centers": present})
+            else:
+                con.execute(f"DELETE FROM {table} WHERE list_contains(?, center_id)", [stale + gone])
+                con.execute(f"INSERT INTO {table} BY NAME {select}", {**parameters, "centers": stale})
+            versions.forget(con, layer, gone)
+            versions.record(con, layer, {center: wanted[center] for center in stale})
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {table}")
+    return name
