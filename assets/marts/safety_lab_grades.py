@@ -132,6 +132,6 @@ def discrepancies(cytopenia: str) -> str:
     return f"SELECT {', '.join(COLUMNS)} FROM {cytopenia} WHERE discrepancy IS NOT NULL ORDER BY {', '.join(ORDER)}"
 
 
-def lab_grades(cytopenia: str) -> str:
-    """SQL: create_cytopenia_grades' table as (subject_id, term, table3_group, grade) rows for band counting."""
-    return f"SELECT subject_id, term, table3_group, lab_grade AS grade FROM {cytopenia}"
+def lab_grades(cytopenia: str) -> tuple[str, str]:
+    """safety_table3.band_counts' `grades`: create_cytopenia_grades' view, its lab grade column."""
+    return cytopenia, "lab_grade"

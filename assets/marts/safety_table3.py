@@ -10,6 +10,7 @@ counted in DuckDB; Python sees one row per term, group and band.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -57,9 +58,9 @@ BAND_COLUMNS = {
 BAND_ORDER = shared.AS_WRITTEN
 
 
-def reported_grades() -> str:
-    """SQL: create_cycle_grades' table as (subject_id, term, table3_group, grade) rows for band_counts."""
-    return f"SELECT subject_id, term, table3_group, grade FROM {CYCLE_GRADES}"
+def reported_grades() -> tuple[str, str]:
+    """band_counts' `grades`: create_cycle_grades' view, its grade column."""
+    return CYCLE_GRADES, "grade"
 
 
 def create_cycle_grades(con: duckdb.DuckDBPyConnection, study: str = shared.MULTICENTER) -> str:
@@ -86,26 +87,40 @@ def create_cycle_grades(con: duckdb.DuckDBPyConnection, study: str = shared.MULT
     return per_center.create(con, CYCLE_GRADES, select, GRADES_CORE_TABLES, {"study": study})
 
 
-def band_counts(con: duckdb.DuckDBPyConnection, grades: str, source: str) -> pl.DataFrame:
-    """BAND_SCHEMA rows for every term of `grades` (a query of subject_id, term, table3_group, grade: one row
-    per cycle and term), group and band."""
+def band_counts(con: duckdb.DuckDBPyConnection, grades: tuple[str, str], source: str,
+                core_tables: Sequence[str] = GRADES_CORE_TABLES) -> pl.DataFrame:
+    """BAND_SCHEMA rows for every term of `grades` (a per_center view with one row per cycle and term:
+    center_id, subject_id, term, table3_group, and the grade column named), group and band. Counted per center
+    (per_center.create, from `core_tables` and the view): a patient's cycles are all in one center, so the
+    centers' cycles and distinct patients add up."""
+    view, grade = grades
     grouped = f"""
         WITH grouped AS (
-            SELECT subject_id, term, 'all' AS "group", grade FROM aggregate_input
+            SELECT center_id, subject_id, term, 'all' AS "group", {grade} AS grade FROM {view}
+            WHERE {per_center.in_centers()}
             UNION ALL
-            SELECT subject_id, term, table3_group, grade FROM aggregate_input
-            WHERE table3_group IN ({", ".join(map(shared.sql_text, GROUPS[1:]))})
+            SELECT center_id, subject_id, term, table3_group, {grade} FROM {view}
+            WHERE table3_group IN ({", ".join(map(shared.sql_text, GROUPS[1:]))}) AND {per_center.in_centers()}
         )"""
-    counts = fetch(con, grades, f"""{grouped}
-        SELECT term, "group", {grade_band("grade")} AS band, grade >= 1 AS any, count(*) AS n
+    partial = per_center.create(con, f"{view}_bands", f"""{grouped}
+        SELECT center_id, 'cycles' AS kind, term, "group", {grade_band("grade")} AS band, grade >= 1 AS any,
+               count(*) AS n
         FROM grouped
         GROUP BY ALL
-    """)
-    patients = {(term, group, band): n for term, group, band, n in fetch(con, grades, f"""{grouped}
-        SELECT term, "group", band, count(DISTINCT subject_id) AS n
-        FROM (SELECT term, "group", {grade_band("grade")} AS band, subject_id FROM grouped WHERE grade IS NOT NULL
+        UNION ALL
+        SELECT center_id, 'patients', term, "group", band, NULL, count(DISTINCT subject_id)
+        FROM (SELECT center_id, term, "group", {grade_band("grade")} AS band, subject_id FROM grouped
+              WHERE grade IS NOT NULL
               UNION ALL
-              SELECT term, "group", 'any', subject_id FROM grouped WHERE grade >= 1)
+              SELECT center_id, term, "group", 'any', subject_id FROM grouped WHERE grade >= 1)
+        GROUP BY ALL
+    """, core_tables, {}, reads=[view])
+    counts = fetch(con, f"SELECT * FROM {partial}", """
+        SELECT term, "group", band, "any", CAST(sum(n) AS BIGINT) AS n FROM aggregate_input WHERE kind = 'cycles'
+        GROUP BY ALL
+    """)
+    patients = {(term, group, band): n for term, group, band, n in fetch(con, f"SELECT * FROM {partial}", """
+        SELECT term, "group", band, CAST(sum(n) AS BIGINT) FROM aggregate_input WHERE kind = 'patients'
         GROUP BY ALL
     """).iter_rows()}
     rows = []

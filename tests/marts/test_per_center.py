@@ -8,12 +8,12 @@ import pytest
 from assets.marts import per_center
 from orchestration import versions
 
-SELECT = """
+SELECT = f"""
     SELECT center_id, subject_id, sum(value) AS total
     FROM core.draws
-    WHERE {centers}
+    WHERE {per_center.in_centers()}
     GROUP BY ALL
-""".format(centers=per_center.in_centers())
+"""
 
 
 @pytest.fixture
@@ -23,7 +23,8 @@ def con() -> duckdb.DuckDBPyConnection:
         CREATE SCHEMA core;
         CREATE TABLE core.patients AS SELECT * FROM (VALUES ('a', 'a1'), ('b', 'b1')) AS t(center_id, subject_id);
         CREATE TABLE core.draws AS
-            SELECT * FROM (VALUES ('a', 'a1', 1.0), ('a', 'a1', 2.0), ('b', 'b1', 10.0)) AS t(center_id, subject_id, value);
+            SELECT * FROM (VALUES ('a', 'a1', 1.0), ('a', 'a1', 2.0), ('b', 'b1', 10.0))
+                AS t(center_id, subject_id, value);
     """)
     versions.record_contents(con, "core", ["a", "b"])
     return con
