@@ -68,8 +68,7 @@ def validation_gate(warehouse: WarehouseResource):
             return
         tallies = gate_centers(con, plan.dirty, _today())
         for table in ORDER:
-            for relation in (quarantine_table(table), warnings_table(table)):
-                drop_vanished(con, relation, candidate_table(table))
+            drop_vanished(con, (quarantine_table(table), warnings_table(table)), candidate_table(table), plan.dirty)
         versions.record(con, "validation", plan.versions)
         for table, tally in tallies.items():
             yield dg.MaterializeResult(asset_key=_key(quarantine_table(table)), metadata={

@@ -7,6 +7,7 @@ core always builds; the gate replaces such a placeholder with the full columns. 
 by center: a center's rows are deleted and inserted again.
 """
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -59,11 +60,20 @@ def ensure_findings_table(con: "duckdb.DuckDBPyConnection", relation: str) -> No
     con.execute(f"CREATE OR REPLACE {'' if schema else 'TEMP '}TABLE {relation} ({definition})")
 
 
-def drop_vanished(con: "duckdb.DuckDBPyConnection", relation: str, candidates: str) -> None:
-    """Delete the findings of every center without a row in `candidates` (one that no longer delivers)."""
-    # DISTINCT: NOT IN otherwise hashes every candidate row's center (4.6 M lab rows: 0.1-0.5 s; now 0.01 s).
-    con.execute(f"DELETE FROM {relation} WHERE center_id IS NULL"
-                f" OR center_id NOT IN (SELECT DISTINCT center_id FROM {candidates} WHERE center_id IS NOT NULL)")
+def drop_vanished(con: "duckdb.DuckDBPyConnection", relations: Sequence[str], candidates: str,
+                  gated: Sequence[str] = ()) -> None:
+    """Delete from `relations` the findings of every center without a row in `candidates` (one that no longer
+    delivers). The centers just `gated` had their findings replaced from the candidates as they are: only the
+    others are looked up, one row each (distinct centers over a candidate view evaluate it whole: 4.5 s a run
+    at 1,000,000 patients)."""
+    gated = list(gated)
+    others = sorted({center for relation in relations for (center,) in con.execute(
+        f"SELECT DISTINCT center_id FROM {relation} WHERE center_id IS NOT NULL AND NOT list_contains(?, center_id)",
+        [gated]).fetchall()})
+    vanished = [center for center in others
+                if not con.execute(f"SELECT 1 FROM {candidates} WHERE center_id = ? LIMIT 1", [center]).fetchall()]
+    for relation in relations:
+        con.execute(f"DELETE FROM {relation} WHERE center_id IS NULL OR list_contains(?, center_id)", [vanished])
 
 
 def append(con: "duckdb.DuckDBPyConnection", relation: str, frame: pl.DataFrame) -> None:

@@ -94,7 +94,18 @@ def test_a_center_that_no_longer_delivers_loses_its_findings():
         assert len(kept["quarantine.labs"]) == 1
         load(con, candidates(labs=changed("labs", 1, value=-5.0, value_raw="-5")))  # center bbb is gone
         for table in ORDER:
-            for relation in (quarantine_table(table), warnings_table(table)):
-                drop_vanished(con, relation, candidate_table(table))
+            drop_vanished(con, (quarantine_table(table), warnings_table(table)), candidate_table(table))
         assert all(rows == [] for rows in _findings(con, "bbb").values())
         assert _findings(con, "aaa") == kept
+
+
+def test_a_gated_center_is_not_looked_up_again():
+    with duckdb.connect() as con:
+        load(con, _two_centers(labs=changed("labs", 1, value=-5.0, value_raw="-5")))
+        gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
+        kept = {center: _findings(con, center) for center in ("aaa", "bbb")}
+        # A candidate table that fails for any center looked up: the gated ones are not.
+        con.execute("CREATE VIEW no_candidates AS SELECT 'x' AS center_id WHERE error('looked up')")
+        for table in ORDER:
+            drop_vanished(con, (quarantine_table(table), warnings_table(table)), "no_candidates", ["aaa", "bbb"])
+        assert {center: _findings(con, center) for center in ("aaa", "bbb")} == kept
