@@ -192,6 +192,24 @@ def test_a_change_at_one_center_refreshes_only_its_rows_to_the_same_content(tmp_
     assert ("b", 20000) in incremental[2] and not [row for row in incremental[0] if row[0] == "c"]
 
 
+def test_a_whole_table_unchanged_since_the_last_snapshot_is_not_copied_again(tmp_path):
+    warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
+    build_centers(warehouse, {"a": 1, "b": 2}, {"a": "v1", "b": "v1"})
+    published(warehouse, snapshot)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE TABLE marts.same AS SELECT range AS n FROM range(10)")
+    published(warehouse, snapshot)
+    build_centers(warehouse, {"a": 1, "b": 3}, {"a": "v1", "b": "v2"})  # b's rows change, and marts.summary
+    refresh = published(warehouse, snapshot)
+    assert "marts.same" in refresh.kept and "marts.summary" not in refresh.kept
+    assert ("b", 3000) in snapshot_content(snapshot)[2]
+    with duckdb.connect(str(warehouse)) as con:  # the same rows under another column name: copied again
+        con.execute("ALTER TABLE marts.same RENAME COLUMN n TO m")
+    assert "marts.same" not in published(warehouse, snapshot).kept
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("SELECT sum(m) FROM marts.same").fetchall() == [(45,)]
+
+
 def test_nothing_incremental_when_every_center_or_a_table_layout_changed(tmp_path):
     warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
     build_centers(warehouse, {"a": 1, "b": 2}, {"a": "v1", "b": "v1"})

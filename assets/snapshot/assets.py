@@ -56,6 +56,7 @@ def snapshot_asset(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefiniti
                 "refreshed": "everything" if published.refreshed_centers is None
                              else "the rows of " + (", ".join(published.refreshed_centers) or "no center"),
                 "tables": len(published.rows),
+                "unchanged_tables_kept": dg.MetadataValue.md(", ".join(published.kept) or "none"),
                 "views": ", ".join(published.views) or "none",
                 "dagster/row_count": sum(published.rows.values()),
                 "rows": dg.MetadataValue.md(markdown_table(["table", "rows"], sorted(published.rows.items()))),

@@ -40,6 +40,7 @@ class Published:
     undocumented: list[str]  # schema.table or schema.table.column without a description
     refreshed_centers: list[str] | None = field(default=None)  # None: everything copied afresh
     views: list[str] = field(default_factory=list)  # schema.view: published as views, no rows of their own
+    kept: list[str] = field(default_factory=list)  # schema.table: the previous snapshot's copy, the same rows
 
 
 def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -> Published:
@@ -64,6 +65,8 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
             select = withheld.select_list(relation, columns[relation], text)
             if centers is not None and _per_center(relation, columns[relation]):
                 _refresh_centers(con, relation, select, centers)
+            elif centers is not None and _unchanged(con, relation, select):
+                published.kept.append(relation)
             else:
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."{relation.split(".")[0]}";'
                             f"CREATE OR REPLACE TABLE {_in_snapshot(relation)} AS "
@@ -168,6 +171,23 @@ def _refresh_centers(con, relation: str, select: str, centers: list[str]) -> Non
     con.execute(f"DELETE FROM {_in_snapshot(relation)} WHERE center_id IN ({placeholders})", centers)
     con.execute(f"INSERT INTO {_in_snapshot(relation)} SELECT {select} FROM {_in_warehouse(relation)}"
                 f" WHERE center_id IN ({placeholders})", centers)
+
+
+def _unchanged(con, relation: str, select: str) -> bool:
+    """The previous snapshot's copy of a whole-copied table (in the byte copy being refreshed) has the columns
+    and the rows the warehouse would publish now: the row count and the order-free sum of row hashes, as
+    versions.record_contents fingerprints core. Reading both is a fraction of copying (3 M rows of
+    marts.data_queries at 1,000,000 patients: 0.3 s against 4.9 s)."""
+    schema, table = relation.split(".", 1)
+    [(before,)] = con.execute(
+        "SELECT list(column_name || ' ' || data_type ORDER BY column_index) FROM duckdb_columns()"
+        " WHERE database_name = ? AND schema_name = ? AND table_name = ?", [ALIAS, schema, table]).fetchall()
+    query = f"SELECT {select} FROM {_in_warehouse(relation)}"
+    if before != [f"{name} {kind}" for name, kind, *_ in con.execute(f"DESCRIBE {query}").fetchall()]:
+        return False
+    fingerprint = "SELECT count(*), sum(hash(published)) FROM ({}) AS published"
+    return (con.execute(fingerprint.format(query)).fetchall()
+            == con.execute(fingerprint.format(f"SELECT * FROM {_in_snapshot(relation)}")).fetchall())
 
 
 def _record_withheld(con, text: dict[tuple[str, str], list[str]]) -> None:
