@@ -42,7 +42,10 @@ def column_schema(con, schema: str, table: str, described=None) -> dict:
 
 
 # What a skipped asset repeats of its last materialization: what describes its rows, which did not change.
-TABLE_METADATA = ("dagster/row_count", "dagster/column_schema", "preview")
+# A per-center view's row count by center: center -> {"version": its layer's version when counted, "rows": n}
+# (orchestration/dbt.py: a center counted at the version it still has is not counted again).
+ROWS_BY_CENTER = "rows_by_center"
+TABLE_METADATA = ("dagster/row_count", "dagster/column_schema", "preview", ROWS_BY_CENTER)
 DATA_VERSION_TAG = "dagster/data_version"  # where Dagster keeps a materialization's data version
 
 
