@@ -335,7 +335,7 @@ def row_count_metadata(context: dg.AssetExecutionContext, con, key: dg.AssetKey)
     center. Every other center, and any row outside them, is counted."""
     schema, table = key.path
     relation = f'"{schema}"."{table}"'
-    layer = next((name for name in LAYERS.values() if name == schema), None)
+    layer = schema if schema in LAYERS.values() else None
     if layer is None or not con.execute(
             "SELECT count(*) FROM duckdb_views() v JOIN duckdb_columns() c ON c.table_oid = v.view_oid"
             " WHERE v.schema_name = ? AND v.view_name = ? AND c.column_name = 'center_id'",

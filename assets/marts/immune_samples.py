@@ -15,13 +15,9 @@ asset's connection), so Python sees only the summaries and test inputs computed 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from assets.marts import per_center, shared
 from assets.marts.aggregates import quoted
-
-if TYPE_CHECKING:
-    pass
 
 # Scheduled on-treatment draws and their day of infusion (day 1 = first infusion day).
 END_DRAWS = (("day14", 14), ("day21", 21), ("day28", 28))
