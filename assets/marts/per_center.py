@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import duckdb
 
 SCHEMA = "mart_inputs"
-CENTERS = "list_contains($centers, {column})"
+CENTERS = "list_contains($centers::VARCHAR[], {column})"  # typed: no center at all is an empty list
 
 
 def in_centers(column: str = "center_id") -> str:
@@ -53,12 +53,13 @@ def create(con: duckdb.DuckDBPyConnection, name: str, select: str, core_tables: 
     query = versions.digest(select, repr(sorted(parameters.items())))
     wanted = {center: versions.digest(query, *(content.get(center, "") for content in contents))
               for center in present}
-    built = versions.recorded(con, layer) if relation_exists(con, table) else {}
+    exists = relation_exists(con, table)
+    built = versions.recorded(con, layer) if exists else {}
     stale = [center for center in present if built.get(center) != wanted[center]]
     gone = sorted(set(built) - set(present))
-    if stale or gone:
+    if stale or gone or not exists:
         with transaction(con):
-            if not built or len(stale) == len(present):
+            if not exists or not built or len(stale) == len(present):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", {**parameters, "centers": present})
             else:

@@ -69,3 +69,10 @@ def test_without_recorded_contents_every_center_is_computed_in_a_temp_table():
     assert totals(con, create(con)) == {"a1": 5.0}
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ?",
                        [per_center.SCHEMA]).fetchall() == [(0,)]
+
+
+def test_no_patient_at_all_gives_an_empty_table(con):
+    con.execute("DELETE FROM core.patients; DELETE FROM core.draws")
+    versions.record_contents(con, "core", ["a", "b"])
+    assert totals(con, create(con)) == {}
+    assert con.execute(f"SELECT count(*) FROM {per_center.SCHEMA}.totals").fetchall() == [(0,)]
