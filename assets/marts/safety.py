@@ -25,7 +25,6 @@ from assets.marts.safety_icans import COLUMNS as ICANS_COLUMNS
 from assets.marts.safety_icans import ORDER as ICANS_ORDER
 from assets.marts.safety_icans import create_icans_cycles, icans_comparison
 from assets.marts.safety_lab_grades import COLUMNS as CYTOPENIA_COLUMNS
-from assets.marts.safety_lab_grades import CORE_TABLES as CYTOPENIA_CORE_TABLES
 from assets.marts.safety_lab_grades import DISCREPANCIES_COLUMNS, create_cytopenia_grades, discrepancies, lab_grades
 from assets.marts.safety_lab_grades import ORDER as CYTOPENIA_ORDER
 from assets.marts.safety_lab_grades import rows as cytopenia_rows
@@ -85,7 +84,7 @@ def safety_marts(con: duckdb.DuckDBPyConnection) -> SafetyMarts:
     grades = create_cycle_grades(con)
     cytopenia = create_cytopenia_grades(con, grades)
     counts = pl.concat([band_counts(con, reported_grades(), "reported"),
-                        band_counts(con, lab_grades(cytopenia), "lab_nadir", CYTOPENIA_CORE_TABLES)])
+                        band_counts(con, lab_grades(cytopenia), "lab_nadir")])
     icans, icans_tests = icans_comparison(con, create_icans_cycles(con, grades))
     tables = {
         "safety_adverse_events": counts,

@@ -121,15 +121,15 @@ def create_cytopenia_grades(con: duckdb.DuckDBPyConnection, grades: str, study: 
     return per_center.create(con, CYTOPENIA_GRADES, select, CORE_TABLES, {"study": study}, reads=[grades])
 
 
-def rows(cytopenia: str) -> str:
-    """SQL: create_cytopenia_grades' rows (COLUMNS) in their order."""
-    return f"SELECT {', '.join(COLUMNS)} FROM {cytopenia} ORDER BY {', '.join(ORDER)}"
+def rows(cytopenia: str, where: str = "true") -> str:
+    """SQL: create_cytopenia_grades' rows (COLUMNS) matching `where`, in their order."""
+    return f"SELECT {', '.join(COLUMNS)} FROM {cytopenia} WHERE {where} ORDER BY {', '.join(ORDER)}"
 
 
 def discrepancies(cytopenia: str) -> str:
     """SQL: the cycles a data manager should look at, a reported grade the counts contradict or counts without
     a grade, from create_cytopenia_grades' table."""
-    return f"SELECT {', '.join(COLUMNS)} FROM {cytopenia} WHERE discrepancy IS NOT NULL ORDER BY {', '.join(ORDER)}"
+    return rows(cytopenia, "discrepancy IS NOT NULL")
 
 
 def lab_grades(cytopenia: str) -> tuple[str, str]:

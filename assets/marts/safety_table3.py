@@ -10,7 +10,6 @@ counted in DuckDB; Python sees one row per term, group and band.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -87,12 +86,11 @@ def create_cycle_grades(con: duckdb.DuckDBPyConnection, study: str = shared.MULT
     return per_center.create(con, CYCLE_GRADES, select, GRADES_CORE_TABLES, {"study": study})
 
 
-def band_counts(con: duckdb.DuckDBPyConnection, grades: tuple[str, str], source: str,
-                core_tables: Sequence[str] = GRADES_CORE_TABLES) -> pl.DataFrame:
+def band_counts(con: duckdb.DuckDBPyConnection, grades: tuple[str, str], source: str) -> pl.DataFrame:
     """BAND_SCHEMA rows for every term of `grades` (a per_center view with one row per cycle and term:
     center_id, subject_id, term, table3_group, and the grade column named), group and band. Counted per center
-    (per_center.create, from `core_tables` and the view): a patient's cycles are all in one center, so the
-    centers' cycles and distinct patients add up."""
+    (per_center.create; the view's own record carries what its rows are computed from): a patient's cycles are
+    all in one center, so the centers' cycles and distinct patients add up."""
     view, grade = grades
     grouped = f"""
         WITH grouped AS (
@@ -114,7 +112,7 @@ def band_counts(con: duckdb.DuckDBPyConnection, grades: tuple[str, str], source:
               UNION ALL
               SELECT center_id, term, "group", 'any', subject_id FROM grouped WHERE grade >= 1)
         GROUP BY ALL
-    """, core_tables, {}, reads=[view])
+    """, GRADES_CORE_TABLES, {}, reads=[view])
     counts = fetch(con, f"SELECT * FROM {partial}", """
         SELECT term, "group", band, "any", CAST(sum(n) AS BIGINT) AS n FROM aggregate_input WHERE kind = 'cycles'
         GROUP BY ALL
