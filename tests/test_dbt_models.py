@@ -158,13 +158,13 @@ def write_raw_layer(path: Path) -> None:
     con.close()
 
 
-def run_dbt(warehouse_dir: Path, *args: str, succeeds: bool = True) -> str:
+def run_dbt(warehouse_dir: Path, *args: str, succeeds: bool = True, project: Path = DBT_PROJECT) -> str:
     """One dbt invocation, in a subprocess (in-process dbt-duckdb keeps the warehouse file open): its output."""
     env = {**os.environ, "BLINA_WAREHOUSE_DIR": str(warehouse_dir), "BLINA_PSEUDONYM_KEY": KEY}
     result = subprocess.run(
         [str(DBT), *args, "--profiles-dir", ".", "--target-path", str(warehouse_dir / "target"),
          "--log-path", str(warehouse_dir / "logs")],
-        cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
+        cwd=project, env=env, capture_output=True, text=True)
     assert (result.returncode == 0) == succeeds, result.stdout[-5000:]
     return result.stdout
 
@@ -426,6 +426,42 @@ def test_core_contracts_hold_on_a_one_center_rebuild(built, tmp_path):
         assert con.execute("SELECT count(*) FROM core.patients WHERE center_id = 'bbb'").fetchone()[0] == 1
     assert built_types == declared
 
+
+
+def test_a_one_center_rebuild_refuses_a_query_that_breaks_the_contract(built, tmp_path):
+    """On a one-center rebuild the center's new rows are a temporary view (macros/create_table_as.sql), not
+    the adapter's temporary table; the contract is still checked before the center's rows are replaced: a
+    column whose YAML type the query does not return fails the model, and the center keeps its rows."""
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
+    spec = project / "models" / "core" / "therapy_lines.yml"
+    declared = ("      - name: line_no\n        description: \"{{ doc('therapy_lines__line_no') }}\"\n"
+                "        data_type: integer")
+    assert declared in spec.read_text()
+    spec.write_text(spec.read_text().replace(declared, declared.replace("integer", "varchar")))
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    count = "SELECT count(*) FROM core.therapy_lines WHERE center_id = 'bbb'"
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        before = con.execute(count).fetchone()[0]
+    output = run_dbt(tmp_path, "run", "-s", "therapy_lines", "--vars", "{centers: [bbb]}", succeeds=False,
+                     project=project)
+    assert "contract" in output and "line_no" in output, output[-3000:]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert before > 0 and con.execute(count).fetchone()[0] == before
+
+
+def test_a_one_center_run_tests_only_the_rows_of_its_centers(built, tmp_path):
+    """A run for some centers tests those centers' rows of the models built per center
+    (macros/get_where_subquery.sql): a fault in another center's rows, which that center's own run tested,
+    is not read again; a run for the faulty center, or over every center, reports it."""
+    shutil.copy(built / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("UPDATE core.patients SET study = 'another study' WHERE center_id = 'aaa'")
+    run_dbt(tmp_path, "test", "-s", "patients", "--vars", "{centers: [bbb]}")
+    for args in (("--vars", "{centers: [aaa]}"), ()):
+        output = run_dbt(tmp_path, "test", "-s", "patients", *args, succeeds=False)
+        assert set(re.findall(r"Failure in test (\w+)", output)) == {
+            "accepted_values_patients_study__multicenter__case_series"}, output[-3000:]
 
 
 def freshness(output: str) -> dict[str, str]:
