@@ -16,6 +16,7 @@ from assets.snapshot.descriptions import describe
 from assets.snapshot.publish import publish
 from orchestration.dbt import dbt_project
 from orchestration.dbt_docs import TableDoc, dbt_docs, manifest
+from orchestration.versions import record, record_contents
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
@@ -149,8 +150,11 @@ def test_a_reader_holding_the_snapshot_open_across_refreshes(tmp_path):
         assert con.execute(VERSION_QUERY).fetchall() == [(4, 4)]
 
 
-def build_centers(path: Path, labs: dict[str, int], versions: dict[str, str], extra_column: bool = False) -> None:
-    """A warehouse with per-center rows (core.labs, quarantine.labs) and core's build version per center."""
+def build_centers(path: Path, labs: dict[str, int], versions: dict[str, str], extra_column: bool = False,
+                  fingerprinted: bool = False) -> None:
+    """A warehouse with per-center rows (core.labs, quarantine.labs) and core's build version per center;
+    `fingerprinted`: core.patients too, whose rows do not depend on the labs' values, and the fingerprints of
+    both core tables per center (as dbt's core step records them)."""
     with duckdb.connect(str(path)) as con:
         for schema in ("core", "quarantine", "marts", "audit"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -162,8 +166,12 @@ def build_centers(path: Path, labs: dict[str, int], versions: dict[str, str], ex
                     " WHERE source_row < 3")
         con.execute("CREATE OR REPLACE TABLE marts.summary AS SELECT center_id, sum(value) AS total"
                     " FROM core.labs GROUP BY ALL")
-        con.execute("CREATE OR REPLACE TABLE audit.build_versions (layer VARCHAR, center_id VARCHAR, version VARCHAR)")
-        con.executemany("INSERT INTO audit.build_versions VALUES ('core', ?, ?)", list(versions.items()))
+        con.execute("DROP TABLE IF EXISTS audit.build_versions")
+        record(con, "core", versions)
+        if fingerprinted:
+            con.execute("CREATE OR REPLACE TABLE core.patients AS"
+                        " SELECT DISTINCT center_id, 1 AS patient FROM core.labs")
+            record_contents(con, "core", list(versions))
 
 
 def snapshot_content(path: Path) -> list:
@@ -190,6 +198,23 @@ def test_a_change_at_one_center_refreshes_only_its_rows_to_the_same_content(tmp_
     assert published(warehouse, snapshot).refreshed_centers is None
     assert incremental == snapshot_content(snapshot)
     assert ("b", 20000) in incremental[2] and not [row for row in incremental[0] if row[0] == "c"]
+
+
+def test_a_center_keeps_its_rows_of_a_core_table_whose_fingerprint_did_not_change(tmp_path):
+    """A re-delivered lab file changes the center's core.labs, not its core.patients: the snapshot copies
+    the center's labs again and keeps its patients (a mark put into the snapshot's copy survives)."""
+    warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
+    build_centers(warehouse, {"a": 1, "b": 2}, {"a": "v1", "b": "v1"}, fingerprinted=True)
+    published(warehouse, snapshot)
+    with duckdb.connect(str(snapshot)) as con:
+        con.execute("UPDATE core.patients SET patient = -1 WHERE center_id = 'b'")
+        con.execute("UPDATE core.labs SET value = -1 WHERE center_id = 'b' AND source_row = 0")
+    build_centers(warehouse, {"a": 1, "b": 3}, {"a": "v1", "b": "v2"}, fingerprinted=True)
+    assert published(warehouse, snapshot).refreshed_centers == ["b"]
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        patients = con.execute("SELECT center_id, patient FROM core.patients ORDER BY 1").fetchall()
+        assert patients == [("a", 1), ("b", -1)]
+        assert con.execute("SELECT min(value) FROM core.labs WHERE center_id = 'b'").fetchall() == [(3,)]
 
 
 def test_a_whole_table_unchanged_since_the_last_snapshot_is_not_copied_again(tmp_path):

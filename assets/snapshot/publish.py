@@ -10,7 +10,9 @@ A refresh after some centers changed starts from a byte copy of the previous sna
 those centers' rows of the per-center tables (every table with a center_id column in core and quarantine,
 and the gate's warnings): at registry scale core.labs alone holds tens of millions of rows, most of them
 unchanged. Which centers changed is read from the two files' audit.build_versions (core's record per
-center). Everything else, small, is copied whole. A changed table layout, a missing or unreadable previous
+center); a core table whose rows of a changed center have the same fingerprint as before (record_contents:
+a re-delivered lab file leaves the center's patients and cycles as they were) keeps that center's rows.
+Everything else, small, is copied whole. A changed table layout, a missing or unreadable previous
 snapshot, a change of what is withheld (assets/snapshot/withheld.py: free text), or a change at every center
 publishes everything afresh.
 """
@@ -51,8 +53,9 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
         leftover.unlink(missing_ok=True)  # a refresh that died half way
     columns = _tables(con, "")
     text = withheld.reviewed(con)
-    centers = _changed_centers(con, target, columns, text) if target.exists() else None
-    if centers is not None:
+    changes = _changed_centers(con, target, columns, text) if target.exists() else None
+    centers = changes.centers if changes is not None else None
+    if changes is not None:
         shutil.copyfile(target, temporary)
     con.execute(f"ATTACH {_quote(str(temporary))} AS {ALIAS}")
     # Both threads write a table's row groups: half the wall time of an ordered copy. Analysts order in SQL.
@@ -63,8 +66,8 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
         published = Published({}, [], centers)
         for relation in sorted(columns):
             select = withheld.select_list(relation, columns[relation], text)
-            if centers is not None and _per_center(relation, columns[relation]):
-                _refresh_centers(con, relation, select, centers)
+            if changes is not None and _per_center(relation, columns[relation]):
+                _refresh_centers(con, relation, select, changes.of(relation))
             elif centers is not None and _unchanged(con, relation, select):
                 published.kept.append(relation)
             else:
@@ -135,11 +138,24 @@ def _per_center(relation: str, columns: Sequence[str]) -> bool:
                                        (schema == "audit" and table.endswith(PER_CENTER_SUFFIX)))
 
 
+@dataclass(frozen=True)
+class Changes:
+    """Since the previous snapshot: the centers whose core was rebuilt, and per core table whose rows are
+    fingerprinted (versions.record_contents, layer = the table's name) the centers whose rows differ."""
+
+    centers: list[str]
+    tables: dict[str, list[str]]
+
+    def of(self, relation: str) -> list[str]:
+        """The centers whose rows of `relation` are copied again."""
+        return self.tables.get(relation, self.centers)
+
+
 def _changed_centers(con, target: Path, columns: dict[str, list[str]],
-                     text: dict[tuple[str, str], list[str]]) -> list[str] | None:
-    """The centers whose core was rebuilt since the snapshot `target` was published, or None when everything
-    must be copied afresh: a per-center table's columns differ, the snapshot has no versions or cannot be
-    read, it withheld other free text, or every center changed."""
+                     text: dict[tuple[str, str], list[str]]) -> Changes | None:
+    """What changed since the snapshot `target` was published, or None when everything must be copied
+    afresh: a per-center table's columns differ, the snapshot has no versions or cannot be read, it
+    withheld other free text, or every center changed."""
     import duckdb
 
     try:
@@ -154,13 +170,29 @@ def _changed_centers(con, target: Path, columns: dict[str, list[str]],
         if withheld.TABLE not in previous or sorted(con.execute(
                 f"SELECT * FROM {PREVIOUS}.{withheld.TABLE}").fetchall()) != sorted(withheld.withheld_rows(text)):
             return None
-        query = f"SELECT center_id, version FROM {{}}.{VERSIONS} WHERE layer = 'core'"
-        before = dict(con.execute(query.format(PREVIOUS)).fetchall())
+        before = _core_records(con, PREVIOUS, columns)
     finally:
         con.execute(f"DETACH {PREVIOUS}")
-    now = dict(con.execute(query.format(f'"{con.execute("SELECT current_database()").fetchall()[0][0]}"')).fetchall())
-    changed = sorted(center for center in now.keys() | before.keys() if now.get(center) != before.get(center))
-    return None if now and set(changed) >= set(now) else changed
+    now = _core_records(con, f'"{con.execute("SELECT current_database()").fetchall()[0][0]}"', columns)
+    changed = {layer: sorted(center for center in now.get(layer, {}).keys() | records.keys()
+                             if now.get(layer, {}).get(center) != records.get(center))
+               for layer, records in before.items()}
+    centers = changed.get("core", sorted(now.get("core", {})))
+    if now.get("core") and set(centers) >= set(now["core"]):
+        return None
+    return Changes(centers, {layer: changed[layer] for layer in changed.keys() & now.keys() if layer != "core"})
+
+
+def _core_records(con, database: str, columns: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """layer -> center -> version in `database`'s build versions: core's, and the fingerprints of the core
+    tables published."""
+    core_tables = [relation for relation in columns if relation.startswith("core.")]
+    records: dict[str, dict[str, str]] = {}
+    for layer, center, version in con.execute(
+            f"SELECT layer, center_id, version FROM {database}.{VERSIONS} WHERE list_contains(?, layer)",
+            [["core", *core_tables]]).fetchall():
+        records.setdefault(layer, {})[center] = version
+    return records
 
 
 def _refresh_centers(con, relation: str, select: str, centers: list[str]) -> None:
