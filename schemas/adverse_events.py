@@ -1,6 +1,5 @@
 """core.adverse_events: the toxicity form, one row per cycle and solicited term; grade NULL = not assessed."""
 
-from datetime import date
 
 import pandera.polars as pa
 
@@ -19,29 +18,21 @@ LABELS = {
 }
 
 
-class AdverseEvents(pa.DataFrameModel):
-    """What a toxicity row must satisfy to enter core (an error quarantines it)."""
-
-    subject_id: str = pa.Field(nullable=False)
-    center_id: str = pa.Field(nullable=False)
-    source_file: str = pa.Field(nullable=False)
-    source_row: int = pa.Field(nullable=False)
-    cycle_no: int = pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False)
-    term: str = pa.Field(isin=codes("adverse_events", "term"), nullable=False)
-    grade: int = pa.Field(in_range=GRADES, nullable=True)
-    onset_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+# What a toxicity row must satisfy to enter core (an error quarantines it).
+COLUMNS = {
+    "subject_id": pa.Field(nullable=False),
+    "center_id": pa.Field(nullable=False),
+    "source_file": pa.Field(nullable=False),
+    "source_row": pa.Field(nullable=False),
+    "cycle_no": pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False),
+    "term": pa.Field(isin=codes("adverse_events", "term"), nullable=False),
+    "grade": pa.Field(in_range=GRADES, nullable=True),
+    "onset_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
+}
 
 
-class AdverseEventsUnusual(pa.DataFrameModel):
-    """Plausible but unusual: the row passes with a warning."""
-
-    class Config:
-        coerce = True
-        strict = False
+# Plausible but unusual: the row passes with a warning.
+UNUSUAL = {}
 
 
 ROW_RULES = {

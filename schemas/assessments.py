@@ -1,6 +1,5 @@
 """core.assessments: one row per delivered bone-marrow assessment (percentages may carry `<x` / `ND`)."""
 
-from datetime import date
 
 import pandera.polars as pa
 
@@ -22,33 +21,25 @@ LABELS = {
 }
 
 
-class Assessments(pa.DataFrameModel):
-    """What a marrow assessment must satisfy to enter core (an error quarantines it)."""
-
-    subject_id: str = pa.Field(nullable=False)
-    center_id: str = pa.Field(nullable=False)
-    source_file: str = pa.Field(nullable=False)
-    source_row: int = pa.Field(nullable=False)
-    cycle_no: int = pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=True)
-    timepoint: str = pa.Field(isin=codes("assessments", "timepoint"), nullable=False)
-    assessment_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
-    bm_blasts_pct: float = pa.Field(in_range=PERCENT_RANGE, nullable=True)
-    mrd_pct: float = pa.Field(in_range=PERCENT_RANGE, nullable=True)
-    fusion_transcript_pct: float = pa.Field(ge=0, nullable=True)  # a qPCR ratio may exceed 100 %
-
-    class Config:
-        coerce = True
-        strict = False
+# What a marrow assessment must satisfy to enter core (an error quarantines it).
+COLUMNS = {
+    "subject_id": pa.Field(nullable=False),
+    "center_id": pa.Field(nullable=False),
+    "source_file": pa.Field(nullable=False),
+    "source_row": pa.Field(nullable=False),
+    "cycle_no": pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=True),
+    "timepoint": pa.Field(isin=codes("assessments", "timepoint"), nullable=False),
+    "assessment_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
+    "bm_blasts_pct": pa.Field(in_range=PERCENT_RANGE, nullable=True),
+    "mrd_pct": pa.Field(in_range=PERCENT_RANGE, nullable=True),
+    "fusion_transcript_pct": pa.Field(ge=0, nullable=True),  # a qPCR ratio may exceed 100 %
+}
 
 
-class AssessmentsUnusual(pa.DataFrameModel):
-    """Plausible but unusual: the row passes with a warning."""
-
-    fusion_transcript_pct: float = pa.Field(le=PERCENT[1], nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+# Plausible but unusual: the row passes with a warning.
+UNUSUAL = {
+    "fusion_transcript_pct": pa.Field(le=PERCENT[1], nullable=True),
+}
 
 
 ROW_RULES = {

@@ -1,6 +1,5 @@
 """core.cycles: one row per delivered blinatumomab cycle, doses in ug/m2/day (flat doses stay in ug/day)."""
 
-from datetime import date
 
 import pandera.polars as pa
 
@@ -44,40 +43,32 @@ def _flat_within_cap(field: str) -> str:
     return f"coalesce({_flat_dose(field)} > 0 AND {_flat_dose(field)} <= {FLAT_DOSE_CAP_UG_DAY}, true)"
 
 
-class Cycles(pa.DataFrameModel):
-    """What a cycle row must satisfy to enter core (an error quarantines it)."""
-
-    subject_id: str = pa.Field(nullable=False)
-    center_id: str = pa.Field(nullable=False)
-    source_file: str = pa.Field(nullable=False)
-    source_row: int = pa.Field(nullable=False)
-    cycle_no: int = pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False)
-    start_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
-    end_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
-    infusion_days: int = pa.Field(le=INFUSION_DAYS_MAX, nullable=True)
-    dose_start: float = pa.Field(isin=DOSES_UG_M2_DAY, nullable=True)
-    dose_target: float = pa.Field(isin=DOSES_UG_M2_DAY, nullable=True)
-    step_up_date: date = pa.Field(nullable=True)
-    weight_kg: float = pa.Field(gt=0, le=WEIGHT_KG_MAX, nullable=True)
-    bsa_m2: float = pa.Field(gt=0, le=BSA_M2_MAX, nullable=True)
-    cyclophosphamide_dose_mg_m2: float = pa.Field(gt=0, le=CYCLOPHOSPHAMIDE_MG_M2_MAX, nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+# What a cycle row must satisfy to enter core (an error quarantines it).
+COLUMNS = {
+    "subject_id": pa.Field(nullable=False),
+    "center_id": pa.Field(nullable=False),
+    "source_file": pa.Field(nullable=False),
+    "source_row": pa.Field(nullable=False),
+    "cycle_no": pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False),
+    "start_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
+    "end_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
+    "infusion_days": pa.Field(le=INFUSION_DAYS_MAX, nullable=True),
+    "dose_start": pa.Field(isin=DOSES_UG_M2_DAY, nullable=True),
+    "dose_target": pa.Field(isin=DOSES_UG_M2_DAY, nullable=True),
+    "step_up_date": pa.Field(nullable=True),
+    "weight_kg": pa.Field(gt=0, le=WEIGHT_KG_MAX, nullable=True),
+    "bsa_m2": pa.Field(gt=0, le=BSA_M2_MAX, nullable=True),
+    "cyclophosphamide_dose_mg_m2": pa.Field(gt=0, le=CYCLOPHOSPHAMIDE_MG_M2_MAX, nullable=True),
+}
 
 
-class CyclesUnusual(pa.DataFrameModel):
-    """Plausible but unusual: the row passes with a warning."""
-
-    start_date: date = pa.Field(nullable=False)
-    end_date: date = pa.Field(nullable=False)
-    infusion_days: int = pa.Field(in_range={"min_value": INFUSION_DAYS_SOFT[0], "max_value": INFUSION_DAYS_SOFT[1]},
-                                  nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+# Plausible but unusual: the row passes with a warning.
+UNUSUAL = {
+    "start_date": pa.Field(nullable=False),
+    "end_date": pa.Field(nullable=False),
+    "infusion_days": pa.Field(in_range={"min_value": INFUSION_DAYS_SOFT[0], "max_value": INFUSION_DAYS_SOFT[1]},
+                              nullable=True),
+}
 
 
 def _dose_text(row, field: str) -> str:

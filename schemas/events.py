@@ -1,6 +1,5 @@
 """core.events: one row per follow-up event (relapse, death, HSCT, CAR-T, second cancer, last contact)."""
 
-from datetime import date
 
 import pandera.polars as pa
 
@@ -18,29 +17,21 @@ LABELS = {
 }
 
 
-class Events(pa.DataFrameModel):
-    """What a follow-up event must satisfy to enter core (an error quarantines it)."""
-
-    subject_id: str = pa.Field(nullable=False)
-    center_id: str = pa.Field(nullable=False)
-    source_file: str = pa.Field(nullable=False)
-    source_row: int = pa.Field(nullable=False)
-    event_type: str = pa.Field(isin=codes("events", "event_type"), nullable=False)
-    event_date: date = pa.Field(ge=EARLIEST_DATE, nullable=False)  # an undated event cannot be analysed
-    relapse_site: str = pa.Field(isin=codes("events", "relapse_site"), nullable=True)
-    cd19_status: str = pa.Field(isin=codes("events", "cd19_status"), nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+# What a follow-up event must satisfy to enter core (an error quarantines it).
+COLUMNS = {
+    "subject_id": pa.Field(nullable=False),
+    "center_id": pa.Field(nullable=False),
+    "source_file": pa.Field(nullable=False),
+    "source_row": pa.Field(nullable=False),
+    "event_type": pa.Field(isin=codes("events", "event_type"), nullable=False),
+    "event_date": pa.Field(ge=EARLIEST_DATE, nullable=False),  # an undated event cannot be analysed
+    "relapse_site": pa.Field(isin=codes("events", "relapse_site"), nullable=True),
+    "cd19_status": pa.Field(isin=codes("events", "cd19_status"), nullable=True),
+}
 
 
-class EventsUnusual(pa.DataFrameModel):
-    """Plausible but unusual: the row passes with a warning."""
-
-    class Config:
-        coerce = True
-        strict = False
+# Plausible but unusual: the row passes with a warning.
+UNUSUAL = {}
 
 
 ROW_RULES = {

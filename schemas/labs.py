@@ -1,6 +1,5 @@
 """core.labs: one row per delivered lab value, in the analyte's canonical unit, detection markers interpreted."""
 
-from datetime import date
 
 import pandera.polars as pa
 
@@ -34,31 +33,23 @@ HARD_MAX = per_value("analyte", {analyte: high for analyte, (_, high) in LAB_HAR
 SPECIMENS = per_value("analyte", {analyte: row["specimens"].split(";") for analyte, row in analytes().items()})
 
 
-class Labs(pa.DataFrameModel):
-    """What a lab value must satisfy to enter core (an error quarantines it)."""
-
-    subject_id: str = pa.Field(nullable=False)
-    center_id: str = pa.Field(nullable=False)
-    source_file: str = pa.Field(nullable=False)
-    source_row: int = pa.Field(nullable=False)
-    cycle_no: int = pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False)
-    timepoint: str = pa.Field(isin=codes("labs", "timepoint"), nullable=False)
-    sample_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
-    specimen: str = pa.Field(isin=codes("labs", "specimen"), nullable=False)
-    analyte: str = pa.Field(isin=list(analytes()), nullable=False)
-    value: float = pa.Field(nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+# What a lab value must satisfy to enter core (an error quarantines it).
+COLUMNS = {
+    "subject_id": pa.Field(nullable=False),
+    "center_id": pa.Field(nullable=False),
+    "source_file": pa.Field(nullable=False),
+    "source_row": pa.Field(nullable=False),
+    "cycle_no": pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False),
+    "timepoint": pa.Field(isin=codes("labs", "timepoint"), nullable=False),
+    "sample_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
+    "specimen": pa.Field(isin=codes("labs", "specimen"), nullable=False),
+    "analyte": pa.Field(isin=list(analytes()), nullable=False),
+    "value": pa.Field(nullable=True),
+}
 
 
-class LabsUnusual(pa.DataFrameModel):
-    """Plausible but unusual: the row passes with a warning."""
-
-    class Config:
-        coerce = True
-        strict = False
+# Plausible but unusual: the row passes with a warning.
+UNUSUAL = {}
 
 
 def hard_limit_problem(row) -> str:

@@ -1,6 +1,5 @@
 """core.patients: one row per delivered patient (pseudonymised, ages computed, birth dates dropped)."""
 
-from datetime import date
 
 import pandera.polars as pa
 
@@ -20,38 +19,30 @@ LABELS = {
 }
 
 
-class Patients(pa.DataFrameModel):
-    """What a patient row must satisfy to enter core (an error quarantines it)."""
-
-    subject_id: str = pa.Field(nullable=False)
-    center_id: str = pa.Field(nullable=False)
-    source_file: str = pa.Field(nullable=False)
-    source_row: int = pa.Field(nullable=False)
-    sex: str = pa.Field(isin=codes("patients", "sex"), nullable=True)
-    indication: str = pa.Field(isin=codes("patients", "indication"), nullable=True)
-    age_months: int = pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True)
+# What a patient row must satisfy to enter core (an error quarantines it).
+COLUMNS = {
+    "subject_id": pa.Field(nullable=False),
+    "center_id": pa.Field(nullable=False),
+    "source_file": pa.Field(nullable=False),
+    "source_row": pa.Field(nullable=False),
+    "sex": pa.Field(isin=codes("patients", "sex"), nullable=True),
+    "indication": pa.Field(isin=codes("patients", "indication"), nullable=True),
+    "age_months": pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True),
     # Negative when the diagnosis date precedes the birth date.
-    age_at_diagnosis_months: float | None = pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True)
-    diagnosis_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
-    first_infusion_date: date = pa.Field(nullable=True)
-    cytogenetics: str = pa.Field(nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+    "age_at_diagnosis_months": pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True, required=False),
+    "diagnosis_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
+    "first_infusion_date": pa.Field(nullable=True),
+    "cytogenetics": pa.Field(nullable=True),
+}
 
 
-class PatientsUnusual(pa.DataFrameModel):
-    """Plausible but unusual: the row passes with a warning."""
-
-    sex: str = pa.Field(nullable=False)
-    indication: str = pa.Field(nullable=False)
-    age_months: int = pa.Field(nullable=False)
-    n_cycles: int = pa.Field(ge=1, nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+# Plausible but unusual: the row passes with a warning.
+UNUSUAL = {
+    "sex": pa.Field(nullable=False),
+    "indication": pa.Field(nullable=False),
+    "age_months": pa.Field(nullable=False),
+    "n_cycles": pa.Field(ge=1, nullable=True),
+}
 
 
 ROW_RULES = {

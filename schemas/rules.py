@@ -9,6 +9,7 @@ so the model of a table and the gate can never disagree about a rule.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
@@ -51,13 +52,19 @@ def per_value(column: str, mapping: Mapping[str, object]) -> str:
     return f"(CASE {column} {cases} END)"
 
 
-def pandera_schema(model: type[pa.DataFrameModel], rules: Mapping[str, RowRule], severity: str) -> pa.DataFrameSchema:
-    """The model's column checks plus the rules of `severity` as dataframe checks, in that order."""
-    schema = model.to_schema()
+def pandera_schema(name: str, fields: Mapping[str, Any], types: Mapping[str, type[pl.DataType]],
+                   rules: Mapping[str, RowRule], severity: str) -> pa.DataFrameSchema:
+    """The column checks (`pa.Field`s, each column typed as `types` has it) plus the rules of `severity` as
+    dataframe checks, in that order. Values are coerced to their column's type; other columns may be present."""
+    untyped = [column for column in fields if column not in types]
+    if untyped:
+        raise ValueError(f"{name}: no data_type in core's YAML for {', '.join(untyped)}, which the gate checks"
+                         " (schemas/column_types.py)")
     return pa.DataFrameSchema(
-        schema.columns, checks=[pa.Check(_holds(rule.holds), name=name) for name, rule in rules.items()
-                                if rule.severity == severity],
-        coerce=schema.coerce, strict=schema.strict, name=schema.name)
+        {column: pa.Column(**field.column_properties(types[column], name=column)) for column, field in fields.items()},
+        checks=[pa.Check(_holds(rule.holds), name=rule_name) for rule_name, rule in rules.items()
+                if rule.severity == severity],
+        coerce=True, strict=False, name=name)
 
 
 def _holds(sql: str) -> Callable:

@@ -1,6 +1,5 @@
 """core.therapy_lines: one row per delivered line (block) of therapy other than blinatumomab, in the patient's order."""
 
-from datetime import date
 
 import pandera.polars as pa
 
@@ -18,30 +17,22 @@ LABELS = {
 }
 
 
-class TherapyLines(pa.DataFrameModel):
-    """What a therapy line must satisfy to enter core (an error quarantines it). Its dates may be unknown:
-    a published case report often gives the blocks of chemotherapy but not when they ran."""
-
-    subject_id: str = pa.Field(nullable=False)
-    center_id: str = pa.Field(nullable=False)
-    source_file: str = pa.Field(nullable=False)
-    source_row: int = pa.Field(nullable=False)
-    line_no: int = pa.Field(ge=1, le=LINE_NO_MAX, nullable=False)
-    phase: str = pa.Field(isin=codes("therapy_lines", "phase"), nullable=False)
-    start_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
-    end_date: date = pa.Field(ge=EARLIEST_DATE, nullable=True)
-
-    class Config:
-        coerce = True
-        strict = False
+# What a therapy line must satisfy to enter core (an error quarantines it). Its dates may be unknown: a published
+# case report often gives the blocks of chemotherapy but not when they ran.
+COLUMNS = {
+    "subject_id": pa.Field(nullable=False),
+    "center_id": pa.Field(nullable=False),
+    "source_file": pa.Field(nullable=False),
+    "source_row": pa.Field(nullable=False),
+    "line_no": pa.Field(ge=1, le=LINE_NO_MAX, nullable=False),
+    "phase": pa.Field(isin=codes("therapy_lines", "phase"), nullable=False),
+    "start_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
+    "end_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
+}
 
 
-class TherapyLinesUnusual(pa.DataFrameModel):
-    """Plausible but unusual: the row passes with a warning."""
-
-    class Config:
-        coerce = True
-        strict = False
+# Plausible but unusual: the row passes with a warning.
+UNUSUAL = {}
 
 
 ROW_RULES = {

@@ -1,24 +1,24 @@
-"""The core tables' column types are stated once for dbt and agree with the gate's pandera models.
+"""The core tables' column types are stated once, in core's dbt YAML, and the gate's pandera schemas take them
+from there.
 
 Every column of every core model declares its `data_type` (models/core/<table>.yml) under an enforced
 contract (dbt_project.yml), so dbt refuses to build a model whose SQL returns another type. The validation
-gate's pandera models (schemas/) state the types of the columns they check; the two must not drift apart:
-a pandera column's type and its core column's data_type are the same kind (an `int` is an INTEGER or a
-BIGINT, a `float` a DOUBLE, ...). That dbt's own build honours the contracts, on a full refresh and on a
-one-center rebuild, is checked in tests/test_dbt_models.py (slow tier).
+gate's pandera schemas (schemas/) state only their checks; each column's type is read from the same YAML
+(schemas/column_types.py). That dbt's own build honours the contracts, on a full refresh and on a one-center
+rebuild, is checked in tests/test_dbt_models.py (slow tier).
 """
 
+import dataclasses
 import json
+import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
+import yaml
 
 from orchestration.dbt import dbt_project
-from schemas import TABLES
-
-# pandera (polars) dtype -> the DuckDB types a core column of that kind may have.
-SQL_TYPES = {"String": {"varchar"}, "Int64": {"integer", "bigint"}, "Float64": {"double"}, "Date": {"date"},
-             "Boolean": {"boolean"}}
+from schemas import TABLES, column_types
 
 
 @pytest.fixture(scope="module")
@@ -26,23 +26,6 @@ def core_models() -> dict[str, dict]:
     manifest = json.loads(Path(dbt_project().manifest_path).read_text())
     return {node["name"]: node for node in manifest["nodes"].values()
             if node["resource_type"] == "model" and node["fqn"][1] == "core"}
-
-
-def type_differences(core_models: dict[str, dict]) -> dict[str, str]:
-    """`table.column` -> how the pandera type and the core YAML's data_type differ, for every column a pandera
-    model of the gate states."""
-    differences = {}
-    for table, schema in TABLES.items():
-        columns = core_models[table]["columns"]
-        for model in (schema.columns, schema.unusual_columns):
-            for name, column in model.to_schema().columns.items():
-                pandera_type = str(column.dtype)
-                declared = (columns.get(name) or {}).get("data_type")
-                if declared is None:
-                    differences[f"{table}.{name}"] = f"pandera {pandera_type}, no data_type in core"
-                elif declared.lower() not in SQL_TYPES[pandera_type]:
-                    differences[f"{table}.{name}"] = f"pandera {pandera_type}, core data_type {declared}"
-    return differences
 
 
 def test_every_core_model_enforces_its_contract(core_models):
@@ -56,13 +39,42 @@ def test_every_core_column_declares_its_type(core_models):
     assert untyped == []
 
 
-def test_core_types_agree_with_the_gates_pandera_models(core_models):
-    assert type_differences(core_models) == {}
+def test_the_gates_column_types_are_the_ones_dbt_parsed(core_models):
+    """What schemas/column_types.py reads from the YAML is what dbt parsed from it, column by column."""
+    for table, schema in TABLES.items():
+        declared = {column: column_types.POLARS_TYPES[spec["data_type"].lower()]
+                    for column, spec in core_models[table]["columns"].items()}
+        assert column_types.core_types(table) == declared
+        for model in (schema.model, schema.unusual):
+            assert {name: column.dtype.type for name, column in model.columns.items()} == {
+                name: declared[name] for name in model.columns}, table
 
 
-def test_a_type_changed_on_one_side_is_reported(core_models):
-    changed = {name: {**node, "columns": dict(node["columns"])} for name, node in core_models.items()}
-    changed["cycles"]["columns"]["dose_start"] = {**changed["cycles"]["columns"]["dose_start"], "data_type": "varchar"}
-    del changed["labs"]["columns"]["value"]
-    assert type_differences(changed) == {"cycles.dose_start": "pandera Float64, core data_type varchar",
-                                         "labs.value": "pandera Float64, no data_type in core"}
+@pytest.fixture
+def core_yaml(tmp_path, monkeypatch) -> Path:
+    """A copy of core's YAML that schemas/column_types.py reads instead of the project's."""
+    shutil.copytree(column_types.CORE_MODELS, tmp_path / "core")
+    monkeypatch.setattr(column_types, "CORE_MODELS", tmp_path / "core")
+    column_types.core_types.cache_clear()
+    yield tmp_path / "core"
+    column_types.core_types.cache_clear()
+
+
+def test_a_type_changed_in_core_yaml_changes_the_gates_type(core_yaml):
+    spec = core_yaml / "cycles.yml"
+    document = yaml.safe_load(spec.read_text())
+    [dose_start] = [column for model in document["models"] for column in model["columns"]
+                    if column["name"] == "dose_start"]
+    assert dose_start["data_type"] == "double"
+    dose_start["data_type"] = "varchar"
+    spec.write_text(yaml.safe_dump(document))
+    cycles = dataclasses.replace(TABLES["cycles"])  # its schemas not yet built
+    assert cycles.model.columns["dose_start"].dtype.type == pl.String
+    assert cycles.model.columns["cycle_no"].dtype.type == pl.Int64
+
+
+def test_a_checked_column_core_does_not_declare_is_a_clear_error(core_yaml):
+    labs = TABLES["labs"]
+    labs = dataclasses.replace(labs, columns={**labs.columns, "made_up": labs.columns["value"]})
+    with pytest.raises(ValueError, match="labs: no data_type in core's YAML for made_up"):
+        assert labs.model is not None
