@@ -5,7 +5,7 @@ import pandera.polars as pa
 
 from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE
 from schemas.reasons import WARNING, Get, Label, as_python, or_else, subject
-from schemas.rules import RowRule
+from schemas.rules import IDENTITY, RowRule
 from schemas.vocabulary import codes
 
 GRADES = {"min_value": 0, "max_value": 5}  # CTCAE v5.0 and ASTCT consensus both stop at 5 (death)
@@ -20,10 +20,7 @@ LABELS = {
 
 # What a toxicity row must satisfy to enter core (an error quarantines it).
 COLUMNS = {
-    "subject_id": pa.Field(nullable=False),
-    "center_id": pa.Field(nullable=False),
-    "source_file": pa.Field(nullable=False),
-    "source_row": pa.Field(nullable=False),
+    **IDENTITY,
     "cycle_no": pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False),
     "term": pa.Field(isin=codes("adverse_events", "term"), nullable=False),
     "grade": pa.Field(in_range=GRADES, nullable=True),

@@ -5,7 +5,7 @@ import pandera.polars as pa
 
 from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, PERCENT
 from schemas.reasons import ERROR, WARNING, Get, Label, or_else, subject
-from schemas.rules import RowRule, listed
+from schemas.rules import IDENTITY, RowRule, listed
 from schemas.vocabulary import codes
 
 CYCLE_TIMEPOINTS = ("pre_cycle", "day15", "end_of_cycle")  # meaningless without their cycle
@@ -23,10 +23,7 @@ LABELS = {
 
 # What a marrow assessment must satisfy to enter core (an error quarantines it).
 COLUMNS = {
-    "subject_id": pa.Field(nullable=False),
-    "center_id": pa.Field(nullable=False),
-    "source_file": pa.Field(nullable=False),
-    "source_row": pa.Field(nullable=False),
+    **IDENTITY,
     "cycle_no": pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=True),
     "timepoint": pa.Field(isin=codes("assessments", "timepoint"), nullable=False),
     "assessment_date": pa.Field(ge=EARLIEST_DATE, nullable=True),

@@ -16,7 +16,7 @@ from schemas.limits import (
     WEIGHT_KG_MAX,
 )
 from schemas.reasons import ERROR, WARNING, Get, Label, shown, subject
-from schemas.rules import RowRule
+from schemas.rules import IDENTITY, RowRule
 
 FLAT_UNIT = "ug/day"  # the adult flat dose: staging has no per-m2 conversion for it, the gate reads it raw
 LABELS = {
@@ -45,10 +45,7 @@ def _flat_within_cap(field: str) -> str:
 
 # What a cycle row must satisfy to enter core (an error quarantines it).
 COLUMNS = {
-    "subject_id": pa.Field(nullable=False),
-    "center_id": pa.Field(nullable=False),
-    "source_file": pa.Field(nullable=False),
-    "source_row": pa.Field(nullable=False),
+    **IDENTITY,
     "cycle_no": pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False),
     "start_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
     "end_date": pa.Field(ge=EARLIEST_DATE, nullable=True),

@@ -5,7 +5,7 @@ import pandera.polars as pa
 
 from schemas.limits import EARLIEST_DATE
 from schemas.reasons import WARNING, Get, Label, or_else, subject
-from schemas.rules import RowRule
+from schemas.rules import IDENTITY, RowRule
 from schemas.vocabulary import codes
 
 LABELS = {
@@ -19,10 +19,7 @@ LABELS = {
 
 # What a follow-up event must satisfy to enter core (an error quarantines it).
 COLUMNS = {
-    "subject_id": pa.Field(nullable=False),
-    "center_id": pa.Field(nullable=False),
-    "source_file": pa.Field(nullable=False),
-    "source_row": pa.Field(nullable=False),
+    **IDENTITY,
     "event_type": pa.Field(isin=codes("events", "event_type"), nullable=False),
     "event_date": pa.Field(ge=EARLIEST_DATE, nullable=False),  # an undated event cannot be analysed
     "relapse_site": pa.Field(isin=codes("events", "relapse_site"), nullable=True),

@@ -12,7 +12,7 @@ from schemas.limits import (
     LAB_SOFT_CEILINGS,
 )
 from schemas.reasons import ERROR, WARNING, Get, Label, as_python, or_else, shown, subject
-from schemas.rules import RowRule, per_value
+from schemas.rules import IDENTITY, RowRule, per_value
 from schemas.vocabulary import analytes, codes
 
 LABELS = {
@@ -35,10 +35,7 @@ SPECIMENS = per_value("analyte", {analyte: row["specimens"].split(";") for analy
 
 # What a lab value must satisfy to enter core (an error quarantines it).
 COLUMNS = {
-    "subject_id": pa.Field(nullable=False),
-    "center_id": pa.Field(nullable=False),
-    "source_file": pa.Field(nullable=False),
-    "source_row": pa.Field(nullable=False),
+    **IDENTITY,
     "cycle_no": pa.Field(ge=1, le=CYCLE_NO_MAX, nullable=False),
     "timepoint": pa.Field(isin=codes("labs", "timepoint"), nullable=False),
     "sample_date": pa.Field(ge=EARLIEST_DATE, nullable=True),

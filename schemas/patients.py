@@ -5,7 +5,7 @@ import pandera.polars as pa
 
 from schemas.limits import AGE_MONTHS_MAX, EARLIEST_DATE
 from schemas.reasons import ERROR, Get, Label, shown, subject
-from schemas.rules import RowRule, literal
+from schemas.rules import IDENTITY, RowRule, literal
 from schemas.vocabulary import codes
 
 LABELS = {
@@ -21,10 +21,7 @@ LABELS = {
 
 # What a patient row must satisfy to enter core (an error quarantines it).
 COLUMNS = {
-    "subject_id": pa.Field(nullable=False),
-    "center_id": pa.Field(nullable=False),
-    "source_file": pa.Field(nullable=False),
-    "source_row": pa.Field(nullable=False),
+    **IDENTITY,
     "sex": pa.Field(isin=codes("patients", "sex"), nullable=True),
     "indication": pa.Field(isin=codes("patients", "indication"), nullable=True),
     "age_months": pa.Field(ge=0, le=AGE_MONTHS_MAX, nullable=True),

@@ -14,6 +14,9 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+# Every core row names its subject and where it was delivered (center, file, row): none may be missing.
+IDENTITY = {column: pa.Field(nullable=False) for column in ("subject_id", "center_id", "source_file", "source_row")}
+
 
 @dataclass(frozen=True)
 class RowRule:

@@ -5,7 +5,7 @@ import pandera.polars as pa
 
 from schemas.limits import EARLIEST_DATE, LINE_NO_MAX
 from schemas.reasons import ERROR, Get, Label, or_else, subject
-from schemas.rules import RowRule
+from schemas.rules import IDENTITY, RowRule
 from schemas.vocabulary import codes
 
 LABELS = {
@@ -20,10 +20,7 @@ LABELS = {
 # What a therapy line must satisfy to enter core (an error quarantines it). Its dates may be unknown: a published
 # case report often gives the blocks of chemotherapy but not when they ran.
 COLUMNS = {
-    "subject_id": pa.Field(nullable=False),
-    "center_id": pa.Field(nullable=False),
-    "source_file": pa.Field(nullable=False),
-    "source_row": pa.Field(nullable=False),
+    **IDENTITY,
     "line_no": pa.Field(ge=1, le=LINE_NO_MAX, nullable=False),
     "phase": pa.Field(isin=codes("therapy_lines", "phase"), nullable=False),
     "start_date": pa.Field(ge=EARLIEST_DATE, nullable=True),
