@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.landing.delivery import DeliveryResource
+from orchestration.audit_tables import create_table
 from orchestration.jobs import BUILDING_JOBS, REPORT_JOB
 from orchestration.metadata import root_cause
 from orchestration.resources import WarehouseResource
@@ -109,16 +110,7 @@ def _all_loaded(center, delivery: DeliveryResource, loaded: dict[tuple[str, str]
     return bool(loaded)
 
 
-RUN_FAILURES_DDL = """
-CREATE SCHEMA IF NOT EXISTS audit;
-CREATE TABLE IF NOT EXISTS audit.run_failures (
-    run_id VARCHAR NOT NULL,
-    job VARCHAR NOT NULL,
-    step VARCHAR,
-    error VARCHAR,
-    failed_at TIMESTAMP NOT NULL
-);
-"""
+RUN_FAILURES_DDL = f"CREATE SCHEMA IF NOT EXISTS audit; {create_table('audit.run_failures')}"
 
 
 def run_failure_rows(context: dg.RunFailureSensorContext) -> list[tuple]:

@@ -26,6 +26,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from orchestration import pseudonym_key, settings
+from orchestration.audit_tables import create_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,26 +42,7 @@ UPSTREAM = {"staging": None, "intermediate": "staging", "validation": "intermedi
 CENTER_CODE = ("dbt_project/dbt_project.yml", "dbt_project/macros", "dbt_project/models", "dbt_project/seeds",
                "dbt_project/plugins", "dbt_project/tests", "schemas", "assets/validation")
 
-_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS audit;
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    layer VARCHAR NOT NULL,
-    center_id VARCHAR NOT NULL,
-    version VARCHAR NOT NULL,
-    built_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (layer, center_id)
-);
-CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (
-    fingerprint VARCHAR PRIMARY KEY,
-    first_used_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {CHECKS_TABLE} (
-    asset_check VARCHAR PRIMARY KEY,
-    passed BOOLEAN NOT NULL,
-    severity VARCHAR NOT NULL,
-    evaluated_at TIMESTAMP NOT NULL
-);
-"""
+_DDL = ";\n".join(["CREATE SCHEMA IF NOT EXISTS audit", *map(create_table, (TABLE, KEYS_TABLE, CHECKS_TABLE))])
 
 # Per center: its current files and its landed mappings, as one ordered text each.
 _SOURCES_SQL = """

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from assets.landing.contract import TABLE_FIELDS
+from orchestration.audit_tables import create_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -28,20 +29,7 @@ _PROVENANCE_DDL = """
     loaded_at TIMESTAMP NOT NULL
 """
 
-_AUDIT_DDL = """
-CREATE SEQUENCE IF NOT EXISTS audit.load_seq;
-CREATE TABLE IF NOT EXISTS audit.loads (
-    load_id BIGINT PRIMARY KEY DEFAULT nextval('audit.load_seq'),
-    center_id VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    table_name VARCHAR NOT NULL,
-    rows INTEGER,
-    file_sha256 VARCHAR,
-    outcome VARCHAR NOT NULL CHECK (outcome IN ('loaded', 'unchanged', 'failed', 'held')),
-    message VARCHAR,
-    seen_at TIMESTAMP NOT NULL
-);
-"""
+_AUDIT_DDL = f"CREATE SEQUENCE IF NOT EXISTS audit.load_seq; {create_table('audit.loads')}"
 
 # The version staging reads: the last one seen that loaded, or that was seen again unchanged (a centre
 # that re-delivers an older version makes it current again). A failed or held delivery leaves the previous
@@ -179,7 +167,7 @@ CONFIG_ERRORS = "audit.center_config_errors"
 
 def record_config_errors(con: "duckdb.DuckDBPyConnection", errors: list[tuple[str, str]]) -> None:
     """audit.center_config_errors: (center_id, message) of every center YAML that did not load this run."""
-    con.execute(f"CREATE OR REPLACE TABLE {CONFIG_ERRORS} (center_id VARCHAR, message VARCHAR)")
+    con.execute(create_table(CONFIG_ERRORS, replace=True))
     if errors:
         con.executemany(f"INSERT INTO {CONFIG_ERRORS} VALUES (?, ?)", errors)
 

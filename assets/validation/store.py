@@ -1,6 +1,6 @@
 """The gate's tables in DuckDB: candidates in (intermediate.int_<table>), findings out.
 
-quarantine.<table>         one row per refused delivered row (FINDING_SCHEMA, severity error)
+quarantine.<table>         one row per refused delivered row (FINDINGS' columns, severity error)
 audit.<table>_warnings     one row per accepted row with warnings (severity warning); core.<table> joins them
 Until the gate first runs, dbt creates them with only the columns core reads (macro ensure_gate_tables), so
 core always builds; the gate replaces such a placeholder with the full columns. Findings are written center
@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from orchestration.audit_tables import column_types, create_table
+
 if TYPE_CHECKING:
     import duckdb
 
-FINDING_SCHEMA = {
-    "table_name": pl.String, "subject_id": pl.String, "center_id": pl.String, "source_file": pl.String,
-    "source_row": pl.Int64, "source_column": pl.String, "check_name": pl.String, "column_name": pl.String,
-    "value": pl.String, "severity": pl.String, "n_failures": pl.Int64, "reason": pl.String, "row_json": pl.String,
-}
-_SQL_TYPES = {pl.String: "VARCHAR", pl.Int64: "BIGINT"}
+# Every findings table (quarantine.<table>, audit.<table>_warnings, a gate's temporary ones) has the columns
+# the dbt source documents for the quarantine tables (orchestration/audit_tables.py).
+FINDINGS = "quarantine.patients"
 KEY = ("center_id", "source_file", "source_row", "source_column")  # a delivered row, wide labs' too
 
 
@@ -40,24 +39,22 @@ SUPERSEDED = "audit.superseded_findings"  # findings a later gate no longer gave
 
 
 def ensure_superseded_table(con: "duckdb.DuckDBPyConnection") -> None:
-    definition = ", ".join(f"{column} {_SQL_TYPES[dtype]}" for column, dtype in FINDING_SCHEMA.items())
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {SUPERSEDED} ({definition}, superseded_at TIMESTAMP)")
+    con.execute(create_table(SUPERSEDED))
 
 
 def ensure_findings_table(con: "duckdb.DuckDBPyConnection", relation: str) -> None:
-    """`relation` with FINDING_SCHEMA's columns, created if missing or a placeholder; a name without a schema
+    """`relation` with the FINDINGS columns, created if missing or a placeholder; a name without a schema
     is a temporary table (a read-only connection can still write those)."""
     schema, _, name = relation.rpartition(".")
     columns = [column for (column,) in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
         " AND (database_name = 'temp') = ? ORDER BY column_index", [schema or "main", name, not schema]).fetchall()]
-    if columns == list(FINDING_SCHEMA):
+    if columns == list(column_types(FINDINGS)):
         return
     if schema:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    definition = ", ".join(f"{column} {_SQL_TYPES[dtype]}" for column, dtype in FINDING_SCHEMA.items())
-    con.execute(f"CREATE OR REPLACE {'' if schema else 'TEMP '}TABLE {relation} ({definition})")
+    con.execute(create_table(FINDINGS, relation, replace=True, temporary=not schema))
 
 
 def drop_vanished(con: "duckdb.DuckDBPyConnection", relations: Sequence[str], candidates: str,
