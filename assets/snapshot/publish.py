@@ -54,7 +54,6 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
     columns = _tables(con, "")
     text = withheld.reviewed(con)
     changes = _changed_centers(con, target, columns, text) if target.exists() else None
-    centers = changes.centers if changes is not None else None
     if changes is not None:
         shutil.copyfile(target, temporary)
     con.execute(f"ATTACH {_quote(str(temporary))} AS {ALIAS}")
@@ -63,12 +62,12 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
     try:
         # One transaction: every table copied from the same state of the warehouse.
         con.execute("BEGIN TRANSACTION")
-        published = Published({}, [], centers)
+        published = Published({}, [], changes.centers if changes is not None else None)
         for relation in sorted(columns):
             select = withheld.select_list(relation, columns[relation], text)
             if changes is not None and _per_center(relation, columns[relation]):
                 _refresh_centers(con, relation, select, changes.of(relation))
-            elif centers is not None and _unchanged(con, relation, select):
+            elif changes is not None and _unchanged(con, relation, select):
                 published.kept.append(relation)
             else:
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."{relation.split(".")[0]}";'
