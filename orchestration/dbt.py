@@ -16,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 
 from orchestration import dbt_docs, dbt_runner, pseudonym_key, settings, versions
 from orchestration.framework_internals import DbtStep
-from orchestration.metadata import ROWS_BY_CENTER, carried_over, column_schema, markdown_table
+from orchestration.metadata import ROWS_BY_CENTER, carried_over, column_schema, last_data_version, markdown_table
 from orchestration.pseudonym_key import KEY_VARIABLE
 from orchestration.resources import WarehouseResource
 
@@ -58,12 +58,13 @@ class DbtResource(dg.ConfigurableResource):
     project_dir: str
 
     def build(self, context: dg.AssetExecutionContext, warehouse: WarehouseResource, target_path: Path,
-              args: Sequence[str] = ()) -> Iterator[Any]:
-        """`dbt build` of what the step selected, with the extra dbt arguments `args`, as Dagster events
-        (Outputs for models and seeds, check results for tests) converted by dagster-dbt as for its CLI;
-        raises when dbt itself failed."""
+              args: Sequence[str] = (), only: Sequence[str] | None = None) -> Iterator[Any]:
+        """`dbt build` of what the step selected (or `only` these models, dbt selectors, and every test that
+        reads one of them), with the extra dbt arguments `args`, as Dagster events (Outputs for models and
+        seeds, check results for tests) converted by dagster-dbt as for its CLI; raises when dbt itself
+        failed."""
         step = DbtStep(context)
-        selection, indirect = step.subset_selection()
+        selection, indirect = step.subset_selection() if only is None else (["--select", *only], "eager")
         # dbt's default (eager) would run a test of a core table together with its seed, before the table
         # exists (Python assets sit between the parts); buildable waits until every parent is built.
         # No JSON artifacts (the project's manifest.json is the one read; dbt.log keeps the run's record),
@@ -190,16 +191,27 @@ def _dbt_part(name: str, pool: str, select: str, exclude: str = "",
             plan = _plan(con, name, context, partitions_def)
             if name in LAYERS and not plan.unchanged:
                 _drop_removed_models(con, LAYERS[name])
-        if plan.unchanged:
-            yield from _skipped(context, warehouse, plan)
-            return
-        events = list(dbt.build(context, warehouse, target, plan.args))
+            if plan.unchanged:
+                yield from _skipped(context, con, context.selected_asset_keys, context.selected_asset_check_keys,
+                                    plan.reason, plan.data_version)
+                return
+            if plan.models:
+                plan.models.forget(con)
+        models = plan.models
+        only = models.rebuilt if models and models.kept else None
+        events = list(dbt.build(context, warehouse, target, plan.args, only)) if only != () else []
         # Row counts and previews join the models' outputs; dbt has released the file by then.
         with warehouse.connect() as con:
             plan.record(con)
-            versions.record_checks(con, [(dg.AssetCheckKey(event.asset_key, event.check_name), event)
-                                         for event in events if isinstance(event, dg.AssetCheckResult)])
-            events = [_with_table_metadata(context, con, event, plan.data_version) for event in events]
+            checked = [(dg.AssetCheckKey(event.asset_key, event.check_name), event)
+                       for event in events if isinstance(event, dg.AssetCheckResult)]
+            versions.record_checks(con, checked)
+            # The models that read nothing new (none downstream of a rebuilt one), and the tests no model of
+            # this run touched, as last built, first.
+            kept = [] if not models or not models.kept else list(_skipped(
+                context, con, models.kept, context.selected_asset_check_keys - {key for key, _ in checked},
+                "what the model reads did not change", plan.data_version, as_last=True))
+            events = kept + [_with_table_metadata(context, con, event, plan.data_version) for event in events]
         yield from events
 
     return dbt_part
@@ -239,6 +251,23 @@ def preview_orders() -> dict[tuple[str, str], list[str]]:
 
 
 @dataclass(frozen=True)
+class _ModelPlan:
+    """The models of a part that read what changed (`rebuilt`, as dbt selectors, and every model downstream
+    of one), and the selected asset keys of the others (`kept`: what they read is what they were built from)."""
+
+    rebuilt: tuple[str, ...]
+    kept: frozenset[dg.AssetKey]
+    relations: tuple[str, ...]  # of the rebuilt models, "schema.table"
+    inputs: Mapping[str, Mapping[str, str]]  # "schema.table" of every model -> center_id -> input version
+    centers: tuple[str, ...]  # the dirty centers
+
+    def forget(self, con) -> None:
+        """Before dbt: a rebuild that fails half way must not leave a model's rows recorded as built."""
+        for relation in self.relations:
+            versions.forget(con, versions.inputs_of(relation), self.centers)
+
+
+@dataclass(frozen=True)
 class _PartPlan:
     """What one dbt part does this run: nothing (`unchanged`), or dbt with `args`; and what to record."""
 
@@ -247,11 +276,22 @@ class _PartPlan:
     data_version: str
     reason: str
     record: Callable[[Any], None]  # what was built, once dbt succeeded
+    models: _ModelPlan | None = None  # None: every model the step selected is built
+
+
+# Parts whose models are rebuilt only where what they read changed: a center that re-delivered its lab values
+# rebuilds core.labs and what reads it, not core.patients. What core reads from outside it, the candidates
+# and the gate's findings, costs a read of the centers' rows to fingerprint (~0.5 s for every center at
+# 100,000 patients). Not staging, whose every model reads every delivered table's record numbers
+# (stg_subject_keys), nor intermediate, whose int_labs reads the view staging.stg_labs: fingerprinting it
+# would parse every lab value, the work a skip would save.
+_BY_MODEL = frozenset({"dbt_core"})
 
 
 def _plan(con, name: str, context: dg.AssetExecutionContext, partitions_def) -> _PartPlan:
     """Seeds: rebuilt when their CSVs change. A per-center layer: only the centers whose inputs changed
-    (orchestration/versions.py): none, some (--vars centers, delete + insert), or every one (--full-refresh)."""
+    (orchestration/versions.py): none, some (--vars centers, delete + insert), or every one (--full-refresh);
+    in the parts of _BY_MODEL, only the models among them that read what changed (_model_plan)."""
     if name not in LAYERS:
         asset = versions.plan_asset(con, name, SEEDS_CODE, after=None)
         return _PartPlan(asset.unchanged, [], asset.version, "seed files unchanged",
@@ -261,29 +301,70 @@ def _plan(con, name: str, context: dg.AssetExecutionContext, partitions_def) -> 
     plan = versions.plan_centers(con, LAYERS[name], among=run_centers)
     args = ["--full-refresh"] if plan.everything else ["--vars", json.dumps({"centers": list(plan.dirty)})]
     reason = f"no center's inputs changed ({', '.join(plan.run_centers) or 'no center'})"
+    models = _model_plan(con, context, plan) if name in _BY_MODEL and plan.dirty else None
     return _PartPlan(not plan.dirty, args, plan.version(con), reason,
-                     lambda con: _record_centers(con, plan))
+                     lambda con: _record_centers(con, plan, models), models)
 
 
-def _record_centers(con, plan: versions.CenterPlan) -> None:
-    """The layer's version per rebuilt center; for core, also the contents of its tables, which the marts'
-    versions are made of (a mart skips while the core tables it reads hold the same rows)."""
+def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPlan) -> _ModelPlan:
+    """Which of the step's models read something of the dirty centers that is not what they were last built
+    from (versions.input_versions: the fingerprints of the relations they read from outside the step, the
+    layers' code); they and every model downstream of one are rebuilt. A run over every center rebuilds
+    every model (the tables are recreated whole) and records what each read."""
+    manifest = dbt_docs.manifest(Path(dbt_project().manifest_path))
+    translator = WarehouseDbtTranslator()
+    nodes = {unique_id: node for unique_id, node in manifest["nodes"].items()
+             if node["resource_type"] == "model" and translator.get_asset_key(node) in context.selected_asset_keys}
+    relation = {unique_id: f"{node['schema']}.{node.get('alias') or node['name']}" for unique_id, node in nodes.items()}
+
+    def read(parent: str) -> str:
+        node = manifest["nodes"].get(parent) or manifest["sources"][parent]
+        return f'"{node["schema"]}"."{node.get("identifier") or node.get("alias") or node["name"]}"'
+
+    # Seeds change only by commit (the code version); models of the step are handled by `downstream`.
+    reads = {relation[unique_id]: [read(parent) for parent in node["depends_on"]["nodes"]
+                                   if parent not in nodes and not parent.startswith("seed.")]
+             for unique_id, node in nodes.items()}
+    inputs = versions.input_versions(con, reads, plan.dirty)
+
+    def built_from_inputs(unique_id: str) -> bool:
+        built = versions.recorded(con, versions.inputs_of(relation[unique_id]))
+        return all(built.get(center) == version for center, version in inputs[relation[unique_id]].items())
+
+    rebuilt = set(nodes) if plan.everything else {unique_id for unique_id in nodes if not built_from_inputs(unique_id)}
+    while downstream := {unique_id for unique_id, node in nodes.items() if unique_id not in rebuilt
+                         and rebuilt.intersection(node["depends_on"]["nodes"])}:
+        rebuilt |= downstream
+    return _ModelPlan(
+        rebuilt=tuple(sorted(".".join(nodes[unique_id]["fqn"]) for unique_id in rebuilt)),
+        kept=frozenset(translator.get_asset_key(node) for unique_id, node in nodes.items() if unique_id not in rebuilt),
+        relations=tuple(sorted(relation[unique_id] for unique_id in rebuilt)), inputs=inputs, centers=plan.dirty)
+
+
+def _record_centers(con, plan: versions.CenterPlan, models: _ModelPlan | None) -> None:
+    """The layer's version per rebuilt center; for core, also the contents of its rebuilt tables, which the
+    marts' versions are made of (a mart skips while the core tables it reads hold the same rows), and what
+    each rebuilt model read."""
     versions.record(con, plan.layer, plan.versions)
     if plan.layer == "core":
-        versions.record_contents(con, "core", plan.dirty)
+        versions.record_contents(con, "core", plan.dirty,
+                                 None if models is None else [relation.split(".")[1] for relation in models.relations])
+    for relation in models.relations if models else ():
+        versions.record(con, versions.inputs_of(relation), models.inputs[relation])
 
 
-def _skipped(context: dg.AssetExecutionContext, warehouse: WarehouseResource, plan: _PartPlan) -> Iterator:
-    """A materialization per selected model or seed, in dependency order, and the tests' last outcomes: the
-    tables are as they were built, and dbt is not invoked at all."""
-    with warehouse.connect() as con:
-        for key in _in_dependency_order(context.selected_asset_keys, context.assets_def.asset_deps):
-            described = carried_over(context.instance, key, plan.data_version)
-            yield dg.MaterializeResult(asset_key=key, metadata={
-                "skipped": plan.reason,
-                **(_table_metadata(context, con, key) if described is None else described)},
-                data_version=dg.DataVersion(plan.data_version))
-        yield from versions.carried_over_checks(con, context.selected_asset_check_keys, plan.reason)
+def _skipped(context: dg.AssetExecutionContext, con, keys, check_keys, reason: str, data_version: str,
+             as_last: bool = False) -> Iterator:
+    """A materialization of each of `keys`, in dependency order, and the last outcomes of `check_keys`: the
+    tables are as they were built, at `data_version` (`as_last`: at their last materialization's version,
+    where there is one)."""
+    for key in _in_dependency_order(keys, context.assets_def.asset_deps):
+        version = (as_last and last_data_version(context.instance, key)) or data_version
+        described = carried_over(context.instance, key, version)
+        yield dg.MaterializeResult(asset_key=key, metadata={
+            "skipped": reason, **(_table_metadata(context, con, key) if described is None else described)},
+            data_version=dg.DataVersion(version))
+    yield from versions.carried_over_checks(con, check_keys, reason)
 
 
 def _in_dependency_order(keys, deps: Mapping[dg.AssetKey, set[dg.AssetKey]]) -> list[dg.AssetKey]:

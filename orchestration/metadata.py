@@ -54,11 +54,21 @@ def carried_over(instance, key, data_version: str) -> dict | None:
     the data version `data_version` (the same rows: a version fingerprints everything they are computed
     from); None when there is none such (another instance, or a warehouse built elsewhere). Counting a view's
     rows again (staging.stg_labs parses every lab value) cost ~1 s of a run with nothing changed."""
-    entry = instance.get_latest_materialization_event(key)
-    materialization = entry.asset_materialization if entry else None
+    materialization = _last_materialization(instance, key)
     if materialization is None or materialization.tags.get(DATA_VERSION_TAG) != data_version:
         return None
     return {name: value for name, value in materialization.metadata.items() if name in TABLE_METADATA}
+
+
+def last_data_version(instance, key) -> str | None:
+    """The data version of `key`'s last materialization in `instance` (None: none, or none recorded)."""
+    materialization = _last_materialization(instance, key)
+    return materialization.tags.get(DATA_VERSION_TAG) if materialization else None
+
+
+def _last_materialization(instance, key):
+    entry = instance.get_latest_materialization_event(key)
+    return entry.asset_materialization if entry else None
 
 
 def root_cause(error) -> str:

@@ -9,6 +9,11 @@ the version it last built each center from, and rebuilds a center when that diff
 layer now holds: staging compares with the source version, intermediate with staging's record, and so on. A
 layer that fails records nothing, so the next run retries it.
 
+Within core, a dirty center rebuilds only the models that read something of it that changed: each model
+records, per center, the fingerprints of the relations it reads from outside core (its candidates and the
+gate's findings: `input_versions`), and a model whose inputs are the ones it was built from is kept, unless it
+reads a model that is rebuilt. A re-delivered lab file rebuilds core.labs, not core.patients.
+
 The assets after core (marts, accounting, snapshot) are built from every center at once: their input version
 is core's record of every center (or, for a mart, the contents of the core tables it reads) plus their own
 code, and an asset whose input version is the one it last recorded skips its work and says so. The contents
@@ -207,23 +212,55 @@ def contents(schema: str, table: str) -> str:
     return f"{schema}.{table}"
 
 
-def record_contents(con: duckdb.DuckDBPyConnection, schema: str, centers: Sequence[str]) -> None:
+def record_contents(con: duckdb.DuckDBPyConnection, schema: str, centers: Sequence[str],
+                    tables: Iterable[str] | None = None) -> None:
     """Fingerprint the rows of `centers` in every per-center table of `schema` (its tables and views with a
-    center_id): the row count and the sum of the rows' hashes, which does not depend on the rows' order. A
-    center without rows in a table gets the fingerprint of none. One query per table: ~0.5 s for 100,000
-    patients' lab values."""
+    center_id), or only in `tables` of them. A center without rows in a table gets the fingerprint of none.
+    One query per table: ~0.5 s for 100,000 patients' lab values."""
     if not centers:
         return
     # Views too (core.lab_draws): a mart that reads one is versioned by what the view gives.
-    tables = [table for (table,) in con.execute(
+    found = [table for (table,) in con.execute(
         "SELECT table_name FROM duckdb_columns() WHERE schema_name = ? AND column_name = 'center_id'"
         " AND database_name = current_database() ORDER BY 1", [schema]).fetchall()]
+    for table in found if tables is None else sorted(set(found) & set(tables)):
+        record(con, contents(schema, table), fingerprints(con, f'"{schema}"."{table}"', centers))
+
+
+def fingerprints(con: duckdb.DuckDBPyConnection, relation: str, centers: Sequence[str]) -> dict[str, str]:
+    """center_id -> the fingerprint of its rows in `relation`: the row count and the sum of the rows' hashes,
+    which does not depend on the rows' order. A relation without a center_id (a code list) is fingerprinted
+    whole, the same for every center."""
+    schema, table = (part.strip('"') for part in relation.split(".", 1))
+    per_center = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
+                             " AND column_name = 'center_id' AND database_name = current_database()",
+                             [schema, table]).fetchall()[0][0]
+    if not per_center:
+        [(rows, hashes)] = con.execute(f"SELECT count(*), sum(hash(content)) FROM {relation} AS content").fetchall()
+        return dict.fromkeys(centers, digest(str(rows), str(hashes)))
     placeholders = ", ".join("?" * len(centers))
-    for table in tables:
-        found = {center: digest(str(rows), str(hashes)) for center, rows, hashes in con.execute(
-            f'SELECT center_id, count(*), sum(hash(content)) FROM "{schema}"."{table}" AS content'
-            f" WHERE center_id IN ({placeholders}) GROUP BY center_id", list(centers)).fetchall()}
-        record(con, contents(schema, table), {center: found.get(center, digest("0", "0")) for center in centers})
+    found = {center: digest(str(rows), str(hashes)) for center, rows, hashes in con.execute(
+        f"SELECT center_id, count(*), sum(hash(content)) FROM {relation} AS content"
+        f" WHERE center_id IN ({placeholders}) GROUP BY center_id", list(centers)).fetchall()}
+    return {center: found.get(center, digest("0", "0")) for center in centers}
+
+
+def inputs_of(relation: str) -> str:
+    """The layer name under which a model's input versions are kept (e.g. "inputs of core.labs")."""
+    return f"inputs of {relation}"
+
+
+def input_versions(con: duckdb.DuckDBPyConnection, reads: Mapping[str, Sequence[str]],
+                   centers: Sequence[str]) -> dict[str, dict[str, str]]:
+    """model -> center_id -> the version of what the model reads for that center: the fingerprints of the
+    relations it reads (`reads`: model -> relations) and the code of the per-center layers. Each relation is
+    read once, whichever models read it."""
+    code = code_version(CENTER_CODE)
+    found = {relation: fingerprints(con, relation, centers)
+             for relation in sorted({relation for relations in reads.values() for relation in relations})}
+    return {model: {center: digest(code, *(f"{relation}={found[relation][center]}" for relation in sorted(relations)))
+                    for center in centers}
+            for model, relations in reads.items()}
 
 
 def record_asset(con: duckdb.DuckDBPyConnection, plan: AssetPlan) -> None:

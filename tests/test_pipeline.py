@@ -149,39 +149,83 @@ def test_the_nightly_job_twice_on_the_same_deliveries_changes_nothing(warehouse)
     assert rebuilt == []
 
 
-def test_a_center_partition_rebuilds_only_that_centers_rows(warehouse, tmp_path, monkeypatch):
-    """A delivery's run (the drop-zone sensor's center_delivery job, one center partition) for a center whose
-    file changed replaces that center's rows from staging to core and leaves the other centers' rows as they
-    were: rows marked beforehand stay marked at `ach` only. The marts, whose core rows are those they were built
-from, skip their work; the snapshot is published again."""
-    database, _, _ = warehouse
+def _landing_copy(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the demo deliveries the warehouse reads from now on."""
     import shutil
-
-    from orchestration.definitions import build_definitions
 
     landing = tmp_path / "landing"
     shutil.copytree(settings.landing_dir(), landing)
-    follow_up = landing / "sch" / "follow_up.csv"
-    follow_up.write_text(follow_up.read_text() + "\n")  # a trailing blank line: the same rows, a new file version
     monkeypatch.setenv("BLINA_LANDING_DIR", str(landing))
+    return landing
+
+
+def _delivery_run(center: str) -> dg.ExecuteInProcessResult:
+    """The drop-zone sensor's center_delivery job for one center partition."""
+    from orchestration.definitions import build_definitions
+
+    result = build_definitions().resolve_job_def("center_delivery").execute_in_process(partition_key=center)
+    assert result.success
+    return result
+
+
+def _rebuilt(result, layer: str) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+            if event.asset_key.path[0] == layer and "skipped" not in event.materialization.metadata}
+
+
+def test_a_center_partition_rebuilds_only_that_centers_rows(warehouse, tmp_path, monkeypatch):
+    """A delivery's run for a center whose lab file changed replaces that center's staging rows and, in core,
+    the lab values and what is built from them, leaving the other centers' rows as they were: rows marked
+    beforehand stay marked at `ach` only in staging, and at both in core.patients, which reads nothing that
+    changed. The marts that read no lab value skip their work; the snapshot is published again."""
+    database, _, _ = warehouse
+    labs = _landing_copy(tmp_path, monkeypatch) / "sch" / "labs.csv"
+    delivered = labs.read_text()
+    assert "Blood,CD19+ abs,0.076," in delivered
+    labs.write_text(delivered.replace("Blood,CD19+ abs,0.076,", "Blood,CD19+ abs,0.067,", 1))
     with duckdb.connect(str(database)) as con:
         for table in ("staging.stg_patients", "core.patients"):
             con.execute(f"UPDATE {table} SET protocol = 'marked' WHERE center_id IN ('ach', 'sch')")
-    result = build_definitions().resolve_job_def("center_delivery").execute_in_process(partition_key="sch")
-    assert result.success
+    result = _delivery_run("sch")
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
-    assert {"raw/patients", "staging/stg_patients", "core/patients", "marts/paper_reproduction",
+    assert {"raw/labs", "staging/stg_patients", "core/patients", "marts/paper_reproduction",
             "snapshot/analytics"} <= materialized
-    for table in ("staging.stg_patients", "core.patients"):
-        marked = dict(query(database, f"SELECT center_id, count(*) FILTER (protocol = 'marked') FROM {table}"
-                                      " WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
-        assert marked["sch"] == 0 and marked["ach"] == query(
-            database, f"SELECT count(*) FROM {table} WHERE center_id = 'ach'")[0][0] > 0, table
-    # sch's rows came back as they were when the marts were built (and `ach`'s marks are not core's record
-    # of a rebuild): every mart reads the same core rows, so none is recomputed.
-    recomputed = [event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
-                  if event.asset_key.path[0] == "marts" and "skipped" not in event.materialization.metadata]
-    assert recomputed == ["marts/paper_reproduction"]
+    assert _rebuilt(result, "core") == {"core/labs", "core/lab_draw_choices", "core/lab_draws"}
+    marked = dict(query(database, "SELECT center_id, count(*) FILTER (protocol = 'marked') FROM staging.stg_patients"
+                                  " WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
+    assert marked["sch"] == 0 and marked["ach"] == query(
+        database, "SELECT count(*) FROM staging.stg_patients WHERE center_id = 'ach'")[0][0] > 0
+    assert query(database, "SELECT count(*) FILTER (protocol = 'marked') = count(*) FROM core.patients"
+                           " WHERE center_id IN ('ach', 'sch')") == [(True,)]
+    assert query(database, "SELECT count(*) FROM core.labs WHERE center_id = 'sch' AND value_raw = '0.067'") == [(1,)]
+    recomputed = _rebuilt(result, "marts")
+    assert "marts/risk_factors" in recomputed  # reads core.lab_draws
+    assert not recomputed & {"marts/response_rates", "marts/cox_models", "marts/cohort_characteristics"}
+
+
+def test_a_change_that_refuses_another_tables_rows_rebuilds_that_table(warehouse, tmp_path, monkeypatch):
+    """A death delivered before a patient's lab draws refuses them at the gate: core.labs is rebuilt although
+    no lab value changed (what it reads includes the gate's findings), and is rebuilt again, with the values
+    back, when the delivery is withdrawn."""
+    database, _, _ = warehouse
+    original = settings.landing_dir()
+    follow_up = _landing_copy(tmp_path, monkeypatch) / "sch" / "follow_up.csv"
+    delivered = follow_up.read_text()
+    assert "SCH20182636,Last contact,2023-09-25," in delivered
+    follow_up.write_text(delivered.replace("SCH20182636,Last contact,2023-09-25,", "SCH20182636,Death,2022-02-01,"))
+    subject = ("SELECT subject_id FROM staging.stg_subject_keys WHERE center_id = 'sch' AND mrn = 'SCH20182636'")
+    in_core = f"SELECT count(*) FROM core.labs WHERE subject_id = ({subject})"
+    [(before,)] = query(database, in_core)
+    assert before > 0
+    result = _delivery_run("sch")
+    assert "core/labs" in _rebuilt(result, "core")
+    assert query(database, in_core) == [(0,)]
+    assert query(database, f"SELECT count(*) >= {before} FROM quarantine.labs WHERE source_row IN (SELECT source_row"
+                           f" FROM intermediate.int_labs WHERE subject_id = ({subject})) AND center_id = 'sch'"
+                           " AND source_file = 'labs.csv'") == [(True,)]
+    monkeypatch.setenv("BLINA_LANDING_DIR", str(original))
+    _delivery_run("sch")
+    assert query(database, in_core) == [(before,)]
 
 
 def test_a_run_out_of_memory_names_the_setting_and_changes_nothing(warehouse, tmp_path, monkeypatch):

@@ -160,3 +160,23 @@ def test_code_versions_fingerprint_code_not_what_it_writes(tmp_path, monkeypatch
     assert fingerprint(("dbt_project",)) == before
     (models / "labs.sql").write_text("select 2")
     assert fingerprint(("dbt_project",)) != before
+
+
+def test_a_models_input_version_changes_with_what_it_reads_of_that_center_only(con):
+    """What a core model reads, per center: a changed row of one center changes that center's version, an
+    unordered copy of the same rows none; a code list without center_id counts for every center."""
+    core_tables(con)
+    con.execute("CREATE TABLE core.codes AS SELECT * FROM (VALUES ('CD19', 'blood')) AS t(analyte, specimen)")
+    reads = {"core.labs": ['"core"."labs"', '"core"."codes"'], "core.patients": ['"core"."patients"']}
+    before = versions.input_versions(con, reads, ["a", "b"])
+    assert before["core.labs"]["a"] != before["core.labs"]["b"]
+    con.execute("CREATE OR REPLACE TABLE core.labs AS SELECT * FROM core.labs ORDER BY value DESC")
+    assert versions.input_versions(con, reads, ["a", "b"]) == before
+    con.execute("UPDATE core.labs SET value = 2.5 WHERE value = 2.0")
+    changed = versions.input_versions(con, reads, ["a", "b"])
+    assert changed["core.labs"]["a"] != before["core.labs"]["a"]
+    assert changed["core.labs"]["b"] == before["core.labs"]["b"] and changed["core.patients"] == before["core.patients"]
+    con.execute("INSERT INTO core.codes VALUES ('CD3', 'blood')")
+    recoded = versions.input_versions(con, reads, ["a", "b"])
+    assert all(recoded["core.labs"][center] != changed["core.labs"][center] for center in ("a", "b"))
+    assert recoded["core.patients"] == before["core.patients"]
