@@ -133,7 +133,107 @@ def table_digests(database: Path, schemas: tuple[str, ...]) -> dict[str, str]:
                                    f" FROM {table} AS t").fetchall()[0][0] for table, in tables}
 
 
-# The two tests below run the warehouse again on the fixture's warehouse: keep them last in this module.
+def test_the_case_series_errors_are_answered_by_the_demo_corrections(warehouse):
+    """data/corrections/szch.yaml resolves the report's two errors: the cycles of cases 1 and 2 reach core with
+    their marrow assessments and adverse events; raw keeps what the report printed."""
+    database, _, _ = warehouse
+    assert query(database, "SELECT query_id, status FROM audit.corrections ORDER BY query_id") == [
+        ("szch-q001", "applied"), ("szch-q002", "applied")]
+    assert query(database, "SELECT source_row, end_date::VARCHAR, dose_start, dose_unit FROM core.cycles"
+                           " WHERE center_id = 'szch' ORDER BY source_row") == [
+        (1, "2022-02-28", 15.0, "ug/m2/day"), (2, None, 15.0, "ug/m2/day"), (3, "2021-12-23", None, "ug/m2/day")]
+    assert query(database, "SELECT end_date, dose_unit FROM raw.cycles WHERE center_id = 'szch' ORDER BY source_row"
+                           " LIMIT 2") == [("2022.02.29", "ug/m2/day"), (None, "mg/m2/day")]
+    for table in RAW_TABLES:
+        assert query(database, f"SELECT count(*) FROM quarantine.{table} WHERE center_id = 'szch'") == [(0,)], table
+    assert query(database, "SELECT count(*) FROM core.assessments WHERE center_id = 'szch'") == [(15,)]
+    assert query(database, "SELECT count(*) FROM core.adverse_events WHERE center_id = 'szch'") == [(9,)]
+    assert query(database, "SELECT source_row, status, corrections FROM marts.data_queries"
+                           " WHERE center_id = 'szch' ORDER BY source_row") == [
+        (1, "answered", "szch-q001"), (2, "answered", "szch-q002")]
+
+
+def test_every_table_asset_shows_its_columns_with_types(warehouse):
+    """The UI's column schema on every asset that is a warehouse table: landing, dbt layers, validation,
+    marts and audit alike (the snapshot and the reports are files)."""
+    _, _, result = warehouse
+    materialized = {event.asset_key: event.materialization.metadata
+                    for event in result.get_asset_materialization_events()}
+    without = sorted(key.to_user_string() for key, metadata in materialized.items()
+                     if key.path[0] not in ("snapshot", "report") and "dagster/column_schema" not in metadata)
+    assert without == []
+    untyped = sorted(f"{key.to_user_string()}.{column.name}" for key, metadata in materialized.items()
+                     if "dagster/column_schema" in metadata
+                     for column in metadata["dagster/column_schema"].schema.columns if column.type in ("", "?"))
+    assert untyped == []
+    # dbt's YAML descriptions survive beside the built table's types.
+    [cycles] = [metadata["dagster/column_schema"].schema for key, metadata in materialized.items()
+                if key == dg.AssetKey(["core", "cycles"])]
+    assert {column.name: column.description for column in cycles.columns}["subject_id"]
+
+
+def test_every_mart_previews_its_first_rows_in_its_natural_order(warehouse):
+    """Every marts table's materialization shows a preview of its first rows, PREVIEW_ROWS at most (the whole
+    table when smaller); the survival curves' from the start of the first curve, its times rising
+    (tests/test_ui_e2e.py asserts the same through the UI)."""
+    from assets.marts.shared import PREVIEW_ROWS
+
+    database, _, result = warehouse
+    previews = {event.asset_key.path[1]: event.materialization.metadata.get("preview")
+                for event in result.get_asset_materialization_events() if event.asset_key.path[0] == "marts"}
+    assert [mart for mart, preview in previews.items() if preview is None] == []
+    shown = {mart: [[cell.strip() for cell in line.strip("|").split(" | ")] for line in preview.value.splitlines()]
+             for mart, preview in previews.items()}
+    counts = {mart: query(database, f"SELECT count(*) FROM marts.{mart}")[0][0] for mart in shown}
+    assert {mart: len(lines) - 2 for mart, lines in shown.items()} == {
+        mart: min(PREVIEW_ROWS, count) for mart, count in counts.items()}
+    header, _, *rows = shown["survival_curves"]
+    curves = [dict(zip(header, row)) for row in rows]
+    with duckdb.connect(str(database), read_only=True) as con:
+        [(start,)] = con.execute('SELECT min(time) FROM marts.survival_curves WHERE endpoint = ? AND grouping = ?'
+                                 ' AND "group" = ?', [curves[0][key] for key in ("endpoint", "grouping", "group")]
+                                 ).fetchall()
+    assert float(curves[0]["time"]) == start
+    first = [float(row["time"]) for row in curves if row["group"] == curves[0]["group"]]
+    assert len(first) > 1 and first == sorted(first)
+
+
+def test_a_raw_partition_counts_its_centers_rows(warehouse):
+    """The UI's row count of partition `sch` of raw/patients is sch's rows (current file versions), not the
+    whole table's: the warehouse run covers every center partition in one run."""
+    database, _, result = warehouse
+    counted = {event.partition: event.materialization.metadata["dagster/row_count"].value
+               for event in result.get_asset_materialization_events()
+               if event.asset_key == dg.AssetKey(["raw", "patients"])}
+    in_table = dict(query(database, "SELECT center_id, count(*) FROM raw.patients JOIN raw.current_files"
+                                    " USING (center_id, source_file, file_sha256) GROUP BY ALL"))
+    assert counted == in_table and len(counted) > 1
+    assert counted["sch"] < sum(in_table.values())
+
+
+def test_every_asset_links_to_its_code():
+    """The UI's code reference on every asset: a file of this repository that exists, and for a dbt model or
+    seed its own file in dbt_project/."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    references = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            value = node.metadata.get("dagster/code_references")
+            references[key.to_user_string()] = [Path(ref.file_path) for ref in value.code_references] if value else []
+    assert sorted(key for key, paths in references.items() if not paths) == []
+    assert all(path.is_file() and path.is_relative_to(settings.PROJECT_ROOT)
+               for paths in references.values() for path in paths)
+    assert settings.DBT_PROJECT_DIR / "models" / "core" / "patients.sql" in references["core/patients"]
+    assert settings.PROJECT_ROOT / "assets" / "landing" / "assets.py" in references["raw/patients"]
+    # A mart wrapped by skip_when_unchanged links to its own module, not to the wrapper's.
+    assert references["marts/survival_curves"] == [settings.PROJECT_ROOT / "assets" / "marts" / "survival.py"]
+
+
+# The tests below run the warehouse again on the fixture's warehouse, some on changed deliveries (tests above
+# read the fixture's run and its tables): keep them last in this module.
 
 def test_the_nightly_job_twice_on_the_same_deliveries_changes_nothing(warehouse):
     """Nothing is rebuilt: every asset after landing reports itself skipped, and no table changes."""
@@ -251,102 +351,3 @@ def test_a_run_out_of_memory_names_the_setting_and_changes_nothing(warehouse, tm
     assert failure.step_key and "BLINA_DUCKDB_MEMORY_LIMIT=512KB" in failure.event_specific_data.error.message
     assert table_digests(database, ("core", "marts")) == tables
     assert snapshot.read_bytes() == published
-
-
-def test_the_case_series_errors_are_answered_by_the_demo_corrections(warehouse):
-    """data/corrections/szch.yaml resolves the report's two errors: the cycles of cases 1 and 2 reach core with
-    their marrow assessments and adverse events; raw keeps what the report printed."""
-    database, _, _ = warehouse
-    assert query(database, "SELECT query_id, status FROM audit.corrections ORDER BY query_id") == [
-        ("szch-q001", "applied"), ("szch-q002", "applied")]
-    assert query(database, "SELECT source_row, end_date::VARCHAR, dose_start, dose_unit FROM core.cycles"
-                           " WHERE center_id = 'szch' ORDER BY source_row") == [
-        (1, "2022-02-28", 15.0, "ug/m2/day"), (2, None, 15.0, "ug/m2/day"), (3, "2021-12-23", None, "ug/m2/day")]
-    assert query(database, "SELECT end_date, dose_unit FROM raw.cycles WHERE center_id = 'szch' ORDER BY source_row"
-                           " LIMIT 2") == [("2022.02.29", "ug/m2/day"), (None, "mg/m2/day")]
-    for table in RAW_TABLES:
-        assert query(database, f"SELECT count(*) FROM quarantine.{table} WHERE center_id = 'szch'") == [(0,)], table
-    assert query(database, "SELECT count(*) FROM core.assessments WHERE center_id = 'szch'") == [(15,)]
-    assert query(database, "SELECT count(*) FROM core.adverse_events WHERE center_id = 'szch'") == [(9,)]
-    assert query(database, "SELECT source_row, status, corrections FROM marts.data_queries"
-                           " WHERE center_id = 'szch' ORDER BY source_row") == [
-        (1, "answered", "szch-q001"), (2, "answered", "szch-q002")]
-
-
-def test_every_table_asset_shows_its_columns_with_types(warehouse):
-    """The UI's column schema on every asset that is a warehouse table: landing, dbt layers, validation,
-    marts and audit alike (the snapshot and the reports are files)."""
-    _, _, result = warehouse
-    materialized = {event.asset_key: event.materialization.metadata
-                    for event in result.get_asset_materialization_events()}
-    without = sorted(key.to_user_string() for key, metadata in materialized.items()
-                     if key.path[0] not in ("snapshot", "report") and "dagster/column_schema" not in metadata)
-    assert without == []
-    untyped = sorted(f"{key.to_user_string()}.{column.name}" for key, metadata in materialized.items()
-                     if "dagster/column_schema" in metadata
-                     for column in metadata["dagster/column_schema"].schema.columns if column.type in ("", "?"))
-    assert untyped == []
-    # dbt's YAML descriptions survive beside the built table's types.
-    [cycles] = [metadata["dagster/column_schema"].schema for key, metadata in materialized.items()
-                if key == dg.AssetKey(["core", "cycles"])]
-    assert {column.name: column.description for column in cycles.columns}["subject_id"]
-
-
-def test_every_mart_previews_its_first_rows_in_its_natural_order(warehouse):
-    """Every marts table's materialization shows a preview of its first rows, PREVIEW_ROWS at most (the whole
-    table when smaller); the survival curves' from the start of the first curve, its times rising
-    (tests/test_ui_e2e.py asserts the same through the UI)."""
-    from assets.marts.shared import PREVIEW_ROWS
-
-    database, _, result = warehouse
-    previews = {event.asset_key.path[1]: event.materialization.metadata.get("preview")
-                for event in result.get_asset_materialization_events() if event.asset_key.path[0] == "marts"}
-    assert [mart for mart, preview in previews.items() if preview is None] == []
-    shown = {mart: [[cell.strip() for cell in line.strip("|").split(" | ")] for line in preview.value.splitlines()]
-             for mart, preview in previews.items()}
-    counts = {mart: query(database, f"SELECT count(*) FROM marts.{mart}")[0][0] for mart in shown}
-    assert {mart: len(lines) - 2 for mart, lines in shown.items()} == {
-        mart: min(PREVIEW_ROWS, count) for mart, count in counts.items()}
-    header, _, *rows = shown["survival_curves"]
-    curves = [dict(zip(header, row)) for row in rows]
-    with duckdb.connect(str(database), read_only=True) as con:
-        [(start,)] = con.execute('SELECT min(time) FROM marts.survival_curves WHERE endpoint = ? AND grouping = ?'
-                                 ' AND "group" = ?', [curves[0][key] for key in ("endpoint", "grouping", "group")]
-                                 ).fetchall()
-    assert float(curves[0]["time"]) == start
-    first = [float(row["time"]) for row in curves if row["group"] == curves[0]["group"]]
-    assert len(first) > 1 and first == sorted(first)
-
-
-def test_a_raw_partition_counts_its_centers_rows(warehouse):
-    """The UI's row count of partition `sch` of raw/patients is sch's rows (current file versions), not the
-    whole table's: the warehouse run covers every center partition in one run."""
-    database, _, result = warehouse
-    counted = {event.partition: event.materialization.metadata["dagster/row_count"].value
-               for event in result.get_asset_materialization_events()
-               if event.asset_key == dg.AssetKey(["raw", "patients"])}
-    in_table = dict(query(database, "SELECT center_id, count(*) FROM raw.patients JOIN raw.current_files"
-                                    " USING (center_id, source_file, file_sha256) GROUP BY ALL"))
-    assert counted == in_table and len(counted) > 1
-    assert counted["sch"] < sum(in_table.values())
-
-
-def test_every_asset_links_to_its_code():
-    """The UI's code reference on every asset: a file of this repository that exists, and for a dbt model or
-    seed its own file in dbt_project/."""
-    from orchestration.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    references = {}
-    for key in graph.get_all_asset_keys():
-        node = graph.get(key)
-        if node.is_materializable:
-            value = node.metadata.get("dagster/code_references")
-            references[key.to_user_string()] = [Path(ref.file_path) for ref in value.code_references] if value else []
-    assert sorted(key for key, paths in references.items() if not paths) == []
-    assert all(path.is_file() and path.is_relative_to(settings.PROJECT_ROOT)
-               for paths in references.values() for path in paths)
-    assert settings.DBT_PROJECT_DIR / "models" / "core" / "patients.sql" in references["core/patients"]
-    assert settings.PROJECT_ROOT / "assets" / "landing" / "assets.py" in references["raw/patients"]
-    # A mart wrapped by skip_when_unchanged links to its own module, not to the wrapper's.
-    assert references["marts/survival_curves"] == [settings.PROJECT_ROOT / "assets" / "marts" / "survival.py"]
