@@ -58,13 +58,13 @@ class DbtResource(dg.ConfigurableResource):
     project_dir: str
 
     def build(self, context: dg.AssetExecutionContext, warehouse: WarehouseResource, target_path: Path,
-              args: Sequence[str] = (), only: Sequence[str] | None = None) -> Iterator[Any]:
-        """`dbt build` of what the step selected (or `only` these models, dbt selectors, and every test that
-        reads one of them), with the extra dbt arguments `args`, as Dagster events (Outputs for models and
-        seeds, check results for tests) converted by dagster-dbt as for its CLI; raises when dbt itself
-        failed."""
+              args: Sequence[str] = (), only: Sequence[str] | None = None, indirect: str = "eager") -> Iterator[Any]:
+        """`dbt build` of what the step selected (or `only` these models, dbt selectors, with the tests dbt's
+        `indirect` selection adds: eager, every test that reads one of them), with the extra dbt arguments
+        `args`, as Dagster events (Outputs for models and seeds, check results for tests) converted by
+        dagster-dbt as for its CLI; raises when dbt itself failed."""
         step = DbtStep(context)
-        selection, indirect = step.subset_selection() if only is None else (["--select", *only], "eager")
+        selection, indirect = step.subset_selection() if only is None else (["--select", *only], indirect)
         # dbt's default (eager) would run a test of a core table together with its seed, before the table
         # exists (Python assets sit between the parts); buildable waits until every parent is built.
         # No JSON artifacts (the project's manifest.json is the one read; dbt.log keeps the run's record),
@@ -195,23 +195,20 @@ def _dbt_part(name: str, pool: str, select: str, exclude: str = "",
                 yield from _skipped(context, con, context.selected_asset_keys, context.selected_asset_check_keys,
                                     plan.reason, plan.data_version)
                 return
-            if plan.models:
-                plan.models.forget(con)
-        models = plan.models
-        only = models.rebuilt if models and models.kept else None
-        events = list(dbt.build(context, warehouse, target, plan.args, only)) if only != () else []
+        built_first, built, models = _build(context, name, plan, dbt, warehouse, target)
         # Row counts and previews join the models' outputs; dbt has released the file by then.
         with warehouse.connect() as con:
-            plan.record(con)
+            _record(con, plan, models)
             checked = [(dg.AssetCheckKey(event.asset_key, event.check_name), event)
-                       for event in events if isinstance(event, dg.AssetCheckResult)]
+                       for event in built_first + built if isinstance(event, dg.AssetCheckResult)]
             versions.record_checks(con, checked)
-            # The models that read nothing new (none downstream of a rebuilt one), and the tests no model of
-            # this run touched, as last built, first.
+            # In dependency order: the models built first; those that read nothing new (none downstream of
+            # a rebuilt one), with the tests no model of this run touched, as last built; the rebuilt ones.
             kept = [] if not models or not models.kept else list(_skipped(
                 context, con, models.kept, context.selected_asset_check_keys - {key for key, _ in checked},
                 "what the model reads did not change", plan.data_version, as_last=True))
-            events = kept + [_with_table_metadata(context, con, event, plan.data_version) for event in events]
+            events = [*(_with_table_metadata(context, con, event, plan.data_version) for event in built_first),
+                      *kept, *(_with_table_metadata(context, con, event, plan.data_version) for event in built)]
         yield from events
 
     return dbt_part
@@ -275,17 +272,22 @@ class _PartPlan:
     args: list[str]
     data_version: str
     reason: str
-    record: Callable[[Any], None]  # what was built, once dbt succeeded
-    models: _ModelPlan | None = None  # None: every model the step selected is built
+    centers: versions.CenterPlan | None = None  # of a per-center layer
+    asset: versions.AssetPlan | None = None  # of the seeds
 
 
 # Parts whose models are rebuilt only where what they read changed: a center that re-delivered its lab values
-# rebuilds core.labs and what reads it, not core.patients. What core reads from outside it, the candidates
-# and the gate's findings, costs a read of the centers' rows to fingerprint (~0.5 s for every center at
-# 100,000 patients). Not staging, whose every model reads every delivered table's record numbers
-# (stg_subject_keys), nor intermediate, whose int_labs reads the view staging.stg_labs: fingerprinting it
-# would parse every lab value, the work a skip would save.
-_BY_MODEL = frozenset({"dbt_core"})
+# rebuilds staging.stg_labs and core.labs and what reads them, not stg_patients or core.patients. Each part
+# names the models it builds first, for every dirty center, whose rows the others' plan then reads: every
+# staging model reads the subject keys of every delivered table (stg_subject_keys) and the corrections
+# (audit.corrections, rebuilt whole). What a part reads from outside it is fingerprinted per center
+# (versions.input_versions): core's candidates and the gate's findings by their rows (~0.5 s for every
+# center at 100,000 patients), staging's delivered tables by their current files. Not intermediate: int_labs
+# reads the view staging.stg_labs, whose fingerprint would parse every lab value, the work a skip saves.
+_BY_MODEL = {"dbt_staging": ("stg_subject_keys", "corrections"), "dbt_core": ()}
+# Each staging model reads its own table's rows of it (macros/current_rows.sql), which that table's file
+# versions stand for (versions.fingerprints): as a whole it would make every model read every file.
+_READ_IN_PART = {"source.blina_warehouse.raw.current_files"}
 
 
 def _plan(con, name: str, context: dg.AssetExecutionContext, partitions_def) -> _PartPlan:
@@ -294,27 +296,58 @@ def _plan(con, name: str, context: dg.AssetExecutionContext, partitions_def) -> 
     in the parts of _BY_MODEL, only the models among them that read what changed (_model_plan)."""
     if name not in LAYERS:
         asset = versions.plan_asset(con, name, SEEDS_CODE, after=None)
-        return _PartPlan(asset.unchanged, [], asset.version, "seed files unchanged",
-                         lambda con: versions.record_asset(con, asset))
+        return _PartPlan(asset.unchanged, [], asset.version, "seed files unchanged", asset=asset)
     run_centers = sorted(context.partition_keys) if partitions_def and (
         context.has_partition_key or context.has_partition_key_range) else None
     plan = versions.plan_centers(con, LAYERS[name], among=run_centers)
     args = ["--full-refresh"] if plan.everything else ["--vars", json.dumps({"centers": list(plan.dirty)})]
     reason = f"no center's inputs changed ({', '.join(plan.run_centers) or 'no center'})"
-    models = _model_plan(con, context, plan) if name in _BY_MODEL and plan.dirty else None
-    return _PartPlan(not plan.dirty, args, plan.version(con), reason,
-                     lambda con: _record_centers(con, plan, models), models)
+    return _PartPlan(not plan.dirty, args, plan.version(con), reason, plan)
 
 
-def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPlan) -> _ModelPlan:
-    """Which of the step's models read something of the dirty centers that is not what they were last built
-    from (versions.input_versions: the fingerprints of the relations they read from outside the step, the
-    layers' code); they and every model downstream of one are rebuilt. A run over every center rebuilds
-    every model (the tables are recreated whole) and records what each read."""
-    manifest = dbt_docs.manifest(Path(dbt_project().manifest_path))
+def _build(context: dg.AssetExecutionContext, name: str, plan: _PartPlan, dbt: DbtResource,
+           warehouse: WarehouseResource, target: Path) -> tuple[list, list, _ModelPlan | None]:
+    """dbt's events for the part's plan, those of the models built first apart, and, in the parts of
+    _BY_MODEL, which models it rebuilt: when some centers changed, the models built first, then only those
+    that read what changed (none: no dbt)."""
+    if name not in _BY_MODEL:
+        return [], list(dbt.build(context, warehouse, target, plan.args)), None
+    first = _BY_MODEL[name]
+    if plan.centers.everything:  # the tables are recreated whole: every model, one invocation
+        events = list(dbt.build(context, warehouse, target, plan.args))
+        with warehouse.connect() as con:
+            return [], events, _model_plan(con, context, plan.centers, first)
+    selected_first = _selectors(context, first)
+    built_first = list(dbt.build(context, warehouse, target, plan.args, only=selected_first, indirect="buildable")) \
+        if selected_first else []
+    with warehouse.connect() as con:
+        models = _model_plan(con, context, plan.centers, first)
+        models.forget(con)
+    return built_first, list(dbt.build(context, warehouse, target, plan.args, only=models.rebuilt)) \
+        if models.rebuilt else [], models
+
+
+def _selectors(context: dg.AssetExecutionContext, names: Sequence[str]) -> tuple[str, ...]:
+    """dbt selectors of the models named `names` that the step selected."""
     translator = WarehouseDbtTranslator()
+    return tuple(".".join(node["fqn"]) for node in _manifest()["nodes"].values()
+                 if node["resource_type"] == "model" and node["name"] in names
+                 and translator.get_asset_key(node) in context.selected_asset_keys)
+
+
+def _manifest() -> dict:
+    return dbt_docs.manifest(Path(dbt_project().manifest_path))
+
+
+def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPlan, first: Sequence[str]) -> _ModelPlan:
+    """Which of the step's models (but those built `first`) read something of the dirty centers that is not
+    what they were last built from (versions.input_versions: the fingerprints of what they read from outside
+    them, the layers' code); they and every model downstream of one are rebuilt. A run over every center
+    rebuilds every model (the tables are recreated whole) and records what each read."""
+    manifest, translator = _manifest(), WarehouseDbtTranslator()
     nodes = {unique_id: node for unique_id, node in manifest["nodes"].items()
-             if node["resource_type"] == "model" and translator.get_asset_key(node) in context.selected_asset_keys}
+             if node["resource_type"] == "model" and node["name"] not in first
+             and translator.get_asset_key(node) in context.selected_asset_keys}
     relation = {unique_id: f"{node['schema']}.{node.get('alias') or node['name']}" for unique_id, node in nodes.items()}
 
     def read(parent: str) -> str:
@@ -323,7 +356,8 @@ def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPla
 
     # Seeds change only by commit (the code version); models of the step are handled by `downstream`.
     reads = {relation[unique_id]: [read(parent) for parent in node["depends_on"]["nodes"]
-                                   if parent not in nodes and not parent.startswith("seed.")]
+                                   if parent not in nodes and parent not in _READ_IN_PART
+                                   and not parent.startswith("seed.")]
              for unique_id, node in nodes.items()}
     inputs = versions.input_versions(con, reads, plan.dirty)
 
@@ -341,13 +375,17 @@ def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPla
         relations=tuple(sorted(relation[unique_id] for unique_id in rebuilt)), inputs=inputs, centers=plan.dirty)
 
 
-def _record_centers(con, plan: versions.CenterPlan, models: _ModelPlan | None) -> None:
-    """The layer's version per rebuilt center; for core, also the contents of its rebuilt tables, which the
-    marts' versions are made of (a mart skips while the core tables it reads hold the same rows), and what
-    each rebuilt model read."""
-    versions.record(con, plan.layer, plan.versions)
-    if plan.layer == "core":
-        versions.record_contents(con, "core", plan.dirty,
+def _record(con, plan: _PartPlan, models: _ModelPlan | None) -> None:
+    """What was built, once dbt succeeded. Seeds: their version. A per-center layer: its version per rebuilt
+    center; for core, also the contents of its rebuilt tables, which the marts' versions are made of (a mart
+    skips while the core tables it reads hold the same rows); and what each rebuilt model read."""
+    centers = plan.centers
+    if centers is None:
+        versions.record_asset(con, plan.asset)
+        return
+    versions.record(con, centers.layer, centers.versions)
+    if centers.layer == "core":
+        versions.record_contents(con, "core", centers.dirty,
                                  None if models is None else [relation.split(".")[1] for relation in models.relations])
     for relation in models.relations if models else ():
         versions.record(con, versions.inputs_of(relation), models.inputs[relation])

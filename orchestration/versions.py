@@ -9,10 +9,11 @@ the version it last built each center from, and rebuilds a center when that diff
 layer now holds: staging compares with the source version, intermediate with staging's record, and so on. A
 layer that fails records nothing, so the next run retries it.
 
-Within core, a dirty center rebuilds only the models that read something of it that changed: each model
-records, per center, the fingerprints of the relations it reads from outside core (its candidates and the
-gate's findings: `input_versions`), and a model whose inputs are the ones it was built from is kept, unless it
-reads a model that is rebuilt. A re-delivered lab file rebuilds core.labs, not core.patients.
+Within staging and core, a dirty center rebuilds only the models that read something of it that changed:
+each model records, per center, the fingerprints of what it reads from outside its layer (`input_versions`:
+core's candidates and the gate's findings by their rows, staging's delivered tables by their current files),
+and a model whose inputs are the ones it was built from is kept, unless it reads a model that is rebuilt
+(orchestration/dbt.py). A re-delivered lab file rebuilds stg_labs and core.labs, not core.patients.
 
 The assets after core (marts, accounting, snapshot) are built from every center at once: their input version
 is core's record of every center (or, for a mart, the contents of the core tables it reads) plus their own
@@ -230,12 +231,16 @@ def record_contents(con: duckdb.DuckDBPyConnection, schema: str, centers: Sequen
 def fingerprints(con: duckdb.DuckDBPyConnection, relation: str, centers: Sequence[str]) -> dict[str, str]:
     """center_id -> the fingerprint of its rows in `relation`: the row count and the sum of the rows' hashes,
     which does not depend on the rows' order. A relation without a center_id (a code list) is fingerprinted
-    whole, the same for every center."""
+    whole, the same for every center. A delivered table (raw, each row with its file's file_sha256) is
+    fingerprinted by the current version of each of the center's files: raw keeps every version of a file,
+    and staging reads the current ones (raw.current_files)."""
     schema, table = (part.strip('"') for part in relation.split(".", 1))
-    per_center = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
-                             " AND column_name = 'center_id' AND database_name = current_database()",
-                             [schema, table]).fetchall()[0][0]
-    if not per_center:
+    columns = {column for (column,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
+        " AND database_name = current_database()", [schema, table]).fetchall()}
+    if schema == "raw" and {"center_id", "file_sha256"} <= columns:
+        return _file_versions(con, table, centers)
+    if "center_id" not in columns:
         [(rows, hashes)] = con.execute(f"SELECT count(*), sum(hash(content)) FROM {relation} AS content").fetchall()
         return dict.fromkeys(centers, digest(str(rows), str(hashes)))
     placeholders = ", ".join("?" * len(centers))
@@ -243,6 +248,17 @@ def fingerprints(con: duckdb.DuckDBPyConnection, relation: str, centers: Sequenc
         f"SELECT center_id, count(*), sum(hash(content)) FROM {relation} AS content"
         f" WHERE center_id IN ({placeholders}) GROUP BY center_id", list(centers)).fetchall()}
     return {center: found.get(center, digest("0", "0")) for center in centers}
+
+
+def _file_versions(con: duckdb.DuckDBPyConnection, table: str, centers: Sequence[str]) -> dict[str, str]:
+    """center_id -> the current version of each of its files of the delivered table `table` (audit.loads)."""
+    found = dict(con.execute(
+        "SELECT current.center_id, string_agg(current.source_file || '=' || current.file_sha256, '|'"
+        " ORDER BY current.source_file) FROM raw.current_files AS current"
+        " SEMI JOIN audit.loads AS load ON load.center_id = current.center_id"
+        " AND load.source_file = current.source_file AND load.table_name = ?"
+        " WHERE list_contains(?, current.center_id) GROUP BY ALL", [table, list(centers)]).fetchall())
+    return {center: digest(found.get(center, "")) for center in centers}
 
 
 def inputs_of(relation: str) -> str:

@@ -274,29 +274,32 @@ def _rebuilt(result, layer: str) -> set[str]:
 
 
 def test_a_center_partition_rebuilds_only_that_centers_rows(warehouse, tmp_path, monkeypatch):
-    """A delivery's run for a center whose lab file changed replaces that center's staging rows and, in core,
-    the lab values and what is built from them, leaving the other centers' rows as they were: rows marked
-    beforehand stay marked at `ach` only in staging, and at both in core.patients, which reads nothing that
+    """A delivery's run for a center whose lab file changed rebuilds that center's lab values and what is built
+    from them, layer by layer, and leaves the other centers' rows as they were: rows marked beforehand stay
+    marked at `ach` only in the lab tables, and at both centers in core.patients, which reads nothing that
     changed. The marts that read no lab value skip their work; the snapshot is published again."""
     database, _, _ = warehouse
     labs = _landing_copy(tmp_path, monkeypatch) / "sch" / "labs.csv"
     delivered = labs.read_text()
     assert "Blood,CD19+ abs,0.076," in delivered
     labs.write_text(delivered.replace("Blood,CD19+ abs,0.076,", "Blood,CD19+ abs,0.067,", 1))
+    # (Not in staging.stg_patients: core.patients, which reads it through the candidates, would see the marks.)
+    marked = {"core.patients": "protocol", "intermediate.int_labs": "unit_raw", "core.labs": "unit_raw"}
     with duckdb.connect(str(database)) as con:
-        for table in ("staging.stg_patients", "core.patients"):
-            con.execute(f"UPDATE {table} SET protocol = 'marked' WHERE center_id IN ('ach', 'sch')")
+        for table, column in marked.items():
+            con.execute(f"UPDATE {table} SET {column} = 'marked' WHERE center_id IN ('ach', 'sch')")
     result = _delivery_run("sch")
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert {"raw/labs", "staging/stg_patients", "core/patients", "marts/paper_reproduction",
             "snapshot/analytics"} <= materialized
+    assert _rebuilt(result, "staging") == {"staging/stg_subject_keys", "staging/stg_labs"}
     assert _rebuilt(result, "core") == {"core/labs", "core/lab_draw_choices", "core/lab_draws"}
-    marked = dict(query(database, "SELECT center_id, count(*) FILTER (protocol = 'marked') FROM staging.stg_patients"
-                                  " WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
-    assert marked["sch"] == 0 and marked["ach"] == query(
-        database, "SELECT count(*) FROM staging.stg_patients WHERE center_id = 'ach'")[0][0] > 0
-    assert query(database, "SELECT count(*) FILTER (protocol = 'marked') = count(*) FROM core.patients"
-                           " WHERE center_id IN ('ach', 'sch')") == [(True,)]
+    still_marked = {table: dict(query(database, f"SELECT center_id, count(*) FILTER ({column} = 'marked') = count(*)"
+                                                f" FROM {table} WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
+                    for table, column in marked.items()}
+    assert still_marked == {"core.patients": {"ach": True, "sch": True},
+                            "intermediate.int_labs": {"ach": True, "sch": False},
+                            "core.labs": {"ach": True, "sch": False}}
     assert query(database, "SELECT count(*) FROM core.labs WHERE center_id = 'sch' AND value_raw = '0.067'") == [(1,)]
     recomputed = _rebuilt(result, "marts")
     assert "marts/risk_factors" in recomputed  # reads core.lab_draws
