@@ -39,6 +39,11 @@ def dbt_project() -> DbtProject:
     return project
 
 
+def _manifest() -> dict:
+    """The project's manifest.json, parsed (read once per version of the file)."""
+    return dbt_docs.manifest(Path(dbt_project().manifest_path))
+
+
 def _manifest_stale(manifest: Path) -> bool:
     if not manifest.exists():
         return True
@@ -229,7 +234,7 @@ def _drop_removed_models(con, schema: str) -> None:
 @cache
 def _models_by_schema() -> dict[str, set[str]]:
     """schema -> the relations its dbt models build, from the project's manifest."""
-    manifest = dbt_docs.manifest(Path(dbt_project().manifest_path))
+    manifest = _manifest()
     models: dict[str, set[str]] = {}
     for node in manifest["nodes"].values():
         if node["resource_type"] in ("model", "seed", "snapshot"):
@@ -241,7 +246,7 @@ def _models_by_schema() -> dict[str, set[str]]:
 def preview_orders() -> dict[tuple[str, str], list[str]]:
     """(schema, relation) -> the columns a preview of its rows is sorted by (a patient's rows in their order,
     not the storage's), from each model's `meta: preview_order` in its YAML."""
-    manifest = dbt_docs.manifest(Path(dbt_project().manifest_path))
+    manifest = _manifest()
     return {(node["schema"], node.get("alias") or node["name"]): node["config"]["meta"]["preview_order"]
             for node in manifest["nodes"].values()
             if node["resource_type"] == "model" and "preview_order" in node["config"].get("meta", {})}
@@ -287,7 +292,7 @@ class _PartPlan:
 _BY_MODEL = {"dbt_staging": ("stg_subject_keys", "corrections"), "dbt_core": ()}
 # Each staging model reads its own table's rows of it (macros/current_rows.sql), which that table's file
 # versions stand for (versions.fingerprints): as a whole it would make every model read every file.
-_READ_IN_PART = {"source.blina_warehouse.raw.current_files"}
+_READ_PER_TABLE = {"source.blina_warehouse.raw.current_files"}
 
 
 def _plan(con, name: str, context: dg.AssetExecutionContext, partitions_def) -> _PartPlan:
@@ -335,10 +340,6 @@ def _selectors(context: dg.AssetExecutionContext, names: Sequence[str]) -> tuple
                  and translator.get_asset_key(node) in context.selected_asset_keys)
 
 
-def _manifest() -> dict:
-    return dbt_docs.manifest(Path(dbt_project().manifest_path))
-
-
 def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPlan, first: Sequence[str]) -> _ModelPlan:
     """Which of the step's models (but those built `first`) read something of the dirty centers that is not
     what they were last built from (versions.input_versions: the fingerprints of what they read from outside
@@ -356,7 +357,7 @@ def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPla
 
     # Seeds change only by commit (the code version); models of the step are handled by `downstream`.
     reads = {relation[unique_id]: [read(parent) for parent in node["depends_on"]["nodes"]
-                                   if parent not in nodes and parent not in _READ_IN_PART
+                                   if parent not in nodes and parent not in _READ_PER_TABLE
                                    and not parent.startswith("seed.")]
              for unique_id, node in nodes.items()}
     inputs = versions.input_versions(con, reads, plan.dirty)
