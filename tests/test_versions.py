@@ -180,3 +180,21 @@ def test_a_models_input_version_changes_with_what_it_reads_of_that_center_only(c
     recoded = versions.input_versions(con, reads, ["a", "b"])
     assert all(recoded["core.labs"][center] != changed["core.labs"][center] for center in ("a", "b"))
     assert recoded["core.patients"] == before["core.patients"]
+
+
+def test_a_delivered_table_is_read_as_the_current_versions_of_its_files(con):
+    """What a staging model reads of a delivered table is the current version of each of the center's files
+    of that table (raw keeps every version): another table's new file, or an earlier version of this one
+    still in raw, changes nothing."""
+    con.execute("CREATE TABLE raw.labs AS SELECT * FROM (VALUES ('a', 'labs.csv', 'h0', 1), ('a', 'labs.csv', 'h1', 2),"
+                " ('b', 'labs.csv', 'h3', 3)) AS t(center_id, source_file, file_sha256, value)")
+    con.execute("CREATE TABLE audit.loads AS SELECT * FROM (VALUES ('a', 'labs.csv', 'labs'), ('a', 'patients.csv',"
+                " 'patients'), ('b', 'labs.csv', 'labs')) AS t(center_id, source_file, table_name)")
+    before = versions.fingerprints(con, '"raw"."labs"', ["a", "b"])
+    assert before["a"] != before["b"]
+    con.execute("UPDATE raw.current_files SET file_sha256 = 'h9' WHERE source_file = 'patients.csv'")
+    con.execute("INSERT INTO raw.labs VALUES ('a', 'labs.csv', 'h8', 4)")  # landed, not current
+    assert versions.fingerprints(con, '"raw"."labs"', ["a", "b"]) == before
+    con.execute("UPDATE raw.current_files SET file_sha256 = 'h8' WHERE center_id = 'a' AND source_file = 'labs.csv'")
+    after = versions.fingerprints(con, '"raw"."labs"', ["a", "b"])
+    assert after["a"] != before["a"] and after["b"] == before["b"]
