@@ -16,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 
 from orchestration import dbt_docs, dbt_runner, pseudonym_key, settings, versions
 from orchestration.framework_internals import DbtStep
-from orchestration.metadata import ROWS_BY_CENTER, carried_over, column_schema, last_data_version, markdown_table
+from orchestration.metadata import ROWS_BY_CENTER, column_schema, last_described, markdown_table
 from orchestration.pseudonym_key import KEY_VARIABLE
 from orchestration.resources import WarehouseResource
 
@@ -398,8 +398,9 @@ def _skipped(context: dg.AssetExecutionContext, con, keys, check_keys, reason: s
     tables are as they were built, at `data_version` (`as_last`: at their last materialization's version,
     where there is one)."""
     for key in _in_dependency_order(keys, context.assets_def.asset_deps):
-        version = (as_last and last_data_version(context.instance, key)) or data_version
-        described = carried_over(context.instance, key, version)
+        last = last_described(context.instance, key)
+        version = last[0] if as_last and last is not None else data_version
+        described = last[1] if last is not None and last[0] == version else None
         yield dg.MaterializeResult(asset_key=key, metadata={
             "skipped": reason, **(_table_metadata(context, con, key) if described is None else described)},
             data_version=dg.DataVersion(version))

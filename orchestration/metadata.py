@@ -54,21 +54,19 @@ def carried_over(instance, key, data_version: str) -> dict | None:
     the data version `data_version` (the same rows: a version fingerprints everything they are computed
     from); None when there is none such (another instance, or a warehouse built elsewhere). Counting a view's
     rows again (staging.stg_labs parses every lab value) cost ~1 s of a run with nothing changed."""
-    materialization = _last_materialization(instance, key)
-    if materialization is None or materialization.tags.get(DATA_VERSION_TAG) != data_version:
-        return None
-    return {name: value for name, value in materialization.metadata.items() if name in TABLE_METADATA}
+    last = last_described(instance, key)
+    return last[1] if last is not None and last[0] == data_version else None
 
 
-def last_data_version(instance, key) -> str | None:
-    """The data version of `key`'s last materialization in `instance` (None: none, or none recorded)."""
-    materialization = _last_materialization(instance, key)
-    return materialization.tags.get(DATA_VERSION_TAG) if materialization else None
-
-
-def _last_materialization(instance, key):
+def last_described(instance, key) -> tuple[str, dict] | None:
+    """The data version of `key`'s last materialization in `instance`, and its row count, column schema and
+    preview (None: none, or one without a data version)."""
     entry = instance.get_latest_materialization_event(key)
-    return entry.asset_materialization if entry else None
+    materialization = entry.asset_materialization if entry else None
+    version = materialization.tags.get(DATA_VERSION_TAG) if materialization else None
+    if version is None:
+        return None
+    return version, {name: value for name, value in materialization.metadata.items() if name in TABLE_METADATA}
 
 
 def root_cause(error) -> str:
