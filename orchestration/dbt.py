@@ -286,10 +286,11 @@ class _PartPlan:
 # names the models it builds first, for every dirty center, whose rows the others' plan then reads: every
 # staging model reads the subject keys of every delivered table (stg_subject_keys) and the corrections
 # (audit.corrections, rebuilt whole). What a part reads from outside it is fingerprinted per center
-# (versions.input_versions): core's candidates and the gate's findings by their rows (~0.5 s for every
-# center at 100,000 patients), staging's delivered tables by their current files. Not intermediate: int_labs
-# reads the view staging.stg_labs, whose fingerprint would parse every lab value, the work a skip saves.
-_BY_MODEL = {"dbt_staging": ("stg_subject_keys", "corrections"), "dbt_core": ()}
+# (versions.input_versions): the gate's findings by their rows, staging's delivered tables by their current
+# files, and a model of another of these parts by the inputs it recorded, which its rows are computed from
+# (int_labs reads the view staging.stg_labs, whose rows would be every lab value parsed again, the work a skip
+# saves; core reads the candidates, intermediate's models, without hashing their rows).
+_BY_MODEL = {"dbt_staging": ("stg_subject_keys", "corrections"), "dbt_intermediate": (), "dbt_core": ()}
 # Each staging model reads its own table's rows of it (macros/current_rows.sql), which that table's file
 # versions stand for (versions.fingerprints): as a whole it would make every model read every file.
 _READ_PER_TABLE = {"source.blina_warehouse.raw.current_files"}
@@ -360,7 +361,11 @@ def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPla
                                    if parent not in nodes and parent not in _READ_PER_TABLE
                                    and not parent.startswith("seed.")]
              for unique_id, node in nodes.items()}
-    inputs = versions.input_versions(con, reads, plan.dirty)
+    inputs = versions.with_parents(versions.input_versions(con, reads, plan.dirty, built={
+        read(parent) for node in nodes.values() for parent in node["depends_on"]["nodes"]
+        if parent not in nodes and _records_inputs(manifest["nodes"].get(parent))}),
+        {relation[unique_id]: [relation[parent] for parent in node["depends_on"]["nodes"] if parent in nodes]
+         for unique_id, node in nodes.items()})
 
     def built_from_inputs(unique_id: str) -> bool:
         built = versions.recorded(con, versions.inputs_of(relation[unique_id]))
@@ -374,6 +379,13 @@ def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPla
         rebuilt=tuple(sorted(".".join(nodes[unique_id]["fqn"]) for unique_id in rebuilt)),
         kept=frozenset(translator.get_asset_key(node) for unique_id, node in nodes.items() if unique_id not in rebuilt),
         relations=tuple(sorted(relation[unique_id] for unique_id in rebuilt)), inputs=inputs, centers=plan.dirty)
+
+
+def _records_inputs(node: Mapping[str, Any] | None) -> bool:
+    """A model of another per-model part records what it read (not those built first: every model reads them)."""
+    part = next((part for part, layer in LAYERS.items() if node and layer == node["schema"]), None)
+    return node is not None and node["resource_type"] == "model" and part in _BY_MODEL \
+        and node["name"] not in _BY_MODEL[part]
 
 
 def _record(con, plan: _PartPlan, models: _ModelPlan | None) -> None:

@@ -9,11 +9,12 @@ the version it last built each center from, and rebuilds a center when that diff
 layer now holds: staging compares with the source version, intermediate with staging's record, and so on. A
 layer that fails records nothing, so the next run retries it.
 
-Within staging and core, a dirty center rebuilds only the models that read something of it that changed:
-each model records, per center, the fingerprints of what it reads from outside its layer (`input_versions`:
-core's candidates and the gate's findings by their rows, staging's delivered tables by their current files),
-and a model whose inputs are the ones it was built from is kept, unless it reads a model that is rebuilt
-(orchestration/dbt.py). A re-delivered lab file rebuilds stg_labs and core.labs, not core.patients.
+Within staging, intermediate and core, a dirty center rebuilds only the models that read something of it that
+changed: each model records, per center, the fingerprints of what it reads from outside its layer
+(`input_versions`: core's candidates and the gate's findings by their rows, staging's delivered tables by their
+current files, intermediate's staging models by the inputs those recorded), and a model whose inputs are the
+ones it was built from is kept, unless it reads a model that is rebuilt (orchestration/dbt.py). A re-delivered
+lab file rebuilds stg_labs, int_labs and core.labs, not core.patients.
 
 The assets after core (marts, accounting, snapshot) are built from every center at once: their input version
 is core's record of every center (or, for a mart, the contents of the core tables it reads) plus their own
@@ -267,16 +268,45 @@ def inputs_of(relation: str) -> str:
 
 
 def input_versions(con: duckdb.DuckDBPyConnection, reads: Mapping[str, Sequence[str]],
-                   centers: Sequence[str]) -> dict[str, dict[str, str]]:
+                   centers: Sequence[str], built: Iterable[str] = ()) -> dict[str, dict[str, str]]:
     """model -> center_id -> the version of what the model reads for that center: the fingerprints of the
     relations it reads (`reads`: model -> relations) and the code of the per-center layers. Each relation is
-    read once, whichever models read it."""
+    read once, whichever models read it. A relation among `built`, a model that records its own inputs, is
+    read as the inputs it was last built from (`inputs_of`), which its rows are computed from with the same
+    code: a view such as staging.stg_labs, whose rows would be every lab value parsed again."""
     code = code_version(CENTER_CODE)
-    found = {relation: fingerprints(con, relation, centers)
+    built = set(built)
+    found = {relation: built_from(con, relation, centers) if relation in built else fingerprints(con, relation, centers)
              for relation in sorted({relation for relations in reads.values() for relation in relations})}
     return {model: {center: digest(code, *(f"{relation}={found[relation][center]}" for relation in sorted(relations)))
                     for center in centers}
             for model, relations in reads.items()}
+
+
+def with_parents(inputs: Mapping[str, Mapping[str, str]],
+                 parents: Mapping[str, Sequence[str]]) -> dict[str, dict[str, str]]:
+    """`inputs` (model -> center_id -> the version of what it reads from outside its layer) with each model's
+    version also made of those of the models of its layer it reads (`parents`), theirs of their parents' and so
+    on: a model's recorded inputs then stand for everything its rows are computed from (`built_from`)."""
+    folded: dict[str, dict[str, str]] = {}
+
+    def fold(model: str) -> dict[str, str]:
+        if model not in folded:
+            above = {parent: fold(parent) for parent in sorted(parents.get(model, ()))}
+            folded[model] = {center: digest(version, *(f"{parent}={built[center]}" for parent, built in above.items()))
+                             for center, version in inputs[model].items()}
+        return folded[model]
+
+    for model in inputs:
+        fold(model)
+    return folded
+
+
+def built_from(con: duckdb.DuckDBPyConnection, relation: str, centers: Sequence[str]) -> dict[str, str]:
+    """center_id -> the input version the model `relation` ("schema"."table") last built that center's rows
+    from; a center it never built reads as none."""
+    built = recorded(con, inputs_of(".".join(part.strip('"') for part in relation.split(".", 1))))
+    return {center: built.get(center, "never built") for center in centers}
 
 
 def record_asset(con: duckdb.DuckDBPyConnection, plan: AssetPlan) -> None:

@@ -284,7 +284,8 @@ def test_a_center_partition_rebuilds_only_that_centers_rows(warehouse, tmp_path,
     assert "Blood,CD19+ abs,0.076," in delivered
     labs.write_text(delivered.replace("Blood,CD19+ abs,0.076,", "Blood,CD19+ abs,0.067,", 1))
     # (Not in staging.stg_patients: core.patients, which reads it through the candidates, would see the marks.)
-    marked = {"core.patients": "protocol", "intermediate.int_labs": "unit_raw", "core.labs": "unit_raw"}
+    marked = {"core.patients": "protocol", "intermediate.int_cycle_response": "pre_mrd_pct_raw",
+              "intermediate.int_labs": "unit_raw", "core.labs": "unit_raw"}
     with duckdb.connect(str(database)) as con:
         for table, column in marked.items():
             con.execute(f"UPDATE {table} SET {column} = 'marked' WHERE center_id IN ('ach', 'sch')")
@@ -293,11 +294,13 @@ def test_a_center_partition_rebuilds_only_that_centers_rows(warehouse, tmp_path,
     assert {"raw/labs", "staging/stg_patients", "core/patients", "marts/paper_reproduction",
             "snapshot/analytics"} <= materialized
     assert _rebuilt(result, "staging") == {"staging/stg_subject_keys", "staging/stg_labs"}
+    assert _rebuilt(result, "intermediate") == {"intermediate/int_labs"}
     assert _rebuilt(result, "core") == {"core/labs", "core/lab_draw_choices", "core/lab_draws"}
     still_marked = {table: dict(query(database, f"SELECT center_id, count(*) FILTER ({column} = 'marked') = count(*)"
                                                 f" FROM {table} WHERE center_id IN ('ach', 'sch') GROUP BY ALL"))
                     for table, column in marked.items()}
     assert still_marked == {"core.patients": {"ach": True, "sch": True},
+                            "intermediate.int_cycle_response": {"ach": True, "sch": True},
                             "intermediate.int_labs": {"ach": True, "sch": False},
                             "core.labs": {"ach": True, "sch": False}}
     assert query(database, "SELECT count(*) FROM core.labs WHERE center_id = 'sch' AND value_raw = '0.067'") == [(1,)]

@@ -198,3 +198,32 @@ def test_a_delivered_table_is_read_as_the_current_versions_of_its_files(con):
     con.execute("UPDATE raw.current_files SET file_sha256 = 'h8' WHERE center_id = 'a' AND source_file = 'labs.csv'")
     after = versions.fingerprints(con, '"raw"."labs"', ["a", "b"])
     assert after["a"] != before["a"] and after["b"] == before["b"]
+
+
+def test_a_model_read_as_what_it_was_built_from_changes_with_that_only(con):
+    """A model that records its inputs (a staging view, whose rows would be every lab value parsed again) is
+    read as the inputs it last built each center from: a center it rebuilt from other inputs changes that
+    center's version, a center it never built reads as never built."""
+    versions.record(con, versions.inputs_of("staging.stg_labs"), {"a": "v1", "b": "v2"})
+    reads = {"intermediate.int_labs": ['"staging"."stg_labs"']}
+    before = versions.input_versions(con, reads, ["a", "b", "c"], built={'"staging"."stg_labs"'})
+    assert len(set(before["intermediate.int_labs"].values())) == 3
+    versions.record(con, versions.inputs_of("staging.stg_labs"), {"a": "v3"})
+    after = versions.input_versions(con, reads, ["a", "b", "c"], built={'"staging"."stg_labs"'})
+    assert after["intermediate.int_labs"]["a"] != before["intermediate.int_labs"]["a"]
+    assert {center: after["intermediate.int_labs"][center] for center in "bc"} == \
+        {center: before["intermediate.int_labs"][center] for center in "bc"}
+
+
+def test_a_models_version_holds_those_of_the_models_of_its_layer_it_reads(con):
+    """A view reading another model of its layer (int_patients reads int_cycle_response) changes version when
+    that model's inputs change, though its own outside inputs do not, and so does what reads it in turn."""
+    inputs = {"int_cycle_response": {"a": "r1", "b": "r2"}, "int_patients": {"a": "p1", "b": "p2"},
+              "int_cycles": {"a": "c1", "b": "c2"}}
+    parents = {"int_patients": ["int_cycle_response"], "int_cycles": ["int_patients"]}
+    before = versions.with_parents(inputs, parents)
+    after = versions.with_parents({**inputs, "int_cycle_response": {"a": "r3", "b": "r2"}}, parents)
+    for model in inputs:
+        assert after[model]["a"] != before[model]["a"] and after[model]["b"] == before[model]["b"]
+    assert versions.with_parents({**inputs, "int_cycles": {"a": "c9", "b": "c2"}}, parents)["int_patients"] == \
+        before["int_patients"]
