@@ -69,14 +69,27 @@ def select_list(relation: str, columns: Sequence[str], published: Mapping[tuple[
                                 for (t, f), centers in published.items())
             expressions.append(f"CASE WHEN {about} THEN NULL ELSE {quoted} END AS {quoted}")
         elif column == "row_json":
-            patched = quoted
-            for (_, field), centers in published.items():
-                patched = (f"CASE WHEN {patched} IS NULL OR {_kept(centers)} THEN {patched}"
-                           f" ELSE json_merge_patch({patched}, '{{\"{field}\": null}}')::VARCHAR END")
-            expressions.append(f"{patched} AS {quoted}")
+            expressions.append(f"{_row_json(quoted, published)} AS {quoted}")
         else:
             expressions.append(quoted)
     return ", ".join(expressions)
+
+
+def _row_json(quoted: str, published: Mapping[tuple[str, str], list[str]]) -> str:
+    """SQL: a finding's row as JSON without the free-text keys withheld for its center. A finding names its
+    table (table_name), and only that table's fields are looked at: each removal parses the JSON, and a lab
+    finding has none to remove (quarantine.labs at 100,000 patients, 140,000 rows: 1.5 s against 0.6 s)."""
+    def without(table: str) -> str:
+        patched = quoted
+        for (of, field), centers in published.items():
+            if of == table:
+                patched = (f"CASE WHEN {_kept(centers)} THEN {patched}"
+                           f" ELSE json_merge_patch({patched}, '{{\"{field}\": null}}')::VARCHAR END")
+        return patched
+
+    cases = " ".join(f"WHEN table_name = '{table}' THEN {without(table)}"
+                     for table in sorted({table for table, _ in published}))
+    return f"CASE WHEN {quoted} IS NULL THEN NULL {cases} ELSE {quoted} END"
 
 
 def note(relation: str, column: str, published: Mapping[tuple[str, str], list[str]]) -> str | None:
