@@ -11,10 +11,11 @@ layer that fails records nothing, so the next run retries it.
 
 Within staging, intermediate and core, a dirty center rebuilds only the models that read something of it that
 changed: each model records, per center, the fingerprints of what it reads from outside its layer
-(`input_versions`: core's candidates and the gate's findings by their rows, staging's delivered tables by their
-current files, intermediate's staging models by the inputs those recorded), and a model whose inputs are the
-ones it was built from is kept, unless it reads a model that is rebuilt (orchestration/dbt.py). A re-delivered
-lab file rebuilds stg_labs, int_labs and core.labs, not core.patients.
+(`input_versions`: the gate's findings by their rows, staging's delivered tables by their current files, a
+model of an earlier layer, such as intermediate's staging models or core's candidates, by the inputs that
+model recorded), and a model whose inputs are the ones it was built from is kept, unless it reads a model
+that is rebuilt (orchestration/dbt.py). A re-delivered lab file rebuilds stg_labs, int_labs and core.labs,
+not core.patients.
 
 The assets after core (marts, accounting, snapshot) are built from every center at once: their input version
 is core's record of every center (or, for a mart, the contents of the core tables it reads) plus their own

@@ -283,7 +283,6 @@ def test_a_center_partition_rebuilds_only_that_centers_rows(warehouse, tmp_path,
     delivered = labs.read_text()
     assert "Blood,CD19+ abs,0.076," in delivered
     labs.write_text(delivered.replace("Blood,CD19+ abs,0.076,", "Blood,CD19+ abs,0.067,", 1))
-    # (Not in staging.stg_patients: core.patients, which reads it through the candidates, would see the marks.)
     marked = {"core.patients": "protocol", "intermediate.int_cycle_response": "pre_mrd_pct_raw",
               "intermediate.int_labs": "unit_raw", "core.labs": "unit_raw"}
     with duckdb.connect(str(database)) as con:
