@@ -329,7 +329,8 @@ def _build(context: dg.AssetExecutionContext, name: str, plan: _PartPlan, dbt: D
     selected_first = _selectors(context, first)
     # A test that also reads a model of a later part (core's rows_as_validated reads int_labs) runs with that
     # part: eager selection would run it now, against the later part's rows of before this run.
-    later = [select for part, select in _SELECTS.items() if list(_SELECTS).index(part) > list(_SELECTS).index(name)]
+    parts = list(_SELECTS)
+    later = [_SELECTS[part] for part in parts[parts.index(name) + 1:]]
     args = [*plan.args, "--exclude", *later] if later else plan.args
     built_first = list(dbt.build(context, warehouse, target, args, only=selected_first, indirect="buildable")) \
         if selected_first else []
@@ -368,11 +369,12 @@ def _model_plan(con, context: dg.AssetExecutionContext, plan: versions.CenterPla
                                    if parent not in nodes and parent not in _READ_PER_TABLE
                                    and not parent.startswith("seed.")]
              for unique_id, node in nodes.items()}
-    inputs = versions.with_parents(versions.input_versions(con, reads, plan.dirty, built={
-        read(parent) for node in nodes.values() for parent in node["depends_on"]["nodes"]
-        if parent not in nodes and _records_inputs(manifest["nodes"].get(parent))}),
-        {relation[unique_id]: [relation[parent] for parent in node["depends_on"]["nodes"] if parent in nodes]
-         for unique_id, node in nodes.items()})
+    # Models of earlier per-model parts are read as the inputs they recorded; those of this part fold in.
+    read_as_built = {read(parent) for node in nodes.values() for parent in node["depends_on"]["nodes"]
+                     if parent not in nodes and _records_inputs(manifest["nodes"].get(parent))}
+    parents = {relation[unique_id]: [relation[parent] for parent in node["depends_on"]["nodes"] if parent in nodes]
+               for unique_id, node in nodes.items()}
+    inputs = versions.with_parents(versions.input_versions(con, reads, plan.dirty, built=read_as_built), parents)
 
     def built_from_inputs(unique_id: str) -> bool:
         built = versions.recorded(con, versions.inputs_of(relation[unique_id]))
