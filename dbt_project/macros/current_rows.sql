@@ -14,7 +14,10 @@
         settings.date_format,
         settings.decimal
     from {{ source('raw', table_name) }} as delivered
-    inner join {{ source('raw', 'current_files') }} as current_files
+    -- A semi join: it keeps the delivered rows' estimate, where an inner join on three keys made DuckDB guess
+    -- a few rows and build its hash table on every lab value instead of the subject keys (counting
+    -- staging.stg_labs took 2.0 s against 0.55 s on 100,000 patients).
+    semi join {{ source('raw', 'current_files') }} as current_files
         using (center_id, source_file, file_sha256)
     left join {{ source('raw', 'center_settings') }} as settings
         on settings.center_id = delivered.center_id
