@@ -141,8 +141,11 @@ def record(con: duckdb.DuckDBPyConnection, layer: str, versions: Mapping[str, st
     if versions and UPSTREAM.get(layer, "") is None:  # the layer that computes the subject_ids
         con.execute(f"INSERT OR IGNORE INTO {KEYS_TABLE} VALUES (?, current_timestamp::timestamp)", [key_fingerprint()])
     if versions:
-        con.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, current_timestamp::timestamp)",
-                        [(layer, center, version) for center, version in sorted(versions.items())])
+        # One statement: executemany commits each row on its own (22 ms a call of 8 centers against 4.5 ms;
+        # ~75 calls a run).
+        centers = sorted(versions)
+        con.execute(f"INSERT OR REPLACE INTO {TABLE} SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+                    " current_timestamp::timestamp", [layer, centers, [versions[center] for center in centers]])
 
 
 def forget(con: duckdb.DuckDBPyConnection, layer: str, centers: Sequence[str]) -> None:
@@ -320,8 +323,10 @@ def record_checks(con: duckdb.DuckDBPyConnection, outcomes: Iterable[tuple]) -> 
     ensure_table(con)
     rows = [(key.asset_key.to_user_string() + ":" + key.name, result.passed, result.severity.value)
             for key, result in outcomes]
-    if rows:
-        con.executemany(f"INSERT OR REPLACE INTO {CHECKS_TABLE} VALUES (?, ?, ?, current_timestamp::timestamp)", rows)
+    if rows:  # one statement, as `record`
+        checks, passed, severities = (list(column) for column in zip(*rows, strict=True))
+        con.execute(f"INSERT OR REPLACE INTO {CHECKS_TABLE} SELECT unnest(?::VARCHAR[]), unnest(?::BOOLEAN[]),"
+                    " unnest(?::VARCHAR[]), current_timestamp::timestamp", [checks, passed, severities])
 
 
 def carried_over_checks(con: duckdb.DuckDBPyConnection, check_keys: Iterable, reason: str) -> list:
