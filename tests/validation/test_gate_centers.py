@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.validation import gate
 from assets.validation.gate import ORDER, gate_centers
 from assets.validation.store import drop_vanished, quarantine_table, warnings_table
 from tests.validation.gating import candidates as candidate_table
@@ -48,6 +49,20 @@ def test_batches_of_two_rows_give_the_findings_of_one_batch():
         assert batched[table].quarantine.equals(whole[table].quarantine), table
         assert batched[table].warnings.equals(whole[table].warnings), table
         assert batched[table].passed.equals(whole[table].passed), table
+
+
+def test_cross_row_checks_center_by_center_give_the_findings_of_every_center_at_once(monkeypatch):
+    # Both centers with a repeated cycle and a repeated lab value (cross-row checks), bbb also a bad value.
+    doubled = {"cycles": clean("cycles") + [{**clean("cycles")[0], "source_row": 9}], "labs": _messy_labs()}
+    frames = _two_centers(**doubled)
+    whole = gate_frames(frames, TODAY)
+    monkeypatch.setattr(gate, "ROWS_PER_RELATION_BATCH", 1)  # a batch per center
+    by_center = gate_frames(frames, TODAY)
+    assert {row["center_id"] for row in whole["cycles"].quarantine.iter_rows(named=True)} == {"aaa", "bbb"}
+    assert whole["labs"].warnings.filter(pl.col("check_name").str.contains("duplicate")).height == 1
+    for table in ORDER:
+        assert by_center[table].quarantine.equals(whole[table].quarantine), table
+        assert by_center[table].warnings.equals(whole[table].warnings), table
 
 
 def _findings(con: duckdb.DuckDBPyConnection, center: str) -> dict[str, list[tuple]]:
