@@ -120,7 +120,9 @@ def create_immune_pairs(con: duckdb.DuckDBPyConnection, name: str, specimen: str
                {table1_group_sql("patient.status_at_first_cycle")} AS "group"
         FROM ({sides}) AS pairs
         LEFT JOIN core.cycles AS cycle ON cycle.subject_id = pairs.subject_id AND cycle.cycle_no = 1
+            AND {per_center.in_centers("cycle.center_id")}
         LEFT JOIN core.patients AS patient ON patient.subject_id = pairs.subject_id
+            AND {per_center.in_centers("patient.center_id")}
     """
     return per_center.create(con, name, select, CORE_TABLES, {"specimen": specimen, "study": shared.MULTICENTER})
 

@@ -22,12 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 from assets.marts.shared import transaction
 from orchestration import versions
+from orchestration.batches import center_batches
 from orchestration.catalog import relation_exists
 
 if TYPE_CHECKING:
     import duckdb
 
 SCHEMA = "mart_inputs"
+# Patients whose rows one query computes (orchestration/batches.py). At 1,000,000 patients in 8 centers the
+# cytokine pairs (11.6 M draws grouped into 5.2 M pairs) took 9.9-10.5 s over every center at once, 8.7 s in
+# batches of four centers, 7.0 s of two and 5.6 s of one.
+PATIENTS_PER_BATCH = 200_000
 CENTERS = "list_contains($centers::VARCHAR[], {column})"  # typed: no center at all is an empty list
 
 
@@ -42,8 +47,8 @@ def create(con: duckdb.DuckDBPyConnection, name: str, select: str, core_tables: 
     docstring); `reads`: the views of this module `select` reads (their rows are computed first). Without any
     recorded contents of `core_tables` (a database core never recorded, e.g. a test's), `name` is a TEMP
     table computed for every center. Returns `name`."""
-    present = [center for (center,) in con.execute(
-        "SELECT DISTINCT center_id FROM core.patients ORDER BY 1").fetchall()]
+    patients = con.execute("SELECT center_id, count(*) FROM core.patients GROUP BY ALL ORDER BY 1").fetchall()
+    present = [center for center, _ in patients]
     contents = [versions.recorded(con, versions.contents("core", table)) for table in core_tables]
     if not any(contents):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", {**parameters, "centers": present})
@@ -58,13 +63,17 @@ def create(con: duckdb.DuckDBPyConnection, name: str, select: str, core_tables: 
     stale = [center for center in present if built.get(center) != wanted[center]]
     gone = sorted(set(built) - set(present))
     if stale or gone or not exists:
+        batches = center_batches([(center, count) for center, count in patients if center in stale],
+                                 PATIENTS_PER_BATCH)
         with transaction(con):
             if not exists or not built or len(stale) == len(present):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-                con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", {**parameters, "centers": present})
+                first = batches.pop(0) if batches else []  # no patient at all: the table, empty
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", {**parameters, "centers": first})
             else:
                 con.execute(f"DELETE FROM {table} WHERE list_contains(?, center_id)", [stale + gone])
-                con.execute(f"INSERT INTO {table} BY NAME {select}", {**parameters, "centers": stale})
+            for centers in batches:
+                con.execute(f"INSERT INTO {table} BY NAME {select}", {**parameters, "centers": centers})
             versions.forget(con, layer, gone)
             versions.record(con, layer, {center: wanted[center] for center in stale})
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {table}")

@@ -76,3 +76,13 @@ def test_no_patient_at_all_gives_an_empty_table(con):
     versions.record_contents(con, "core", ["a", "b"])
     assert totals(con, create(con)) == {}
     assert con.execute(f"SELECT count(*) FROM {per_center.SCHEMA}.totals").fetchall() == [(0,)]
+
+
+def test_centers_computed_in_batches_give_the_rows_of_one_query(con, monkeypatch):
+    monkeypatch.setattr(per_center, "PATIENTS_PER_BATCH", 1)  # a query per center
+    assert totals(con, create(con)) == {"a1": 3.0, "b1": 10.0}
+    con.execute("INSERT INTO core.draws VALUES ('a', 'a1', 4.0), ('b', 'b1', 1.0)")
+    versions.record_contents(con, "core", ["a", "b"])
+    # Both changed, the table existing: deleted and inserted again, center by center.
+    con.execute(f"UPDATE {per_center.SCHEMA}.totals SET total = -1")
+    assert totals(con, create(con)) == {"a1": 7.0, "b1": 11.0}
