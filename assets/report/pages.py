@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.marts.safety_lab_grades import ORDER as CYTOPENIA_ORDER
 from assets.report.context import Block, Section, read_block, reproduction_block, with_published_p
 from assets.report.figures import figure
 
@@ -93,6 +94,8 @@ def multicenter(con: duckdb.DuckDBPyConnection, warehouse: Path) -> list[Section
                            "count(*) AS cycles, count(*) FILTER (WHERE discrepancy IS NOT NULL) AS discrepant "
                            "FROM marts.safety_cytopenia_grades GROUP BY ALL ORDER BY ALL"),
                     _table(con, "Where the labs and the reported grade disagree", "safety_grade_discrepancies",
+                           "SELECT * FROM marts.safety_grade_discrepancies ORDER BY "
+                           + ", ".join(CYTOPENIA_ORDER),
                            empty="no discrepancy: every reported grade agrees with the labs", empty_is_fine=True),
                     _tested(con, "ICANS: who had it", "safety_icans"),
                     _table(con, "Onset of CRS and ICANS (day of the cycle)", "safety_onset"),
