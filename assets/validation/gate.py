@@ -200,10 +200,14 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
     for query in (parse_failures_sql(rows, types), row_failures_sql(rows, checks, CATALOG)):
         con.execute(f"INSERT INTO {FAILURES} SELECT {ROW}, step, seq, check_name, column_name, NULL, severity, NULL"
                     f" FROM ({query})")
-    for batch_centers in center_batches(per_center, ROWS_PER_RELATION_BATCH):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {BATCH} AS SELECT * FROM {rows}"
-                    f" WHERE center_id IN ({listed(batch_centers)})")
-        for step, query in enumerate(_relations(table, BATCH, list(types)), start=RELATIONS):
+    batches = center_batches(per_center, ROWS_PER_RELATION_BATCH)
+    for batch_centers in batches:
+        # One batch reads the rows as they are: a filter keeping every row would only skew DuckDB's estimates.
+        batch_rows = rows if len(batches) == 1 else BATCH
+        if batch_rows == BATCH:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {BATCH} AS SELECT * FROM {rows}"
+                        f" WHERE center_id IN ({listed(batch_centers)})")
+        for step, query in enumerate(_relations(table, batch_rows, list(types)), start=RELATIONS):
             con.execute(f"INSERT INTO {FAILURES} SELECT {ROW}, {step}, 0, check_name, column_name, value, severity,"
                         f" problem FROM ({query})")
     con.execute(f"DROP VIEW IF EXISTS {BATCH}")
