@@ -1,5 +1,7 @@
 """The warehouse resource's connections: kept open for a run in this process, released for dbt."""
 
+import json
+
 import duckdb
 import pytest
 
@@ -46,3 +48,21 @@ def test_without_a_kept_open_run_connections_open_and_close_the_file(warehouse):
         con.execute("CREATE TABLE t AS SELECT 1 AS n")
     with duckdb.connect(warehouse.path, read_only=True) as reader:
         assert reader.execute("SELECT n FROM t").fetchall() == [(1,)]
+
+
+def test_a_steps_temporary_tables_are_not_checkpointed_mid_step(warehouse, tmp_path):
+    # Rows of a temporary table updated past DuckDB's default threshold (16 MB of changes): a plain
+    # connection compacts them at that commit, the warehouse's connections leave them (the gate's scratch).
+    def checkpointed(con) -> bool:
+        profile = tmp_path / "profile.json"
+        con.execute("CREATE TEMP TABLE scratch AS SELECT range AS n, 'finding ' || range AS problem"
+                    " FROM range(2000000)")
+        con.execute(f"PRAGMA enable_profiling = 'json'; PRAGMA profiling_output = '{profile}'")
+        con.execute("UPDATE scratch SET problem = 'worded' WHERE n % 2 = 0")
+        con.execute("PRAGMA disable_profiling")
+        return bool(json.loads(profile.read_text()).get("storage", {}).get("checkpoint_latency"))
+
+    with duckdb.connect(str(tmp_path / "plain.duckdb")) as plain:
+        assert checkpointed(plain)
+    with warehouse.connect() as con:
+        assert not checkpointed(con)
