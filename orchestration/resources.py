@@ -26,7 +26,8 @@ _kept: dict[str, object] = {}
 # default), and a connection's temporary tables count as a database of their own: the gate's scratch tables
 # (rows updated and deleted, then dropped) were compacted mid-step, 6.2 s of one statement at 1,000,000
 # patients. With this threshold the temporary ones never are, and the warehouse file is checkpointed when the
-# database closes (a step's connection, `released` before dbt, the run's end) unless a step writes more.
+# database closes (a step's connection; under `kept_open`, before dbt and at the run's end) or at 1 GB of
+# changes. dbt's connection keeps DuckDB's default: the same threshold there gained nothing (docs/scale.md).
 CHECKPOINT_THRESHOLD = "1GB"
 
 
