@@ -204,10 +204,11 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
     batches = center_batches(per_center, ROWS_PER_RELATION_BATCH)
     for batch_centers in batches:
         # One batch reads the rows as they are: a filter keeping every row would only skew DuckDB's estimates.
-        batch_rows = rows if len(batches) == 1 else BATCH
-        if batch_rows == BATCH:
+        batch_rows = rows
+        if len(batches) > 1:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {BATCH} AS SELECT * FROM {rows}"
                         f" WHERE center_id IN ({listed(batch_centers)})")
+            batch_rows = BATCH
         for step, query in enumerate(_relations(table, batch_rows, list(types)), start=RELATIONS):
             con.execute(f"INSERT INTO {FAILURES} SELECT {ROW}, {step}, 0, check_name, column_name, value, severity,"
                         f" problem FROM ({query})")
