@@ -64,7 +64,7 @@ def report_asset(study: str) -> dg.AssetsDefinition:
         from orchestration.metadata import markdown_table
 
         with warehouse.connect(read_only=True) as con:
-            path, facts = write_report(con, warehouse.path, study, context.run_id, not_rebuilt(context.instance))
+            path, facts = write_report(con, warehouse.path, study, context.run.run_id, not_rebuilt(context.instance))
         for line in facts["unavailable"]:
             context.log.warning(f"report/{study}: not available: {line}")
         return dg.MaterializeResult(metadata={
