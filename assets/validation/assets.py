@@ -33,7 +33,8 @@ CORE_KEYS = {table: dg.AssetKey(["core", table]) for table in ORDER}
 
 
 def _today():
-    # The day "not in the future" is judged against; UTC so that the same run gives the same answer anywhere.
+    # "Not in the future" is judged against the day each file was delivered (gate.DELIVERED); this day only
+    # where the warehouse keeps no record of the delivery. UTC, so that the same run gives the same answer anywhere.
     return datetime.now(UTC).date()
 
 

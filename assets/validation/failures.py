@@ -5,7 +5,8 @@ Sources, in the order a row's reasons are listed:
 - the parse errors staging recorded (`parse_errors`: 'end_date:invalid_date, ...');
 - the hard pandera schema (`TableSchema.model`): per column, not-null, then its checks; then the row rules;
 - the soft one (`TableSchema.unusual`), alike;
-- dates in the future.
+- dates in the future: after the day the row's file was delivered, where the caller knows it (`delivered_on`),
+  else after the day of validation.
 A pandera column check becomes SQL by its name and statistics (`_COMPARISONS`); a row rule is SQL already.
 NULL passes a check, as pandera's `ignore_na` has it. The value and the problem in words are filled in
 Python, and only for the failing rows (`explain`), when the gate writes its findings.
@@ -41,9 +42,12 @@ class RowCheck:
     problem: Callable[[Mapping], str]
 
 
-def row_checks(schema: TableSchema, types: Mapping[str, str], today: date) -> list[RowCheck]:
+def row_checks(schema: TableSchema, types: Mapping[str, str], today: date,
+               delivered_on: str | None = None) -> list[RowCheck]:
     """The table's row-local checks, in pandera's order (columns in model order, each not-null first, then the
-    row rules), over a relation with these columns and DuckDB types."""
+    row rules), over a relation with these columns and DuckDB types. A date is in the future after the day
+    its file was delivered, the relation's column `delivered_on` (a delivery judged the same whenever it is
+    validated), or after `today` where that is NULL or not given."""
     checks = []
     for step, pandera_schema, severity in ((HARD, schema.model, ERROR), (SOFT, schema.unusual, WARNING)):
         for column, spec in pandera_schema.columns.items():
@@ -62,12 +66,18 @@ def row_checks(schema: TableSchema, types: Mapping[str, str], today: date) -> li
                                        _column_problem(schema, name, column, label)))
         checks += [RowCheck(step, name, rule.column, severity, f"NOT coalesce(({rule.holds}), true)",
                             rule.sentence) for name, rule in schema.row_rules.items() if rule.severity == severity]
+    day = f"coalesce({delivered_on}, {literal(today)})" if delivered_on else literal(today)
     for column in schema.dates:
         label = schema.labels[column].name
-        checks.append(RowCheck(FUTURE, "not_in_future", column, ERROR, f"{column} > {literal(today)}",
+        checks.append(RowCheck(FUTURE, "not_in_future", column, ERROR, f"{column} > {day}",
                                lambda row, column=column, label=label:
-                               f"{label} {row[column]} is in the future (validated on {today})"))
+                               f"{label} {row[column]} is in the future ({_judged_against(row, delivered_on, today)})"))
     return checks
+
+
+def _judged_against(row: Mapping, delivered_on: str | None, today: date) -> str:
+    delivered = row.get(delivered_on) if delivered_on else None
+    return f"its file was delivered on {delivered}" if delivered else f"validated on {today}"
 
 
 _COMPARISONS = {"greater_than_or_equal_to": ">=", "greater_than": ">", "less_than_or_equal_to": "<=",

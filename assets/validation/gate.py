@@ -55,6 +55,7 @@ from assets.validation.store import (
     warnings_table,
 )
 from orchestration.batches import center_batches
+from orchestration.catalog import relation_exists
 from schemas import TABLES
 from schemas.limits import SUBSET_PCT_SUM_MAX
 from schemas.reasons import ERROR, WARNING, sentence
@@ -75,6 +76,9 @@ ROWS_PER_RELATION_BATCH = 12_000_000
 SEPARATOR = "; "
 FAILURES = "gate_failures"
 CATALOG = "gate_checks"  # the row-local checks of the table being gated, by number
+# The day each gated file's current version was delivered (first landed): a date after it is in the future,
+# whatever day the gate runs, so that re-gating a delivery gives the answer it gave (failures.row_checks).
+DELIVERED, DELIVERED_ON = "gate_delivered", "delivered_on"
 DATE_COLUMN = {"cycles": "start_date", "assessments": "assessment_date", "labs": "sample_date",
                "adverse_events": "onset_date", "events": "event_date", "therapy_lines": "start_date"}
 DATE_LABEL = {"cycles": "infusion start", "assessments": "aspiration date", "labs": "sample date",
@@ -128,6 +132,7 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
     the gate no longer gives (its row was superseded by a re-delivery, or a rule changed) moves, reason and
     all, to audit.superseded_findings."""
     tallies = dict.fromkeys(ORDER, Tally())
+    _delivery_days(con, centers)
     for table in ORDER:
         for sink in sinks:
             con.execute(f"DROP TABLE IF EXISTS {staged_of(sink(table))}")
@@ -162,7 +167,7 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
         con.execute(f"DROP VIEW IF EXISTS {rows_of(table)}")
         for temporary in (refused_of(table), copied_of(table), *(staged_of(sink(table)) for sink in sinks)):
             con.execute(f"DROP TABLE IF EXISTS {temporary}")
-    for scratch in (FAILURES, CATALOG):
+    for scratch in (FAILURES, CATALOG, DELIVERED):
         con.execute(f"DROP TABLE IF EXISTS {scratch}")
     return tallies
 
@@ -193,12 +198,12 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FAILURES} ({ROW} BIGINT, step INTEGER, seq BIGINT,"
                 " check_name VARCHAR, column_name VARCHAR, value VARCHAR, severity VARCHAR, problem VARCHAR)")
     types = dict(con.execute(f"SELECT name, type FROM pragma_table_info('{rows}')").fetchall())
-    checks = row_checks(schema, types, today)
+    checks = row_checks(schema, types, today, DELIVERED_ON)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {CATALOG} (id INTEGER, step INTEGER, seq BIGINT, check_name VARCHAR,"
                 " column_name VARCHAR, severity VARCHAR)")
     con.executemany(f"INSERT INTO {CATALOG} VALUES (?, ?, ?, ?, ?, ?)", catalog_rows(checks))
     # Row-local failures get their value and problem in words later, for the failing rows only.
-    for query in (parse_failures_sql(rows, types), row_failures_sql(rows, checks, CATALOG)):
+    for query in (parse_failures_sql(rows, types), row_failures_sql(_with_delivery(rows), checks, CATALOG)):
         con.execute(f"INSERT INTO {FAILURES} SELECT {ROW}, step, seq, check_name, column_name, NULL, severity, NULL"
                     f" FROM ({query})")
     batches = center_batches(per_center, ROWS_PER_RELATION_BATCH)
@@ -234,6 +239,27 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
 
 
 BATCH = "gate_batch"  # the candidate rows of the centers of one batch of the cross-row checks
+
+
+def _delivery_days(con, centers: Sequence[str]) -> None:
+    """DELIVERED: the (UTC) day the current version of each of the centers' files first landed (audit.loads),
+    empty where the warehouse keeps no loads (candidates gated on their own): the day of validation then."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {DELIVERED} (center_id VARCHAR, source_file VARCHAR,"
+                f" {DELIVERED_ON} DATE)")
+    if relation_exists(con, "audit.loads") and relation_exists(con, "raw.current_files"):
+        con.execute(f"""
+            INSERT INTO {DELIVERED}
+            SELECT current.center_id, current.source_file, CAST(min(load.seen_at) AS DATE)
+            FROM raw.current_files AS current
+            JOIN audit.loads AS load USING (center_id, source_file, file_sha256)
+            WHERE load.outcome IN ('loaded', 'held') AND list_contains(?, current.center_id)
+            GROUP BY ALL""", [list(centers)])
+
+
+def _with_delivery(rows: str) -> str:
+    """`rows` with the day its file was delivered (DELIVERED_ON, NULL where unknown)."""
+    return (f"(SELECT candidate.*, delivered.{DELIVERED_ON} FROM {rows} AS candidate LEFT JOIN {DELIVERED} AS delivered"
+            " ON delivered.center_id = candidate.center_id AND delivered.source_file = candidate.source_file)")
 
 
 def _is_table(con, relation: str) -> bool:
@@ -284,8 +310,8 @@ def _word(con, table: str, checks: list[RowCheck], batch: int) -> None:
                 " problem VARCHAR)")
     [(batches,)] = con.execute(f"SELECT coalesce(max(batch) + 1, 0) FROM {LOCAL}").fetchall()
     for number in range(batches):
-        frame = pl.DataFrame(con.sql(f"SELECT candidate.*, local._failures FROM {rows_of(table)} AS candidate"
-                                     f" JOIN {LOCAL} AS local USING ({ROW}) WHERE local.batch = {number}"))
+        frame = pl.DataFrame(con.sql(f"SELECT candidate.*, local._failures FROM {_with_delivery(rows_of(table))}"
+                                     f" AS candidate JOIN {LOCAL} AS local USING ({ROW}) WHERE local.batch = {number}"))
         worded = [(row[ROW], failure["step"], failure["seq"], *explain(TABLES[table], checks, failure, row))
                   for row in frame.iter_rows(named=True) for failure in row["_failures"]]
         append(con, WORDED, pl.DataFrame(worded, orient="row", schema={

@@ -3,7 +3,7 @@ decided per table: the passed rows as core reads them (macro validated: the cand
 row), the quarantine and the warnings, each in delivery order."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 import duckdb
 import polars as pl
@@ -34,10 +34,25 @@ def candidates(table: str) -> str:
     return f"candidates.{table}"
 
 
+def deliveries(con: duckdb.DuckDBPyConnection, delivered: dict[tuple[str, str], date]) -> None:
+    """audit.loads and raw.current_files as landing keeps them, for files (center_id, source_file) first
+    landed on the days given: what the gate judges future dates against."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit; CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute("CREATE TABLE audit.loads (center_id VARCHAR, source_file VARCHAR, file_sha256 VARCHAR,"
+                " outcome VARCHAR, seen_at TIMESTAMP)")
+    for (center, file), day in delivered.items():
+        con.execute("INSERT INTO audit.loads VALUES (?, ?, 'v1', 'loaded', ?), (?, ?, 'v1', 'unchanged', ?)",
+                    [center, file, datetime.combine(day, time(23, 59)), center, file, datetime(2099, 1, 1)])
+    con.execute("CREATE VIEW raw.current_files AS SELECT DISTINCT center_id, source_file, file_sha256 FROM audit.loads")
+
+
 def gate_frames(frames: dict[str, pl.DataFrame], today: date, rows_per_batch: int = ROWS_PER_BATCH,
-                ) -> dict[str, Result]:
+                delivered: dict[tuple[str, str], date] | None = None) -> dict[str, Result]:
+    """`delivered`: the day each file was delivered (`deliveries`); without, the gate judges dates by `today`."""
     with duckdb.connect() as con:
         load(con, frames)
+        if delivered is not None:
+            deliveries(con, delivered)
         centers = [center for (center,) in con.execute(" UNION ".join(
             f"SELECT center_id FROM {candidates(table)}" for table in ORDER) + " ORDER BY 1").fetchall()]
         gate_centers(con, centers, today, source=candidates, rows_per_batch=rows_per_batch)

@@ -121,6 +121,20 @@ def test_future_and_implausibly_old_dates_are_refused():
         run(patients=patient), "patients")["reason"]
 
 
+def test_future_dates_are_judged_against_the_day_the_file_was_delivered_whenever_it_is_gated():
+    """A date after the file's delivery is refused, one up to that day passes, on the day of delivery and any
+    day after: re-gating a delivery (another file of the center changed, a run after midnight) gives the
+    answer the first gate gave."""
+    events = clean("events") + [{**clean("events")[0], "source_row": row, "event_type": "hsct", "event_date": day}
+                                for row, day in ((2, date(2023, 6, 2)), (3, date(2023, 6, 1)))]
+    file = (events[0]["center_id"], events[0]["source_file"])
+    for today in (date(2023, 6, 1), date(2023, 6, 2), TODAY):
+        refusal = only_refusal(gate_frames(candidates(events=events), today, delivered={file: date(2023, 6, 1)}),
+                               "events")
+        assert refusal["source_row"] == 2, today
+        assert "event date 2023-06-02 is in the future (its file was delivered on 2023-06-01)" in refusal["reason"]
+
+
 def test_response_assessed_before_its_cycle_started_is_refused():
     rows = changed("assessments", 1, assessment_date=date(2021, 2, 20))
     row = only_refusal(run(assessments=rows), "assessments")
