@@ -7,19 +7,27 @@ Dagster runs) says `pytestmark = pytest.mark.slow`; a test reading the marts' de
 fixture, which materializes the whole asset graph once per session."""
 
 import os
+import shutil
 import tempfile
 
 import pytest
 
 # The session fixtures that build the demo warehouse (tests/marts/conftest.py).
 WAREHOUSE_FIXTURES = frozenset({"demo_build", "demo_warehouse"})
+# The session's scratch Dagster instance (pytest_configure), removed when the session ends.
+DAGSTER_HOME = pytest.StashKey[str]()
 
 
 def pytest_configure(config) -> None:
     os.environ.setdefault("BLINA_PSEUDONYM_KEY", "demo")
     # `make test` exports DAGSTER_HOME=.dagster_home (the Makefile's, for `make run` and `make ui`): a test that
     # runs orchestration.run records its runs in a scratch instance instead, never in the repository's.
-    os.environ["DAGSTER_HOME"] = tempfile.mkdtemp(prefix="blina_dagster_home_")
+    os.environ["DAGSTER_HOME"] = config.stash[DAGSTER_HOME] = tempfile.mkdtemp(prefix="blina_dagster_home_")
+
+
+def pytest_unconfigure(config) -> None:
+    if DAGSTER_HOME in config.stash:
+        shutil.rmtree(config.stash[DAGSTER_HOME], ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
