@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.landing.assets import POOL
-from assets.validation.gate import ORDER
+from assets.validation import passed as passed_rows
+from assets.validation.gate import ORDER, Tally
 from assets.validation.store import candidate_table, quarantine_table, warnings_table
 from orchestration import versions
 from orchestration.incremental import skip_when_unchanged
@@ -38,11 +39,14 @@ def _today():
     return datetime.now(UTC).date()
 
 
+EXAMPLE_COLUMNS = ("source_file", "source_row", "check_name", "value", "reason")
+_NO_FAILURES = dg.MetadataValue.md(markdown_table(EXAMPLE_COLUMNS, []))
+
+
 def _examples(con, relation: str) -> dg.MetadataValue:
     from assets.validation.store import examples
 
-    return dg.MetadataValue.md(markdown_table(("source_file", "source_row", "check_name", "value", "reason"),
-                                              examples(con, relation, EXAMPLES)))
+    return dg.MetadataValue.md(markdown_table(EXAMPLE_COLUMNS, examples(con, relation, EXAMPLES)))
 
 
 @dg.multi_asset(
@@ -70,6 +74,7 @@ def validation_gate(warehouse: WarehouseResource):
         tallies = gate_centers(con, plan.dirty, _today())
         for table in ORDER:
             drop_vanished(con, (quarantine_table(table), warnings_table(table)), candidate_table(table), plan.dirty)
+        passed_rows.record(con, [(table, tally.fingerprints) for table, tally in tallies.items()])
         versions.record(con, "validation", plan.versions)
         for table, tally in tallies.items():
             yield dg.MaterializeResult(asset_key=_key(quarantine_table(table)), metadata={
@@ -128,29 +133,35 @@ def clinical_checks(warehouse: WarehouseResource):
 
 @dg.multi_asset_check(
     specs=[dg.AssetCheckSpec("only_validated_rows", asset=CORE_KEYS[table], blocking=True,
-                             description=f"core.{table} passes the whole gate again: zero failures.")
+                             description=f"core.{table} holds only rows that pass the gate: the rows the gate "
+                                         "passed (by their fingerprint), or else the whole gate again finds nothing.")
            for table in ORDER],
 )
 @skip_when_unchanged("only_validated_rows", VALIDATION_CODE)
 def only_validated_rows(warehouse: WarehouseResource):
-    # The gate itself over core, its findings in temporary tables (a read-only connection may write those),
-    # for the centers whose core changed since their last clean recheck: the others passed as they are now.
+    # For the centers whose core changed since their last clean recheck (the others passed as they are now):
+    # core holding exactly the rows the gate passed (passed.py) passes; a center whose core differs goes
+    # through the gate itself again, its findings in temporary tables (a read-only connection may write those).
     from assets.validation.gate import gate_centers
 
     recheck = (lambda table: f"recheck_quarantine_{table}", lambda table: f"recheck_warnings_{table}")
     with warehouse.connect() as con:
         core, checked = versions.recorded(con, "core"), versions.recorded(con, RECHECKED)
+        gated = {table: versions.recorded(con, passed_rows.layer(table)) for table in ORDER}
     centers = sorted(center for center, version in core.items() if checked.get(center) != version)
     with warehouse.connect(read_only=True) as con:
-        tallies = gate_centers(con, centers, _today(), source=lambda table: f"core.{table}", sinks=recheck,
-                               keep_superseded=False)
+        regated = passed_rows.differing(con, centers, {table: candidate_table(table) for table in ORDER},
+                                        {table: f"core.{table}" for table in ORDER}, gated)
+        tallies = gate_centers(con, regated, _today(), source=lambda table: f"core.{table}", sinks=recheck,
+                               keep_superseded=False) if regated else dict.fromkeys(ORDER, Tally())
         failing = {center for (center,) in con.execute(" UNION ".join(
-            f"SELECT center_id FROM {recheck[0](table)}" for table in ORDER)).fetchall()}
+            f"SELECT center_id FROM {recheck[0](table)}" for table in ORDER)).fetchall()} if regated else set()
         results = [dg.AssetCheckResult(
             asset_key=CORE_KEYS[table], check_name="only_validated_rows",
             passed=tally.quarantined == 0, severity=dg.AssetCheckSeverity.ERROR,
             metadata={"failing_rows": tally.quarantined, "centers_rechecked": ", ".join(centers),
-                      "failures": _examples(con, recheck[0](table))},
+                      "centers_gated_again": ", ".join(regated),
+                      "failures": _examples(con, recheck[0](table)) if regated else _NO_FAILURES},
         ) for table, tally in tallies.items()]
     with warehouse.connect() as con:
         versions.record(con, RECHECKED, {center: core[center] for center in centers if center not in failing})

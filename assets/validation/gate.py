@@ -24,13 +24,14 @@ Python holds one batch of failing rows at a time: memory does not grow with the 
 rows refused only by the rules between rows, never leave DuckDB.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
 
+from assets.validation import passed as passed_rows
 from assets.validation import relations
 from assets.validation.corrected import note_corrections
 from assets.validation.failures import (
@@ -93,6 +94,8 @@ class Tally:
     candidates: int = 0
     quarantined: int = 0
     warned: int = 0
+    # center_id -> the fingerprint of the rows it passed (passed.py), what core is compared with
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> int:
@@ -227,7 +230,10 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
                 f" WHERE severity = '{ERROR}'")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {passed_of(table)} AS SELECT * FROM {rows}"
                 f" WHERE {ROW} NOT IN (SELECT {ROW} FROM {refused})")
+    fingerprints = passed_rows.fingerprints(con, passed_of(table), {column: kind for column, kind in types.items()
+                                                                     if column != ROW}, centers)
     _word(con, table, checks, batch)
+
     def get(column: str) -> str:  # a column of the candidate row as SQL text (schemas.reasons.Get)
         return f'CAST(candidate."{column}" AS VARCHAR)' if column in types else "CAST(NULL AS VARCHAR)"
 
@@ -235,7 +241,7 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
     quarantined = _write_findings(con, table, ERROR, staged[0], get, content, batch)
     warned = _write_findings(con, table, WARNING, staged[1], get, content, batch,
                              without=f"SELECT {ROW} FROM {refused}")
-    return Tally(candidates, quarantined, warned)
+    return Tally(candidates, quarantined, warned, fingerprints)
 
 
 BATCH = "gate_batch"  # the candidate rows of the centers of one batch of the cross-row checks

