@@ -16,6 +16,7 @@ import duckdb
 
 from orchestration import versions
 from orchestration.catalog import relation_exists
+from schemas.rules import listed
 
 
 def layer(table: str) -> str:
@@ -26,10 +27,14 @@ def layer(table: str) -> str:
 def fingerprints(con: duckdb.DuckDBPyConnection, relation: str, types: Mapping[str, str],
                  centers: Sequence[str]) -> dict[str, str]:
     """center_id -> the fingerprint of its rows of `relation`, over the columns `types` (name -> SQL type)."""
+    if not centers:
+        return {}
     row = "{" + ", ".join(f"'{column}': CAST(\"{column}\" AS {kind})" for column, kind in types.items()) + "}"
+    # The centers as constants: DuckDB filters the scan itself (over 1,000,000 patients' lab values, core's
+    # side 1.65 s with the list as a parameter, 1.21 s so).
     found = {center: versions.digest(str(rows), str(hashes)) for center, rows, hashes in con.execute(
-        f"SELECT center_id, count(*), sum(hash({row})) FROM {relation} WHERE list_contains(?, center_id)"
-        " GROUP BY center_id", [list(centers)]).fetchall()}
+        f"SELECT center_id, count(*), sum(hash({row})) FROM {relation} WHERE center_id IN ({listed(centers)})"
+        " GROUP BY center_id").fetchall()}
     return {center: found.get(center, versions.digest("0", "0")) for center in centers}
 
 
