@@ -19,6 +19,12 @@ SCHEMAS = ("raw", "staging", "core", "quarantine", "marts", "audit")
 
 LOADED, UNCHANGED, FAILED, HELD = "loaded", "unchanged", "failed", "held"
 
+
+def put_in_raw(loads: str) -> str:
+    """SQL: the sighting (a row of audit.loads, as `loads`) put its file version's rows into raw: it was loaded,
+    or held (its rows landed, the version not current until it is released)."""
+    return f"{loads}.outcome IN ('{LOADED}', '{HELD}')"
+
 _PROVENANCE_DDL = """
     center_id VARCHAR NOT NULL,
     source_file VARCHAR NOT NULL,
@@ -108,7 +114,7 @@ def landed(con: "duckdb.DuckDBPyConnection", center_id: str, source_file: str, f
     never inserted twice."""
     found = con.execute(
         "SELECT rows, outcome, message FROM audit.loads WHERE center_id = ? AND source_file = ? AND file_sha256 = ?"
-        " AND outcome IN ('loaded', 'held') ORDER BY outcome = 'loaded' DESC, load_id LIMIT 1",
+        f" AND {put_in_raw('loads')} ORDER BY outcome = '{LOADED}' DESC, load_id LIMIT 1",
         [center_id, source_file, file_sha256],
     ).fetchall()
     if not found:
@@ -121,7 +127,7 @@ def current_rows(con: "duckdb.DuckDBPyConnection", center_id: str, source_file: 
     """Rows of the file's current version, None before any."""
     found = con.execute(
         "SELECT loads.rows FROM raw.current_files JOIN audit.loads USING (center_id, source_file, file_sha256)"
-        " WHERE center_id = ? AND source_file = ? AND loads.outcome IN ('loaded', 'held') LIMIT 1",
+        f" WHERE center_id = ? AND source_file = ? AND {put_in_raw('loads')} LIMIT 1",
         [center_id, source_file]).fetchall()
     return found[0][0] if found else None
 

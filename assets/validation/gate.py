@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from assets.landing.store import put_in_raw
 from assets.validation import passed as passed_rows
 from assets.validation import relations
 from assets.validation.corrected import note_corrections
@@ -258,7 +259,7 @@ def _delivery_days(con, centers: Sequence[str]) -> None:
             SELECT current.center_id, current.source_file, CAST(min(load.seen_at) AS DATE)
             FROM raw.current_files AS current
             JOIN audit.loads AS load USING (center_id, source_file, file_sha256)
-            WHERE load.outcome IN ('loaded', 'held') AND list_contains(?, current.center_id)
+            WHERE {put_in_raw("load")} AND list_contains(?, current.center_id)
             GROUP BY ALL""", [list(centers)])
 
 
