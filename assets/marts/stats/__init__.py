@@ -6,6 +6,7 @@ the CTCAE grading is SQL text the marts run there.
 scipy and lifelines are imported inside the functions that need them (lifelines alone costs ~4.5 s).
 """
 
+from .concordance import concordance_index
 from .contingency import chi_square, fisher_exact_2x2
 from .cox import CoxResult, cox_ph
 from .cox_zph import cox_zph
@@ -33,6 +34,7 @@ __all__ = [
     "undefined",
     "SurvivalAt",
     "chi_square",
+    "concordance_index",
     "cox_ph",
     "cox_zph",
     "ctcae_grade",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from .concordance import concordance_index
 from .cox_zph import cox_zph
 from .efron import efron_terms
 from .result import StatResult
@@ -15,6 +17,10 @@ from .result import StatResult
 # lifelines stops at a 1e-9 relative change of the log-likelihood, a few 1e-7 short of the optimum;
 # Newton steps on the exact Efron score finish the job (R lands on the optimum to ~1e-14).
 _FIT_OPTIONS = {"precision": 1e-12}
+# lifelines' batch mode (one pass per distinct time) is the same Efron arithmetic as its single mode (one per
+# subject); its guess of the faster one picks single past ~400,000 subjects, which costs 15x on times in whole
+# days (~2,000 distinct): 7.8 s against 0.5 s for 452,000 subjects, equal estimates to 1e-13.
+_BATCH_MODE = True
 _POLISH_STEPS = 5
 # A log-likelihood falling by less than this (relative) is rounding at the optimum, not a step overshooting.
 _LOGLIK_NOISE = 1e-12
@@ -48,19 +54,28 @@ class CoxResult:
     ph_note: str | None = None
 
 
-def _lifelines_fit(fitter_class, data, duration_col: str, event_col: str):
-    """lifelines' fit, retried with shorter Newton steps when its first steps overshoot into a singular
-    information matrix (a binary covariate almost separating early events from late censorings: 4 of 5
-    BCR-ABL1-positive patients failing in the first weeks). The polish below reaches the optimum anyway."""
+def _lifelines_fit(fitter_class, data, duration_col: str, event_col: str, loglik_null: float):
+    """lifelines' fit, retried with shorter Newton steps when its first steps overshoot (a binary covariate
+    almost separating early events from late censorings: 4 of 5 BCR-ABL1-positive patients failing in the
+    first weeks): into a singular information matrix (single mode raises), or to an estimate less likely
+    than no covariates at all (batch mode returns it). The polish below reaches the optimum anyway."""
     from lifelines.exceptions import ConvergenceError
 
     for step_size in _STEP_SIZES[:-1]:
-        try:
-            return fitter_class().fit(data, duration_col, event_col,
-                                      fit_options={**_FIT_OPTIONS, "step_size": step_size})
-        except ConvergenceError:
-            continue
-    return fitter_class().fit(data, duration_col, event_col, fit_options={**_FIT_OPTIONS, "step_size": _STEP_SIZES[-1]})
+        # An overshooting step overflows and warns on its way: its warnings are told only if it is kept.
+        with np.errstate(all="ignore"), warnings.catch_warnings(record=True) as told:
+            warnings.simplefilter("always")
+            try:
+                fitter = fitter_class().fit(data, duration_col, event_col, batch_mode=_BATCH_MODE,
+                                            fit_options={**_FIT_OPTIONS, "step_size": step_size})
+            except ConvergenceError:
+                continue
+        if fitter.log_likelihood_ >= loglik_null:
+            for warning in told:
+                warnings.warn(warning.message, warning.category, stacklevel=2)
+            return fitter
+    return fitter_class().fit(data, duration_col, event_col, batch_mode=_BATCH_MODE,
+                              fit_options={**_FIT_OPTIONS, "step_size": _STEP_SIZES[-1]})
 
 
 def _polish(time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray):
@@ -152,10 +167,11 @@ def cox_ph(
     if not data[event_col].sum():
         raise ValueError("no event")
     columns = [duration_col, event_col, *estimated]
-    fitter = _lifelines_fit(CoxPHFitter, pd.DataFrame(data.select(columns).to_dict(as_series=False)),
-                            duration_col, event_col)
     time, event = data[duration_col].to_numpy(), data[event_col].to_numpy().astype(np.int64)
     x = data.select(estimated).to_numpy()
+    loglik_null = efron_terms(time, event, x, np.zeros(len(estimated))).loglik
+    fitter = _lifelines_fit(CoxPHFitter, pd.DataFrame(data.select(columns).to_numpy(), columns=columns),
+                            duration_col, event_col, loglik_null)
     beta, terms, converged = _polish(time, event, x, fitter.params_[estimated].to_numpy())
 
     variance = np.linalg.inv(terms.information)
@@ -168,7 +184,6 @@ def cox_ph(
                           "note": pl.Series([f"not estimable: {aliased[name]}" if name in aliased else None
                                              for name in covariates], dtype=pl.Utf8)})
     coefficients = notes.join(fitted, on="term", how="left").select(*fitted.columns, "note")
-    loglik_null = efron_terms(time, event, x, np.zeros_like(beta)).loglik
     lr_statistic = 2 * (terms.loglik - loglik_null)
     n_events = int(event.sum())
     try:
@@ -181,7 +196,7 @@ def cox_ph(
         events=n_events,
         loglik=terms.loglik,
         loglik_null=loglik_null,
-        concordance=float(fitter.concordance_index_),
+        concordance=concordance_index(time, event, x @ beta),
         likelihood_ratio=StatResult(
             test="cox_likelihood_ratio",
             method="Cox model likelihood-ratio test (Efron ties)",
