@@ -122,7 +122,7 @@ def test_corrected_redelivery_supersedes_and_keeps_both_versions(con, delivery):
     current_sha = con.execute("SELECT file_sha256 FROM raw.current_files WHERE center_id = 'alpha'"
                               " AND source_file = 'patients.csv'").fetchone()[0]
     assert current_sha == hashlib.sha256(corrected.read_bytes()).hexdigest()
-    assert store.count_rows(con, "patients") == (6, 4)
+    assert store.count_rows_by_center(con, "patients") == {"alpha": (4, 2), "beta": (2, 2)}
 
 
 def test_redelivering_an_earlier_version_makes_it_current_again(con, delivery):

@@ -55,8 +55,11 @@ def raw_table_asset(table: str, centers: dg.StaticPartitionsDefinition) -> dg.As
             centers = centers_to_land(context, delivery.centers())
             loads = land_table(con, table, centers, Path(delivery.landing_dir), store.utc_now(),
                                warehouse.temp_directory)
-            all_versions, current = store.count_rows(con, table)
-            by_center = store.count_rows_by_center(con, table, list(context.partition_keys)) if partitioned else {}
+            counted = store.count_rows_by_center(con, table)
+            all_versions = sum(rows for rows, _ in counted.values())
+            current = sum(rows for _, rows in counted.values())
+            by_center = ({center: counted.get(center, (0, 0)) for center in context.partition_keys}
+                         if partitioned else {})
             columns = column_schema(con, "raw", table)
         for load in loads:
             if load.outcome == store.FAILED:

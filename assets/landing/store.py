@@ -209,30 +209,14 @@ def incomplete_deliveries(con: "duckdb.DuckDBPyConnection",
     return sorted(files) + [(center_id, f"{center_id}.yaml", message) for center_id, message in config_errors(con)]
 
 
-def count_rows(con: "duckdb.DuckDBPyConnection", table: str) -> tuple[int, int]:
-    """(all rows, rows of the current file versions) of raw.<table>."""
-    return con.execute(
-        f"""
-        SELECT count(*), count(*) FILTER (WHERE current_files.file_sha256 IS NOT NULL)
-        FROM raw.{table} AS delivered
-        LEFT JOIN raw.current_files USING (center_id, source_file, file_sha256)
-        """
-    ).fetchall()[0]
-
-
-def count_rows_by_center(con: "duckdb.DuckDBPyConnection", table: str,
-                         centers: list[str]) -> dict[str, tuple[int, int]]:
-    """center_id -> (all rows, rows of the current file versions) of raw.<table>, for each of `centers`
-    ((0, 0) for a center with no rows)."""
-    counted = dict.fromkeys(centers, (0, 0))
-    for center_id, all_rows, current in con.execute(
+def count_rows_by_center(con: "duckdb.DuckDBPyConnection", table: str) -> dict[str, tuple[int, int]]:
+    """center_id -> (all rows, rows of the current file versions) of raw.<table>, for every center with rows:
+    one scan gives the partitions' counts and, summed, the table's."""
+    return {center_id: (all_rows, current) for center_id, all_rows, current in con.execute(
         f"""
         SELECT center_id, count(*), count(*) FILTER (WHERE current_files.file_sha256 IS NOT NULL)
         FROM raw.{table} AS delivered
         LEFT JOIN raw.current_files USING (center_id, source_file, file_sha256)
-        WHERE center_id IN (SELECT unnest($centers))
         GROUP BY center_id
-        """, {"centers": centers}
-    ).fetchall():
-        counted[center_id] = (all_rows, current)
-    return counted
+        """
+    ).fetchall()}
