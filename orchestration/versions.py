@@ -186,14 +186,15 @@ class CenterPlan:
         return digest(*(f"{center}={built[center]}" for center in sorted(built)))
 
 
-def plan_centers(con: duckdb.DuckDBPyConnection, layer: str, among: Iterable[str] | None = None) -> CenterPlan:
+def plan_centers(con: duckdb.DuckDBPyConnection, layer: str, among: Iterable[str] | None = None,
+                 also: Iterable[str] = ()) -> CenterPlan:
     """The centers of `among` (None: every center) whose rows in `layer` are not built from what the layer's
-    upstream holds now."""
+    upstream holds now, and those of `also` (rows the layer must build again whatever their version)."""
     upstream = UPSTREAM[layer]
     every = source_versions(con) if upstream is None else recorded(con, upstream)
     run = every if among is None else {center: every[center] for center in set(among) & set(every)}
-    built = recorded(con, layer)
-    dirty = {center: version for center, version in run.items() if built.get(center) != version}
+    built, also = recorded(con, layer), set(also)
+    dirty = {center: version for center, version in run.items() if built.get(center) != version or center in also}
     return CenterPlan(layer, tuple(sorted(every)), tuple(sorted(run)), dirty)
 
 

@@ -269,3 +269,38 @@ def test_a_view_is_published_as_a_view_over_the_snapshots_own_rows(tmp_path):
     assert refresh.refreshed_centers == ["b"] and refresh.views == []
     with duckdb.connect(str(snapshot), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchall() == [(0,)]
+
+
+def test_a_view_over_relations_the_snapshot_leaves_out_is_published_as_a_table(tmp_path):
+    """As core.labs, the view of the intermediate.int_labs rows the gate passed: the snapshot stores its rows (it
+    holds no intermediate to read), refreshed center by center as a table's are; a view over it stays a view."""
+    warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
+
+    def build(values: dict[str, int], versions: dict[str, str]) -> None:
+        with duckdb.connect(str(warehouse)) as con:
+            for schema in ("intermediate", "core", "audit"):
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            con.execute("CREATE OR REPLACE TABLE intermediate.int_labs AS " + " UNION ALL ".join(
+                f"SELECT '{center}' AS center_id, range AS source_row, {value} AS value, range % 10 = 0 AS refused"
+                " FROM range(100)" for center, value in values.items()))
+            con.execute('CREATE OR REPLACE VIEW "warehouse"."core"."labs" AS SELECT * EXCLUDE (refused)'
+                        ' FROM "intermediate"."int_labs" WHERE refused = false')
+            con.execute('CREATE OR REPLACE VIEW "warehouse"."core"."high" AS SELECT * FROM "core"."labs"'
+                        " WHERE value > 1")
+            con.execute("DROP TABLE IF EXISTS audit.build_versions")
+            record(con, "core", versions)
+
+    build({"a": 1, "b": 2}, {"a": "v1", "b": "v1"})
+    first = published(warehouse, snapshot)
+    assert first.views == ["core.high"] and first.rows["core.labs"] == 180
+    build({"a": 1, "b": 3}, {"a": "v1", "b": "v2"})
+    assert published(warehouse, snapshot).refreshed_centers == ["b"]
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables"
+                                 " WHERE table_schema = 'core'").fetchall())
+        assert kinds == {"labs": "BASE TABLE", "high": "VIEW"}
+        assert con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'intermediate'").fetchall() == [
+            (0,)]
+        assert con.execute("SELECT center_id, count(*), sum(value) FROM core.labs GROUP BY ALL ORDER BY 1").fetchall() \
+            == [("a", 90, 90), ("b", 90, 270)]
+        assert con.execute("SELECT DISTINCT value FROM core.high").fetchall() == [(3,)]

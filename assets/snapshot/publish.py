@@ -1,6 +1,8 @@
 """Publish the analyst snapshot: copy the analyst-facing schemas of the warehouse into a temporary DuckDB file,
-document every table and column, then move it into place with one rename. A view of the warehouse
-(core.lab_draws) is published as the same view over the snapshot's own tables.
+document every table and column, then move it into place with one rename. A view of the warehouse over
+published relations (core.lab_draws) is published as the same view over the snapshot's own tables; a view over
+relations the snapshot leaves out (core.labs: the candidates of intermediate the gate passed) as a table of
+its rows.
 
 The rename is atomic: an analyst holding the previous file open read-only keeps reading that file (its inode
 lives on until closed), never blocks the refresh, and never sees half of a new one. The copy runs on the
@@ -17,9 +19,10 @@ snapshot, a change of what is withheld (assets/snapshot/withheld.py: free text),
 publishes everything afresh.
 """
 
+import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +54,12 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
     temporary = target.with_name(target.name + ".tmp")
     for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a refresh that died half way
-    columns = _tables(con, "")
+    # A view over relations the snapshot does not publish (core.labs: intermediate's candidates the gate passed)
+    # has its rows stored, as a table; the others are published as views over the snapshot's own tables.
+    views = _views(con)
+    stored = [relation for relation, query in views.items() if _reads_unpublished(con, query)]
+    views = {relation: query for relation, query in views.items() if relation not in stored}
+    columns = _tables(con, "", stored)
     text = withheld.reviewed(con)
     changes = _changed_centers(con, target, columns, text) if target.exists() else None
     if changes is not None:
@@ -76,7 +84,6 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
             _describe(con, relation, columns[relation], describe, published, text)
         for relation in _tables(con, ALIAS).keys() - columns.keys() - {withheld.TABLE}:  # dropped from the warehouse
             con.execute(f"DROP TABLE {_in_snapshot(relation)}")
-        views = _views(con)
         published.views.extend(views)
         for relation, query in views.items():
             con.execute(f"CREATE OR REPLACE VIEW {_in_snapshot(relation)} AS {query}")
@@ -92,17 +99,18 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
     return published
 
 
-def _tables(con, database: str) -> dict[str, list[str]]:
+def _tables(con, database: str, views: Sequence[str] = ()) -> dict[str, list[str]]:
     """schema.table -> its columns in order, of the analyst schemas of `database` ('' for the warehouse);
-    tables only, not views."""
+    tables, and of the views only `views` (schema.view)."""
     placeholders = ", ".join("?" * len(SCHEMAS))
     which = f"database_name = '{database}'" if database else "database_name = current_database()"
     columns: dict[str, list[str]] = {}
     for relation, column in con.execute(
             f"SELECT schema_name || '.' || table_name, column_name FROM duckdb_columns()"
             f" WHERE {which} AND schema_name IN ({placeholders})"
-            f" AND table_oid IN (SELECT table_oid FROM duckdb_tables()) ORDER BY 1, column_index",
-            list(SCHEMAS)).fetchall():
+            f" AND (table_oid IN (SELECT table_oid FROM duckdb_tables())"
+            f" OR list_contains(?, schema_name || '.' || table_name)) ORDER BY 1, column_index",
+            [*SCHEMAS, list(views)]).fetchall():
         columns.setdefault(relation, []).append(column)
     return columns
 
@@ -122,6 +130,26 @@ def _views(con, database: str = "") -> dict[str, str]:
             raise ValueError(f"view {schema}.{view}: its definition does not read `{prefix}...`: {sql[:200]}")
         views[f"{schema}.{view}"] = sql.removeprefix(prefix).rstrip().removesuffix(";")
     return views
+
+
+def _reads_unpublished(con, query: str) -> bool:
+    """Whether the view query `query` reads a relation outside SCHEMAS, by DuckDB's parse of it (a name without
+    a schema, or a query DuckDB cannot parse, counts as outside: the rows are then stored)."""
+    [(tree,)] = con.execute("SELECT json_serialize_sql(?)", [query]).fetchall()
+    parsed = json.loads(tree)
+    return parsed.get("error", False) or any(schema not in SCHEMAS for schema in _schemas_read(parsed))
+
+
+def _schemas_read(node) -> Iterator[str]:
+    """The schema of every table a parsed query (json_serialize_sql) names."""
+    if isinstance(node, dict):
+        if node.get("type") == "BASE_TABLE":
+            yield node.get("schema_name", "")
+        for value in node.values():
+            yield from _schemas_read(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemas_read(value)
 
 
 def _view_columns(con, relation: str) -> list[str]:

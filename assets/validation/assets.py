@@ -64,10 +64,11 @@ def validation_gate(warehouse: WarehouseResource):
     """The candidate core rows of the centers whose candidates changed through the clinical checks (schemas/,
     assets/validation/gate.py); their findings replace those centers' rows, the other centers' stay."""
     from assets.validation.gate import gate_centers
-    from assets.validation.store import count, drop_vanished
+    from assets.validation.store import count, drop_vanished, unmarked_centers
 
     with warehouse.connect() as con:
-        plan = versions.plan_centers(con, "validation")
+        plan = versions.plan_centers(con, "validation",
+                                     also=unmarked_centers(con, [candidate_table(table) for table in ORDER]))
         if not plan.dirty:
             yield from _unchanged_findings(con, plan)
             return

@@ -1,19 +1,20 @@
 """The rows the gate passed, fingerprinted per table and center: what the blocking check only_validated_rows
 compares core with before it runs the whole gate over core again.
 
-A fingerprint is the row count and the sum of the rows' hashes, every candidate column cast to the type the
-gate saw (core's contract may store a narrower one; `warnings`, which core adds, is left out). Core built from
-exactly the rows the gate passed has the fingerprint the gate recorded, and gating those rows again finds
-nothing; a center whose core differs (a row added, changed or lost after the gate, a core model that no
-longer copies what passed) or whose passing was never recorded goes through the whole gate again, which
-names the rows it would refuse. Over 1,000,000 patients: core's lab values ~1.2 s, the gate's ~2.6 s (~5 s for
-its seven tables), against ~30 s for the gate again.
+A fingerprint is the row count and the sum of the rows' hashes, every candidate column cast to the type the gate
+saw (core's contract may store a narrower one; `warnings`, which core adds, and the gate's marks on int_labs,
+store.MARKS, are left out). Core built from exactly the rows the gate passed has the fingerprint the gate
+recorded, and gating those rows again finds nothing; a center whose core differs (a row added, changed or lost
+after the gate, a core model that no longer copies what passed) or whose passing was never recorded goes through
+the whole gate again, which names the rows it would refuse. Over 1,000,000 patients: core's lab values ~1.2 s, the
+gate's ~2.6 s (~5 s for its seven tables), against ~30 s for the gate again.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 
 import duckdb
 
+from assets.validation.store import MARKS
 from orchestration import versions
 from orchestration.catalog import relation_exists
 
@@ -40,9 +41,10 @@ def differing(con: duckdb.DuckDBPyConnection, centers: Sequence[str], candidates
         if not (relation_exists(con, relation) and relation_exists(con, candidates[table])):
             return list(centers)
         schema, name = candidates[table].split(".")
-        types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ?"
-                                 " AND table_name = ? AND database_name = current_database() ORDER BY column_index",
-                                 [schema, name]).fetchall())
+        types = {column: kind for column, kind in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
+            " AND database_name = current_database() ORDER BY column_index", [schema, name]).fetchall()
+            if column not in MARKS}
         try:
             now = fingerprints(con, relation, types, centers)
         except duckdb.Error:  # core lacks a candidate column, or holds a value the gate's type cannot take

@@ -23,6 +23,29 @@ FINDINGS = "quarantine.patients"
 KEY = ("center_id", "source_file", "source_row", "source_column")  # a delivered row, wide labs' too
 
 
+# The gate's verdict on each row, where the candidate table keeps it (intermediate.int_labs, whose core.labs is
+# the view of the rows marked not refused): NULL until the gate judges the row. Not part of the candidate.
+MARKS = ("refused", "warnings")
+
+
+def marked(con: "duckdb.DuckDBPyConnection", relation: str) -> bool:
+    """Whether the gate marks the rows of the candidate table `relation` (a table with the MARKS columns)."""
+    schema, _, name = relation.rpartition(".")
+    [(found,)] = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
+        " AND list_contains(?, column_name) AND database_name = current_database()"
+        " AND table_oid IN (SELECT table_oid FROM duckdb_tables())",
+        [schema or "main", name, list(MARKS)]).fetchall()
+    return found == len(MARKS)
+
+
+def unmarked_centers(con: "duckdb.DuckDBPyConnection", relations: Sequence[str]) -> list[str]:
+    """The centers with rows the gate has not judged in the marked ones of `relations`: rebuilt since (a dbt
+    run outside the warehouse's jobs), they are gated again even if their candidates' version is the one gated."""
+    return sorted({center for relation in relations if marked(con, relation) for (center,) in con.execute(
+        f"SELECT DISTINCT center_id FROM {relation} WHERE {MARKS[0]} IS NULL").fetchall()})
+
+
 def quarantine_table(table: str) -> str:
     return f"quarantine.{table}"
 

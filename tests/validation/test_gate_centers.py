@@ -10,7 +10,7 @@ import pytest
 
 from assets.validation import gate
 from assets.validation.gate import ORDER, gate_centers
-from assets.validation.store import drop_vanished, quarantine_table, warnings_table
+from assets.validation.store import drop_vanished, quarantine_table, unmarked_centers, warnings_table
 from tests.validation.gating import candidates as candidate_table
 from tests.validation.gating import gate_frames, load
 from tests.validation.rows import SUBJECT, TODAY, candidates, changed, clean
@@ -124,3 +124,41 @@ def test_a_gated_center_is_not_looked_up_again():
         for table in ORDER:
             drop_vanished(con, (quarantine_table(table), warnings_table(table)), "no_candidates", ["aaa", "bbb"])
         assert {center: _findings(con, center) for center in ("aaa", "bbb")} == kept
+
+
+def _marks(con: duckdb.DuckDBPyConnection) -> dict[tuple, tuple]:
+    """(center, row, column) -> (refused, warnings) of every lab candidate."""
+    return {row[:3]: row[3:] for row in con.execute(
+        "SELECT center_id, source_row, source_column, refused, warnings FROM candidates.labs").fetchall()}
+
+
+def test_a_candidate_table_that_keeps_the_verdict_has_every_row_of_the_gated_centers_marked():
+    """As intermediate.int_labs (core.labs is the view of its rows marked not refused): each row of the gated
+    centers is marked refused exactly when quarantined, with its warnings' sentence; another center's marks
+    stay; a center with a row not judged yet (a rebuild) is one to gate again."""
+    with duckdb.connect() as con:
+        load(con, _two_centers(labs=_messy_labs()))
+        con.execute("ALTER TABLE candidates.labs ADD COLUMN refused BOOLEAN")
+        con.execute("ALTER TABLE candidates.labs ADD COLUMN warnings VARCHAR")
+        every_table = [candidate_table(table) for table in ORDER]
+        assert unmarked_centers(con, every_table) == ["aaa", "bbb"]
+        gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
+        assert unmarked_centers(con, every_table) == []
+        refused = {row for row in con.execute("SELECT center_id, source_row, source_column FROM quarantine.labs")
+                   .fetchall()}
+        warned = {row[:3]: row[3] for row in con.execute(
+            "SELECT center_id, source_row, source_column, reason FROM audit.labs_warnings").fetchall()}
+        assert {key[0] for key in refused} == {"aaa", "bbb"} and {key[0] for key in warned} == {"aaa"}
+        expected = {key: (key in refused, warned.get(key)) for key in _marks(con)}
+        assert _marks(con) == expected
+        # The verdict is not part of the candidate: the refused rows' JSON leaves it out.
+        assert not con.execute("SELECT count(*) FROM quarantine.labs WHERE row_json LIKE '%refused%'"
+                               " OR row_json LIKE '%warnings%'").fetchone()[0]
+
+        # aaa's labs rebuilt (not judged yet); bbb's marks replaced by ones the gate would not give.
+        con.execute("UPDATE candidates.labs SET refused = NULL, warnings = NULL WHERE center_id = 'aaa'")
+        con.execute("UPDATE candidates.labs SET warnings = 'left as it was' WHERE center_id = 'bbb'")
+        assert unmarked_centers(con, every_table) == ["aaa"]
+        gate_centers(con, ["aaa"], TODAY, source=candidate_table)
+        assert _marks(con) == {key: (expected[key][0], "left as it was") if key[0] == "bbb" else value
+                               for key, value in expected.items()}
