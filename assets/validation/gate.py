@@ -51,7 +51,9 @@ from assets.validation.failures import (
 from assets.validation.store import (
     KEY,
     MARKS,
+    REFUSED,
     SUPERSEDED,
+    WARNED,
     append,
     candidate_table,
     ensure_findings_table,
@@ -207,8 +209,8 @@ WHERE list_contains(?, earlier.center_id) AND NOT EXISTS (
 # rebuilt (NULL) and one the gate judged before alike. At 1,000,000 patients ~2 s for 46 M lab rows.
 _MARK_SQL = f"""
 UPDATE {{relation}} AS candidate
-SET {MARKS[0]} = candidate.rowid IN (SELECT {ROW} FROM {{refused}}),
-    {MARKS[1]} = (SELECT warned.reason FROM {{warned}} AS warned WHERE warned.{ROW} = candidate.rowid)
+SET {REFUSED} = candidate.rowid IN (SELECT {ROW} FROM {{refused}}),
+    {WARNED} = (SELECT warned.reason FROM {{warned}} AS warned WHERE warned.{ROW} = candidate.rowid)
 WHERE list_contains(?, candidate.center_id)
 """
 

@@ -25,7 +25,8 @@ KEY = ("center_id", "source_file", "source_row", "source_column")  # a delivered
 
 # The gate's verdict on each row, where the candidate table keeps it (intermediate.int_labs, whose core.labs is
 # the view of the rows marked not refused): NULL until the gate judges the row. Not part of the candidate.
-MARKS = ("refused", "warnings")
+REFUSED, WARNED = "refused", "warnings"
+MARKS = (REFUSED, WARNED)
 
 
 def marked(con: "duckdb.DuckDBPyConnection", relation: str) -> bool:
@@ -43,7 +44,7 @@ def unmarked_centers(con: "duckdb.DuckDBPyConnection", relations: Sequence[str])
     """The centers with rows the gate has not judged in the marked ones of `relations`: rebuilt since (a dbt
     run outside the warehouse's jobs), they are gated again even if their candidates' version is the one gated."""
     return sorted({center for relation in relations if marked(con, relation) for (center,) in con.execute(
-        f"SELECT DISTINCT center_id FROM {relation} WHERE {MARKS[0]} IS NULL").fetchall()})
+        f"SELECT DISTINCT center_id FROM {relation} WHERE {REFUSED} IS NULL").fetchall()})
 
 
 def quarantine_table(table: str) -> str:

@@ -1,8 +1,8 @@
 -- One value per draw: core.labs' draws delivered once, and core.lab_draw_choices for those delivered more than
--- once. A view, not a table: a registry's lab rows are stored once (core.labs), not twice in the warehouse and
--- twice in the snapshot; a mart's filters reach core.labs through it, and the anti join's other side holds only
--- the repeated draws. Its references name no database, so the same view reads the analyst snapshot's own
--- tables there (assets/snapshot/publish.py copies views as views).
+-- once. A view, not a table: a registry's lab rows are stored once in the warehouse (intermediate.int_labs, which
+-- core.labs shows) and once in the snapshot (its core.labs); a mart's filters reach core.labs through it, and
+-- the anti join's other side holds only the repeated draws. Its references name no database, so the same view
+-- reads the analyst snapshot's own tables there (assets/snapshot/publish.py copies views as views).
 {{ config(materialized='view', pre_hook=[]) }}
 {%- set draw = lab_draw_keys().split(', ') %}
 {%- set same_draw -%}
