@@ -206,7 +206,7 @@ WHERE list_contains(?, earlier.center_id) AND NOT EXISTS (
 
 
 # A marked candidate table's verdict on the gated centers' rows, every one of them: a row of a center the run
-# rebuilt (NULL) and one the gate judged before alike. At 1,000,000 patients ~2 s for 46 M lab rows.
+# rebuilt (NULL) and one the gate judged before alike (~0.3 s for 4.6 M lab rows at 100,000 patients).
 _MARK_SQL = f"""
 UPDATE {{relation}} AS candidate
 SET {REFUSED} = candidate.rowid IN (SELECT {ROW} FROM {{refused}}),
@@ -273,9 +273,11 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
     if marks:
         same = " AND ".join(f"staged.{column} IS NOT DISTINCT FROM candidate.{column}" if column == "source_column"
                             else f"staged.{column} = candidate.{column}" for column in KEY if column in types)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {warned_of(table)} AS SELECT candidate.{ROW}, staged.reason"
-                    f" FROM {rows} AS candidate JOIN {staged[1]} AS staged ON {same}"
-                    f" WHERE candidate.{ROW} IN (SELECT {ROW} FROM {FAILURES} WHERE severity = '{WARNING}')")
+        # One sentence per row, whatever the key (the mark is a scalar subquery of it).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {warned_of(table)} AS SELECT candidate.{ROW},"
+                    f" min(staged.reason) AS reason FROM {rows} AS candidate JOIN {staged[1]} AS staged ON {same}"
+                    f" WHERE candidate.{ROW} IN (SELECT {ROW} FROM {FAILURES} WHERE severity = '{WARNING}')"
+                    f" GROUP BY candidate.{ROW}")
     return Tally(candidates, quarantined, warned, fingerprints)
 
 
