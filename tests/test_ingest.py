@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -158,6 +159,35 @@ def test_broken_file_on_first_delivery_does_not_stop_other_centers(con, delivery
     loads = land(con, delivery)
     assert loads["alpha"].outcome == "failed" and loads["beta"].outcome == "loaded"
     assert current_mrns(con, "alpha") == [] and current_mrns(con, "beta") == ["A1", "A2"]
+
+
+def test_the_centers_files_land_side_by_side_and_come_back_in_the_centers_order(con, delivery, monkeypatch):
+    """With two DuckDB threads, two centers' files load at once, each through a connection of its own: both
+    calls meet at a barrier of two (landing one file at a time would time out there), alpha's waits until
+    beta's has landed, and the loads still come back in the centers' order."""
+    from assets.landing import ingest
+
+    con.execute("SET threads = 2")
+    barrier, beta_landed, connections = threading.Barrier(2, timeout=10), threading.Event(), []
+    land_file = ingest._land_file
+
+    def side_by_side(cursor, center, *args):
+        connections.append(cursor)
+        barrier.wait()
+        if center.center_id == "alpha":
+            assert beta_landed.wait(10)
+        load = land_file(cursor, center, *args)
+        if center.center_id == "beta":
+            beta_landed.set()
+        return load
+
+    monkeypatch.setattr(ingest, "_land_file", side_by_side)
+    scratch = Path(delivery.landing_dir).parent / "tmp"
+    loads = land_table(con, "patients", delivery.centers(), Path(delivery.landing_dir), datetime(2025, 1, 1), scratch)
+    assert [(load.center_id, load.outcome) for load in loads] == [("alpha", "loaded"), ("beta", "loaded")]
+    assert len(connections) == 2 and all(cursor is not con for cursor in connections)
+    assert connections[0] is not connections[1]
+    assert current_mrns(con, "alpha") == current_mrns(con, "beta") == ["A1", "A2"]
 
 
 def test_file_listed_but_not_delivered_is_a_failed_load(con, delivery):
