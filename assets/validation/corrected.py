@@ -8,6 +8,7 @@ side, so that the data manager reading quarantine sees that the answer to the qu
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from assets.validation.store import same_row
 from orchestration.catalog import relation_exists
 
 if TYPE_CHECKING:
@@ -26,8 +27,7 @@ FROM (
     WHERE status = 'applied' AND table_name = ?
     GROUP BY ALL
 ) AS note
-WHERE note.center_id = finding.center_id AND note.source_file = finding.source_file
-    AND note.source_row = finding.source_row AND note.source_column IS NOT DISTINCT FROM finding.source_column
+WHERE {same_row('note', 'finding')}
 """
 
 

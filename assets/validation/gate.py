@@ -60,6 +60,7 @@ from assets.validation.store import (
     ensure_superseded_table,
     marked,
     quarantine_table,
+    same_row,
     warnings_table,
 )
 from orchestration.batches import center_batches
@@ -199,9 +200,7 @@ INSERT INTO {SUPERSEDED}
 SELECT earlier.*, ? AS superseded_at FROM {{sink}} AS earlier
 WHERE list_contains(?, earlier.center_id) AND NOT EXISTS (
     SELECT 1 FROM {{staged}} AS now
-    WHERE now.center_id = earlier.center_id AND now.source_file = earlier.source_file
-      AND now.source_row = earlier.source_row AND now.source_column IS NOT DISTINCT FROM earlier.source_column
-      AND now.reason = earlier.reason)
+    WHERE {same_row('now', 'earlier')} AND now.reason = earlier.reason)
 """
 
 
@@ -271,8 +270,7 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
     warned = _write_findings(con, table, WARNING, staged[1], get, content, batch,
                              without=f"SELECT {ROW} FROM {refused}")
     if marks:
-        same = " AND ".join(f"staged.{column} IS NOT DISTINCT FROM candidate.{column}" if column == "source_column"
-                            else f"staged.{column} = candidate.{column}" for column in KEY if column in types)
+        same = same_row("staged", "candidate", [column for column in KEY if column in types])
         # One sentence per row, whatever the key (the mark is a scalar subquery of it).
         con.execute(f"CREATE OR REPLACE TEMP TABLE {warned_of(table)} AS SELECT candidate.{ROW},"
                     f" min(staged.reason) AS reason FROM {rows} AS candidate JOIN {staged[1]} AS staged ON {same}"

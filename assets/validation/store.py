@@ -23,6 +23,13 @@ FINDINGS = "quarantine.patients"
 KEY = ("center_id", "source_file", "source_row", "source_column")  # a delivered row, wide labs' too
 
 
+def same_row(left: str, right: str, columns: Sequence[str] = KEY) -> str:
+    """SQL: the relations aliased `left` and `right` name the same delivered row (the KEY `columns` they both
+    have); source_column is NULL for long files, so it matches NULL to NULL."""
+    return " AND ".join(f"{left}.{column} IS NOT DISTINCT FROM {right}.{column}" if column == "source_column"
+                        else f"{left}.{column} = {right}.{column}" for column in columns)
+
+
 # The gate's verdict on each row, where the candidate table keeps it (intermediate.int_labs, whose core.labs is
 # the view of the rows marked not refused): NULL until the gate judges the row. Not part of the candidate.
 REFUSED, WARNED = "refused", "warnings"
