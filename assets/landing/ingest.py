@@ -6,7 +6,6 @@ on one core (readers._csv_cells), so one file at a time left the other cores idl
 """
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 from assets.landing import store
 from assets.landing.contract import TABLE_FIELDS
 from assets.landing.store import FAILED, HELD, LOADED, UNCHANGED, FileLoad
+from orchestration.side_by_side import side_by_side
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,17 +40,9 @@ def land_table(
     store.ensure_raw_table(con, table, TABLE_FIELDS[table])
     listed = [center for center in centers if table in center.tables]
 
-    def land(center) -> FileLoad:
-        # A connection of its own (its own transaction and temporary tables): appends of two files never conflict.
-        cursor = con.cursor()
-        try:
-            return _land_file(cursor, center, table, landing_dir / center.center_id, loaded_at, scratch)
-        finally:
-            cursor.close()
-
-    [(threads,)] = con.execute("SELECT current_setting('threads')").fetchall()
-    with ThreadPoolExecutor(max_workers=max(1, min(int(threads), len(listed)))) as pool:
-        return list(pool.map(land, listed))  # in the centers' order, whichever finished first
+    # One file per cursor (orchestration/side_by_side.py): appends of two files never conflict.
+    return side_by_side(con, lambda cursor, center: _land_file(
+        cursor, center, table, landing_dir / center.center_id, loaded_at, scratch), listed)
 
 
 def _land_file(con: "duckdb.DuckDBPyConnection", center, table: str, folder: Path, loaded_at: datetime,
