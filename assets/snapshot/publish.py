@@ -6,7 +6,8 @@ its rows.
 
 The rename is atomic: an analyst holding the previous file open read-only keeps reading that file (its inode
 lives on until closed), never blocks the refresh, and never sees half of a new one. The copy runs on the
-warehouse's own connection, so it needs no second (refused) connection to a file the run holds for writing.
+warehouse's own connection and its cursors, so it needs no second (refused) connection to a file the run holds
+for writing.
 
 A refresh after some centers changed starts from a byte copy of the previous snapshot and replaces only
 those centers' rows of the per-center tables (every table with a center_id column in core and quarantine,
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from assets.snapshot import withheld
 from orchestration.dbt_docs import TableDoc
+from orchestration.side_by_side import side_by_side
 
 # Pseudonymised and analyst-facing; raw and staging (names, MRNs, birth dates) and intermediate never leave.
 SCHEMAS = ("core", "marts", "audit", "quarantine", "seeds")
@@ -68,19 +70,19 @@ def publish(con, target: Path, describe: Callable[[str, list[str]], TableDoc]) -
     # Both threads write a table's row groups: half the wall time of an ordered copy. Analysts order in SQL.
     con.execute("SET preserve_insertion_order = false")
     try:
-        # One transaction: every table copied from the same state of the warehouse.
-        con.execute("BEGIN TRANSACTION")
         published = Published({}, [], changes.centers if changes is not None else None)
+        for schema in sorted({relation.split(".")[0] for relation in columns}):
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."{schema}"')
+        # The tables side by side (orchestration/side_by_side.py), the largest first: most are one row group,
+        # which DuckDB writes on one core. Each is a transaction of its own; they still copy one state of the
+        # warehouse, which nothing else writes while the run holds it.
+        order = _largest_first(con, columns)
+        kept = side_by_side(con, lambda cursor, relation: _copy(cursor, relation, columns[relation], text, changes),
+                            order)
+        published.kept.extend(sorted(relation for relation, same in zip(order, kept) if same))
+        # The descriptions, views and counts in one transaction.
+        con.execute("BEGIN TRANSACTION")
         for relation in sorted(columns):
-            select = withheld.select_list(relation, columns[relation], text)
-            if changes is not None and _per_center(relation, columns[relation]):
-                _refresh_centers(con, relation, select, changes.of(relation))
-            elif changes is not None and _unchanged(con, relation, select):
-                published.kept.append(relation)
-            else:
-                con.execute(f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."{relation.split(".")[0]}";'
-                            f"CREATE OR REPLACE TABLE {_in_snapshot(relation)} AS "
-                            f"SELECT {select} FROM {_in_warehouse(relation)}")
             _describe(con, relation, columns[relation], describe, published, text)
         for relation in _tables(con, ALIAS).keys() - columns.keys() - {withheld.TABLE}:  # dropped from the warehouse
             con.execute(f"DROP TABLE {_in_snapshot(relation)}")
@@ -222,14 +224,40 @@ def _core_records(con, database: str, columns: dict[str, list[str]]) -> dict[str
     return records
 
 
+def _largest_first(con, columns: dict[str, list[str]]) -> list[str]:
+    """The relations of `columns`, the largest tables first; a view stored as a table (no size of its own: it
+    reads what the snapshot leaves out, core.labs every lab value) before them."""
+    sizes = dict(con.execute("SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables()"
+                             " WHERE database_name = current_database()").fetchall())
+    return sorted(columns, key=lambda relation: (-sizes.get(relation, float("inf")), relation))
+
+
+def _copy(con, relation: str, columns: list[str], text: dict[tuple[str, str], list[str]],
+          changes: Changes | None) -> bool:
+    """`relation`'s rows in the snapshot as the warehouse publishes them now: the changed centers' rows of a
+    per-center table replaced, another table copied whole unless the previous snapshot's copy is the same.
+    True where that copy was kept."""
+    select = withheld.select_list(relation, columns, text)
+    if changes is not None and _per_center(relation, columns):
+        _refresh_centers(con, relation, select, changes.of(relation))
+        return False
+    if changes is not None and _unchanged(con, relation, select):
+        return True
+    con.execute(f"CREATE OR REPLACE TABLE {_in_snapshot(relation)} AS SELECT {select} FROM {_in_warehouse(relation)}")
+    return False
+
+
 def _refresh_centers(con, relation: str, select: str, centers: list[str]) -> None:
-    """Replace `centers`' rows of one per-center table with `select` of the warehouse's (comments stay)."""
+    """Replace `centers`' rows of one per-center table with `select` of the warehouse's (comments stay), in
+    one transaction."""
     if not centers:
         return
     placeholders = ", ".join("?" * len(centers))
+    con.execute("BEGIN TRANSACTION")
     con.execute(f"DELETE FROM {_in_snapshot(relation)} WHERE center_id IN ({placeholders})", centers)
     con.execute(f"INSERT INTO {_in_snapshot(relation)} SELECT {select} FROM {_in_warehouse(relation)}"
                 f" WHERE center_id IN ({placeholders})", centers)
+    con.execute("COMMIT")
 
 
 def _unchanged(con, relation: str, select: str) -> bool:
