@@ -75,6 +75,28 @@ def test_publishing_the_same_warehouse_again_changes_nothing(tmp_path):
     assert published_content() == published_content()
 
 
+def test_a_table_that_cannot_be_copied_leaves_the_published_snapshot_as_it_was(tmp_path):
+    """The tables are copied side by side, each in a transaction of its own, into a file beside the snapshot:
+    one that fails (here a view stored as a table whose query fails) stops the publish with DuckDB's error, and
+    the snapshot analysts read is still the last one published whole."""
+    warehouse, snapshot = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
+    build_warehouse(warehouse, 1)
+    published(warehouse, snapshot)
+    build_warehouse(warehouse, 2)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE VIEW core.broken AS SELECT CAST(birth_date AS VARCHAR)::INTEGER AS n"
+                    " FROM staging.stg_patients")
+    with pytest.raises(duckdb.ConversionException, match="2011-03-17"):
+        published(warehouse, snapshot)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute(VERSION_QUERY).fetchall() == [(1, 1)]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DROP VIEW core.broken")
+    published(warehouse, snapshot)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute(VERSION_QUERY).fetchall() == [(2, 2)]
+
+
 def test_undescribed_columns_are_reported(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     build_warehouse(warehouse, 1)
