@@ -77,7 +77,9 @@ def land_mappings(con: "duckdb.DuckDBPyConnection", centers: list["CenterConfig"
         else:  # new, or laid out by an earlier version of this code
             con.execute(f"CREATE OR REPLACE TABLE raw.{name} ({columns})")
         if rows[name]:
-            placeholders = ", ".join("?" * len(rows[name][0]))
-            con.executemany(f"INSERT INTO raw.{name} VALUES ({placeholders})", rows[name])
+            # One statement, a list per column: executemany runs an INSERT per row (~0.1 s a run for 8 centers).
+            types = [column.split()[1] for column in columns.split(",")]
+            con.execute(f"INSERT INTO raw.{name} SELECT {', '.join(f'unnest(?::{kind}[])' for kind in types)}",
+                        [list(values) for values in zip(*rows[name])])
     con.execute("COMMIT")
     return {name: con.execute(f"SELECT count(*) FROM raw.{name}").fetchall()[0][0] for name in MAPPING_TABLES}
