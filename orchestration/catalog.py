@@ -1,5 +1,7 @@
-"""What the warehouse holds, asked of DuckDB's catalog: the questions several layers ask, answered in one place."""
+"""What the warehouse holds, asked of DuckDB's catalog, and a few rows written at once: what several layers do,
+in one place."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -18,3 +20,13 @@ def database_path(con: duckdb.DuckDBPyConnection) -> Path:
     """The file of the connection's database (the analyst snapshot and the reports are written beside it)."""
     [(path,)] = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
     return Path(path)
+
+
+def insert_columns(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[tuple[str, list]],
+                   verb: str = "INSERT", stamped: bool = False) -> None:
+    """Rows given column by column (SQL type, values) into `relation` in one statement (`verb`: INSERT, or
+    INSERT OR REPLACE), each stamped now when `stamped`: executemany runs and commits one INSERT per row
+    (recording a layer's eight centers took 22 ms against 4.5 ms so, ~75 times a run)."""
+    values = ", ".join(f"unnest(?::{kind}[])" for kind, _ in columns)
+    con.execute(f"{verb} INTO {relation} SELECT {values}{', current_timestamp::timestamp' if stamped else ''}",
+                [column for _, column in columns])
