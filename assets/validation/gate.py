@@ -15,7 +15,8 @@ adverse events and therapy lines, each compared only with rows that already pass
    failures get their value and problem in words in Python (failures.explain), fetched at most
    `rows_per_batch` failing rows at a time; then each row's findings, its sentence and its row as JSON are
    assembled in DuckDB into temporary tables: most refused rows (refused for their patient or cycle) never
-   reach Python.
+   reach Python;
+5. of the table's rows only what later tables read stays (`_release`).
 
 Once every table is gated, the findings replace those centers' rows of the findings tables, in one
 transaction, and a candidate table that keeps the gate's verdict (store.MARKS: intermediate.int_labs, whose
@@ -120,6 +121,11 @@ def copied_of(table: str) -> str:
     return f"gate_copied_{table}"
 
 
+def kept_of(table: str) -> str:
+    """The temporary table of the columns of the passed rows of `table` that later tables read (_release)."""
+    return f"gate_kept_{table}"
+
+
 def refused_of(table: str) -> str:
     """The temporary table of the `_row`s of the gated rows of `table` the gate refused."""
     return f"gate_refused_{table}"
@@ -162,6 +168,7 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
         tallies[table] = _gate(con, table, centers, today, source(table),
                                tuple(staged_of(sink(table)) for sink in sinks), rows_per_batch, table in marks)
         note_corrections(con, table, [staged_of(sink(table)) for sink in sinks])
+        _release(con, table)
     # Into the warehouse in one transaction: readers see the old findings or the new ones, and DuckDB writes
     # (and checkpoints) them once rather than batch by batch.
     if keep_superseded:
@@ -186,7 +193,7 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
     for table in ORDER:
         con.execute(f"DROP VIEW IF EXISTS {passed_of(table)}")
         con.execute(f"DROP VIEW IF EXISTS {rows_of(table)}")
-        for temporary in (refused_of(table), copied_of(table), warned_of(table),
+        for temporary in (refused_of(table), copied_of(table), warned_of(table), kept_of(table),
                           *(staged_of(sink(table)) for sink in sinks)):
             con.execute(f"DROP TABLE IF EXISTS {temporary}")
     for scratch in (FAILURES, CATALOG, DELIVERED):
@@ -280,6 +287,22 @@ def _gate(con, table: str, centers: Sequence[str], today: date, source: str, sta
 
 
 BATCH = "gate_batch"  # the candidate rows of the centers of one batch of the cross-row checks
+
+
+def _release(con, table: str) -> None:
+    """Once `table` is gated, of its rows only what the tables gated after it read stays: the columns
+    relations.READ_LATER names of its passed rows. The copies of the candidate views (every column of every
+    row) held 1.4 GB of the 2 GB memory limit by the time 1,000,000 patients' lab values were gated, which then
+    spilled to disk."""
+    kept = relations.READ_LATER.get(table)
+    if kept:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {kept_of(table)} AS SELECT {', '.join(kept)}"
+                    f" FROM {passed_of(table)}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {passed_of(table)} AS SELECT * FROM {kept_of(table)}")
+    else:
+        con.execute(f"DROP VIEW IF EXISTS {passed_of(table)}")
+    con.execute(f"DROP VIEW IF EXISTS {rows_of(table)}")
+    con.execute(f"DROP TABLE IF EXISTS {copied_of(table)}")
 
 
 def _delivery_days(con, centers: Sequence[str]) -> None:

@@ -25,6 +25,13 @@ DUPLICATE_KEYS = {
     "therapy_lines": (("subject_id", "line_no"), ERROR),
 }
 NOT_CONTENT = ("source_file", "source_row", "source_column", ROW)
+# The columns of a table's passed rows that the checks of the tables gated after it read: all the gate keeps of
+# the table once it is gated.
+READ_LATER = {
+    "patients": ("subject_id", "diagnosis_date"),
+    "events": ("subject_id", "event_type", "event_date"),
+    "cycles": ("subject_id", "cycle_no", "start_date", "end_date"),
+}
 
 
 def _text(sql: str) -> str:

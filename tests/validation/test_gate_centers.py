@@ -162,3 +162,44 @@ def test_a_candidate_table_that_keeps_the_verdict_has_every_row_of_the_gated_cen
         gate_centers(con, ["aaa"], TODAY, source=candidate_table)
         assert _marks(con) == {key: (expected[key][0], "left as it was") if key[0] == "bbb" else value
                                for key, value in expected.items()}
+
+
+def test_a_gate_that_fails_half_way_leaves_every_finding_as_it_was(monkeypatch):
+    """A center's findings are replaced all at once: a failure after its new lab findings were found (in the
+    adverse events' checks) leaves its earlier findings, and every other center's, as they were."""
+    with duckdb.connect() as con:
+        load(con, _two_centers(labs=_messy_labs()))
+        gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
+        before = {center: _findings(con, center) for center in ("aaa", "bbb")}
+        assert before["aaa"]["quarantine.labs"] and before["bbb"]["quarantine.cycles"]
+        relations = gate._relations
+
+        def failing(table, rows, columns):
+            if table == "adverse_events":
+                raise duckdb.OutOfMemoryException("out of memory")
+            return relations(table, rows, columns)
+
+        monkeypatch.setattr(gate, "_relations", failing)
+        load(con, _two_centers())  # aaa's labs corrected: its lab findings would go
+        with pytest.raises(duckdb.OutOfMemoryException):
+            gate_centers(con, ["aaa"], TODAY, source=candidate_table)
+        assert {center: _findings(con, center) for center in ("aaa", "bbb")} == before
+        assert con.execute("SELECT count(*) FROM audit.superseded_findings").fetchone() == (0,)
+
+
+def test_regating_one_center_leaves_the_correction_notes_of_another_as_they_were():
+    """A finding on a corrected row ends with the correction (corrected.py); gating another center again
+    does not append it a second time."""
+    with duckdb.connect() as con:
+        load(con, _two_centers())
+        [(source_file, source_row)] = con.execute(
+            "SELECT source_file, source_row FROM candidates.labs WHERE center_id = 'bbb' AND value = 1200").fetchall()
+        con.execute("CREATE SCHEMA audit; CREATE TABLE audit.corrections AS SELECT 'bbb' AS center_id,"
+                    " ? AS source_file, ? AS source_row, NULL::VARCHAR AS source_column, 'labs' AS table_name,"
+                    " 'value' AS field, '1.2' AS delivered_value, '1200' AS corrected_value, 'Q-1' AS query_id,"
+                    " 'applied' AS status", [source_file, source_row])
+        gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
+        [(reason,)] = con.execute("SELECT reason FROM quarantine.labs WHERE center_id = 'bbb'").fetchall()
+        assert reason.endswith(" Corrected by the center: value '1.2' -> '1200' (query Q-1).")
+        gate_centers(con, ["aaa"], TODAY, source=candidate_table)
+        assert con.execute("SELECT reason FROM quarantine.labs WHERE center_id = 'bbb'").fetchall() == [(reason,)]
