@@ -165,21 +165,21 @@ def test_a_candidate_table_that_keeps_the_verdict_has_every_row_of_the_gated_cen
 
 
 def test_a_gate_that_fails_half_way_leaves_every_finding_as_it_was(monkeypatch):
-    """A center's findings are replaced all at once: a failure after its new lab findings were found (in the
-    adverse events' checks) leaves its earlier findings, and every other center's, as they were."""
+    """A center's findings are replaced all at once: a failure after every table's new findings were found
+    leaves its earlier findings, and every other center's, as they were."""
     with duckdb.connect() as con:
         load(con, _two_centers(labs=_messy_labs()))
         gate_centers(con, ["aaa", "bbb"], TODAY, source=candidate_table)
         before = {center: _findings(con, center) for center in ("aaa", "bbb")}
         assert before["aaa"]["quarantine.labs"] and before["bbb"]["quarantine.cycles"]
-        relations = gate._relations
+        note = gate.note_corrections
 
-        def failing(table, rows, columns):
-            if table == "adverse_events":
+        def failing(con, table, findings):
+            note(con, table, findings)
+            if table == gate.GATING[-1]:
                 raise duckdb.OutOfMemoryException("out of memory")
-            return relations(table, rows, columns)
 
-        monkeypatch.setattr(gate, "_relations", failing)
+        monkeypatch.setattr(gate, "note_corrections", failing)
         load(con, _two_centers())  # aaa's labs corrected: its lab findings would go
         with pytest.raises(duckdb.OutOfMemoryException):
             gate_centers(con, ["aaa"], TODAY, source=candidate_table)
