@@ -2,8 +2,8 @@
 
 `gate_centers` gates the rows of the centers it is given (those whose candidates changed; every rule stays
 within one subject, and a subject belongs to one center, so the other centers' findings stand), the seven
-tables in the order their cross-table checks need: patients, events, cycles, then assessments, adverse events,
-therapy lines and labs, each compared only with rows that already passed. For one table:
+tables in the order GATING gives: patients, events and cycles first (the others are compared with their rows
+that passed), then assessments, adverse events and therapy lines, the lab values last. For one table:
 
 1. its candidate rows of those centers are numbered `_row` by their rowid (no sort: where the order of rows
    matters, the rules order by the delivered file and row): the rows of a table as they are, those of a
