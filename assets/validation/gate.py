@@ -194,10 +194,9 @@ def gate_centers(con: "duckdb.DuckDBPyConnection", centers: Sequence[str], today
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
-    for table in ORDER:
+    for table in ORDER:  # each table's rows and copy went with _release
         con.execute(f"DROP VIEW IF EXISTS {passed_of(table)}")
-        con.execute(f"DROP VIEW IF EXISTS {rows_of(table)}")
-        for temporary in (refused_of(table), copied_of(table), warned_of(table), kept_of(table),
+        for temporary in (refused_of(table), warned_of(table), kept_of(table),
                           *(staged_of(sink(table)) for sink in sinks)):
             con.execute(f"DROP TABLE IF EXISTS {temporary}")
     for scratch in (FAILURES, CATALOG, DELIVERED):
