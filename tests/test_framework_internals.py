@@ -92,6 +92,7 @@ def test_the_event_log_keeps_one_engine_per_database_while_held(tmp_path):
 
     assert parameters(SqliteEventLogStorage._connect) == ["self", "shard"]
     assert parameters(SqliteEventLogStorage._initdb)[:2] == ["self", "engine"]
+    assert parameters(SqliteEventLogStorage.has_table) == ["self", "table_name"]
     shutil.copy(Path(framework_internals.__file__).parent / "dagster.yaml", tmp_path)
     connects = []
 
@@ -113,10 +114,18 @@ def test_the_event_log_keeps_one_engine_per_database_while_held(tmp_path):
                             held.exec_driver_sql("SELECT 1")
                 return len(connects) - before
 
+            def table_checks() -> int:
+                before = len(connects)
+                for _ in range(5):
+                    assert storage.has_table("asset_check_executions") and not storage.has_table("no_such_table")
+                return len(connects) - before
+
             with framework_internals.sqlite_storage_held_open(instance, "run-1"):
                 calls()  # opens the index's connection
                 assert calls() == 0
-            assert "_connect" not in vars(storage)
+                assert table_checks() == 6  # a table found is remembered; one not found is asked again
+            assert "_connect" not in vars(storage) and "has_table" not in vars(storage)
             assert calls() == 10  # Dagster's way: a connection per call
+            assert table_checks() == 10
     finally:
         event.remove(Engine, "connect", count)
