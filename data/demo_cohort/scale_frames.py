@@ -16,6 +16,15 @@ from demo_cohort.scale_columns import const, dates, draw, null_where, pick, repe
 from demo_cohort.scale_labs import synth_labs
 
 EPOCH_2015 = 16436  # days from 1970-01-01 to 2015-01-01
+# The extract's data cut-off (days from 1970-01-01 to 2025-12-31): follow-up ends there, so that no date is in
+# the future of a run (the gate refuses those), whatever day the benchmark runs.
+DATA_CUTOFF = 20453
+# Under 18 at the first infusion, which comes 60-399 days after diagnosis: at most 6,100 + 399 days (213
+# months) against the consortium's limit of 215 months (schemas/limits.py, AGE_MONTHS_MAX).
+AGE_AT_DIAGNOSIS_MAX_DAYS = 6100
+# The last lab draw of a patient is at most 14 days after the last cycle's end (the day-28 draw of a 14-day
+# cycle); a death comes after it (the gate refuses a record dated after the death).
+LAST_DRAW_AFTER_END_DAYS = 14
 INDICATIONS = ["relapse", "induction_failure", "mrd_positive", "chemo_delay"]
 INDICATION_P = np.array([23, 7, 21, 54]) / 105  # the paper's cohort
 CYTOGENETICS = ["none", "etv6_runx1", "tcf3_pbx1", "bcr_abl1", "kmt2ar", "bcr_abl1;ikzf1_deletion", "hypodiploidy",
@@ -49,7 +58,8 @@ def synth_chunk(rng: np.random.Generator, first_patient: int, n: int, mrn_prefix
     numbers = pl.Series(np.arange(first_patient, first_patient + n)).cast(pl.String).str.zfill(8)
     mrns = pl.select(pl.concat_str(pl.lit(mrn_prefix), numbers)).to_series().alias("mrn")
     diagnosis = EPOCH_2015 + rng.integers(0, 2900, n)
-    age_days = np.clip(rng.lognormal(np.log(72 * 30.44), 0.6, n), 200, 6300).astype(np.int64)  # median 72 mo
+    age_days = np.clip(rng.lognormal(np.log(72 * 30.44), 0.6, n), 200,
+                       AGE_AT_DIAGNOSIS_MAX_DAYS).astype(np.int64)  # median 72 months
     indication = rng.choice(len(INDICATIONS), size=n, p=INDICATION_P)
     cytogenetics = rng.choice(len(CYTOGENETICS), size=n, p=CYTOGENETICS_P)
     given = rng.integers(0, len(GIVEN), (2, n))
@@ -177,11 +187,11 @@ def _events(rng: np.random.Generator, mrns: pl.Series, cyc: dict[str, np.ndarray
     date for the dead)."""
     last_end = cyc["end"][np.cumsum(cyc["counts"]) - 1]
     n = len(last_end)
-    follow_up = last_end + rng.integers(180, 1800, n)
+    follow_up = np.minimum(last_end + rng.integers(180, 1800, n), DATA_CUTOFF)
     relapse = rng.random(n) < 0.08
     relapse_day = last_end + 1 + (rng.random(n) * (follow_up - last_end - 1)).astype(np.int64)
     death = rng.random(n) < np.where(relapse, 0.3, 0.01)
-    alive_from = np.where(relapse, relapse_day, last_end)
+    alive_from = np.maximum(np.where(relapse, relapse_day, last_end), last_end + LAST_DRAW_AFTER_END_DAYS)
     death_day = alive_from + 1 + (rng.random(n) * (follow_up - alive_from - 1)).astype(np.int64)
     hsct_day = last_end + rng.integers(20, 60, n)
     hsct = (rng.random(n) < 0.35) & ~(death & (death_day <= hsct_day))

@@ -35,6 +35,10 @@ ANALYTES = {
                                                            3.0, 2.0))},
 }
 B_CELL_APLASIA_P = 0.5  # B cells absent (0) before a later cycle: aplasia left by the previous one
+# T, B and NK cells share the lymphocytes: a sample's three percentages are scaled down to sum to at most 100
+# (drawn apart, one sample in ten summed above the 110 % the validation gate allows).
+LINEAGE_PCT = ("cd3_pct", "cd19_pct", "nk_pct")
+LINEAGE_PCT_SUM_MAX = 100.0
 
 
 def _template() -> dict[str, np.ndarray]:
@@ -63,6 +67,9 @@ def synth_labs(rng: np.random.Generator, mrns: pl.Series, cyc: dict[str, np.ndar
     n = len(slot)
     value = np.exp(t["log_median"][slot] + t["log_sd"][slot] * rng.standard_normal(n))
     value = np.where(t["pct"][slot], np.minimum(value, 99.9), value)
+    lineage = np.isin(t["analyte"], LINEAGE_PCT)[slot]
+    lineage_sum = np.bincount(cycle[lineage], weights=value[lineage], minlength=cycles)[cycle[lineage]]
+    value[lineage] *= np.minimum(1.0, LINEAGE_PCT_SUM_MAX / lineage_sum)
     value = np.round(value * t["scale"][slot]) / t["scale"][slot]
     aplasia = t["b_cell"][slot] & (cyc["cycle_no"][cycle] > 1) & (rng.random(n) < B_CELL_APLASIA_P)
     floor = np.array([detection_limits.get(a, np.nan) for a in t["analyte"]])[slot]
