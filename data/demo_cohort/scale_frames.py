@@ -13,18 +13,21 @@ import polars as pl
 
 from demo_cohort.design_cycles import TERMS
 from demo_cohort.scale_columns import const, dates, draw, null_where, pick, repeat_rows
-from demo_cohort.scale_labs import synth_labs
+from demo_cohort.scale_labs import LAB_PLAN, synth_labs
 
 EPOCH_2015 = 16436  # days from 1970-01-01 to 2015-01-01
 # The extract's data cut-off (days from 1970-01-01 to 2025-12-31): follow-up ends there, so that no date is in
 # the future of a run (the gate refuses those), whatever day the benchmark runs.
 DATA_CUTOFF = 20453
-# Under 18 at the first infusion, which comes 60-399 days after diagnosis: at most 6,100 + 399 days (213
-# months) against the consortium's limit of 215 months (schemas/limits.py, AGE_MONTHS_MAX).
-AGE_AT_DIAGNOSIS_MAX_DAYS = 6100
-# The last lab draw of a patient is at most 14 days after the last cycle's end (the day-28 draw of a 14-day
-# cycle); a death comes after it (the gate refuses a record dated after the death).
-LAST_DRAW_AFTER_END_DAYS = 14
+FIRST_INFUSION_DAYS = (60, 400)  # after diagnosis, at least and under
+CYCLE_LENGTHS, CYCLE_LENGTH_P = [14, 21, 28], [0.3, 0.2, 0.5]  # days
+# Under 18 at the first infusion: the consortium's 215 completed months (schemas/limits.py, AGE_MONTHS_MAX; not
+# imported, the schemas package loads pandera: 0.5 s) less the longest wait for the infusion.
+AGE_LIMIT_MONTHS = 215
+AGE_AT_DIAGNOSIS_MAX_DAYS = int(AGE_LIMIT_MONTHS * 365.25 / 12) - FIRST_INFUSION_DAYS[1]
+# The last lab draw after the last cycle's end (the latest draw of the plan in the shortest cycle): a death comes
+# after it, as the gate requires of every record.
+LAST_DRAW_AFTER_END_DAYS = max(offset for _, offset, *_ in LAB_PLAN) - (min(CYCLE_LENGTHS) - 1)
 INDICATIONS = ["relapse", "induction_failure", "mrd_positive", "chemo_delay"]
 INDICATION_P = np.array([23, 7, 21, 54]) / 105  # the paper's cohort
 CYTOGENETICS = ["none", "etv6_runx1", "tcf3_pbx1", "bcr_abl1", "kmt2ar", "bcr_abl1;ikzf1_deletion", "hypodiploidy",
@@ -94,9 +97,9 @@ def _cycle_plan(rng: np.random.Generator, diagnosis: np.ndarray, age_days: np.nd
     cycles. `counts` is per patient."""
     counts = rng.choice(len(CYCLES_P), size=len(diagnosis), p=CYCLES_P) + 1
     patient, cycle_no = repeat_rows(counts)
-    length = rng.choice([14, 21, 28], size=len(patient), p=[0.3, 0.2, 0.5])
+    length = rng.choice(CYCLE_LENGTHS, size=len(patient), p=CYCLE_LENGTH_P)
     offset = np.cumsum(length + 14) - (length + 14)  # running over the chunk; made per patient below
-    first_start = diagnosis + rng.integers(60, 400, len(diagnosis))
+    first_start = diagnosis + rng.integers(*FIRST_INFUSION_DAYS, len(diagnosis))
     start = first_start[patient] + offset - offset[np.cumsum(counts) - counts][patient]
     age_years = (age_days[patient] + start - first_start[patient]) / 365.25
     weight = np.round(np.clip(8 + 2.6 * age_years * rng.lognormal(0, 0.12, len(patient)), 7, 90), 1)

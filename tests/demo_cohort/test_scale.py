@@ -11,12 +11,14 @@ from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 import demo_cohort.scale as scale
 import demo_cohort.scale_bad as scale_bad
+import demo_cohort.scale_frames as scale_frames
 from assets.landing.center_config import REPO_ROOT, load_center
 from assets.landing.contract import TABLE_FIELDS
 from assets.landing.readers import read_table
@@ -25,7 +27,7 @@ from demo_cohort.cohort import LABS_SCHEMA
 from demo_cohort.design_cycles import TERMS
 from demo_cohort.scale_frames import synth_chunk
 from demo_cohort.writers import write_center
-from schemas.limits import CYCLE_NO_MAX, EARLIEST_DATE, LAB_HARD_LIMITS, WEIGHT_KG_MAX
+from schemas.limits import AGE_MONTHS_MAX, CYCLE_NO_MAX, EARLIEST_DATE, LAB_HARD_LIMITS, WEIGHT_KG_MAX
 
 pytestmark = pytest.mark.slow  # builds warehouses: make test-all
 
@@ -65,8 +67,6 @@ def test_a_clean_delivery_passes_the_gate_whole(scaled, tmp_path):
     percentages possible: `make run` on them quarantines nothing and every patient reaches core. (Drawn
     apart, 1.5 % of the patients were 18 at their first infusion and one subset panel in ten summed above
     110 %: 3 % of the lab rows were refused before a single bad row was asked for.)"""
-    import duckdb
-
     env = {**os.environ, "BLINA_CENTERS_DIR": str(scaled / "centers"), "BLINA_LANDING_DIR": str(scaled / "landing"),
            "BLINA_WAREHOUSE_DIR": str(tmp_path), "BLINA_PSEUDONYM_KEY": "test",
            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "data")])}
@@ -80,6 +80,10 @@ def test_a_clean_delivery_passes_the_gate_whole(scaled, tmp_path):
                                                    " WHERE schema_name = 'quarantine'").fetchall()}
         assert quarantined and set(quarantined.values()) == {0}, quarantined
         assert con.execute("SELECT count(*) FROM core.patients").fetchone()[0] == PATIENTS
+
+
+def test_the_generator_ages_patients_under_the_consortium_limit():
+    assert scale_frames.AGE_LIMIT_MONTHS == AGE_MONTHS_MAX
 
 
 def test_the_project_readers_read_the_output_with_consistent_counts(scaled):
@@ -207,7 +211,7 @@ KINDS_BY_TABLE = {
 }
 # The clean output since its patients are children at their first infusion, its dates before the data cut-off and
 # its subset percentages possible (the bad rows, when asked for, come on top of it).
-TODAY_DIGEST = "a61ea557df46a37f3a5bb5bf2ebef8555d27a82647205bf02a842cdedeb07ed5"
+TODAY_DIGEST = "0a718ff9fe66c17ae316c11b171dce2d202280d657ee7821f23409e56596feda"
 
 
 @pytest.fixture(scope="module")
