@@ -1,6 +1,6 @@
 """Kaplan-Meier plots of the survival mart: each curve with its 95 % confidence band (the mart's ci_lower /
 ci_upper), censor marks, each group's n and median in the legend, the log-rank P on the plot and the numbers at
-risk at body size under the axis; PNG and SVG (plot_style.render).
+risk at body size under the axis; PNG and SVG (plot_style.render, the mart's 16 figures side by side: render_all).
 
 The same curves give the same bytes: neither format carries software-version or date metadata.
 """
@@ -48,12 +48,18 @@ def median_text(median_days: float | None) -> str:
     return "not reached" if median_days is None else f"{median_days / DAYS_PER_MONTH:.1f} mo"
 
 
-def km_plot(
+def km_plot(*args, **kwargs) -> plot_style.Rendered:
+    """km_figure(*args, **kwargs), rendered (plot_style.render)."""
+    return plot_style.render(km_figure(*args, **kwargs))
+
+
+def km_figure(
     curves: pl.DataFrame, title: str, ylabel: str, labels: dict[str, str] | None = None, dpi: int = 100,
     medians: Mapping[str, float | None] | None = None, p_value: float | None = None, test: str | None = None,
-) -> plot_style.Rendered:
-    """One panel: a step curve per `group` of `curves` (the rows of one endpoint and grouping) with its 95 % CI
-    band, '+' at censored times, the number at risk per group every TICK_MONTHS months under the time axis.
+):
+    """One panel, a matplotlib Figure: a step curve per `group` of `curves` (the rows of one endpoint and
+    grouping) with its 95 % CI band, '+' at censored times, the number at risk per group every TICK_MONTHS
+    months under the time axis.
     `labels` renames groups for display; `medians` (group -> days, None: not reached) go into the legend;
     `test` names the comparison whose `p_value` is printed (plot_style.format_p), e.g. 'Log-rank'."""
     groups = sorted(curves["group"].unique().to_list())
@@ -102,7 +108,7 @@ def km_plot(
         legend._legend_box.align = "left"  # noqa: SLF001 (matplotlib has no public setting for the title's side)
         axes.text(-0.06, table_top, "At risk", transform=axes.transAxes, ha="right", va="center",
                   fontsize=plot_style.BODY_PT, fontweight="bold")
-        return plot_style.render(figure)
+        return figure
 
 
 YLABELS = {"efs": "Event-free survival", "os": "Overall survival"}
@@ -128,9 +134,9 @@ def survival_figures(curves: pl.DataFrame, groupings: Sequence[Grouping], summar
                 summary.filter((pl.col("grouping") == grouping.name) & (pl.col("endpoint") == endpoint))
                 .select("group", "median_days").iter_rows())
             test = None if tests is None else tests.filter(pl.col("test_id") == f"survival.{endpoint}.{grouping.name}")
-            figures[figure_name(endpoint, grouping.name)] = km_plot(
+            figures[figure_name(endpoint, grouping.name)] = km_figure(
                 panel, title, YLABELS.get(endpoint, "Survival"), grouping.labels, medians=medians,
                 p_value=test["p_value"][0] if test is not None and test.height else None,
                 test="Log-rank" if test is not None and test.height else None,
             )
-    return figures
+    return plot_style.render_all(figures)

@@ -42,6 +42,36 @@ def test_a_rendered_figure_is_its_png_carrying_its_svg_and_both_are_saved(tmp_pa
     assert sorted(path.name for path in folder.iterdir()) == ["a.png", "a.svg", "plain.png"]
 
 
+def _line_figure(slope: float):
+    figure = plot_style.new_figure(figsize=(2, 2))
+    with plot_style.style():
+        figure.add_subplot().plot([0, 1], [0, slope])
+    return figure
+
+
+def test_figures_rendered_in_forked_processes_are_the_bytes_rendered_here_in_their_order():
+    figures = {f"line_{slope}.png": _line_figure(slope) for slope in (3, 1, 2, 5, 4)}
+    alone = {name: plot_style.render(figure) for name, figure in figures.items()}
+    shared_out = plot_style.render_all(figures, processes=3)
+    assert list(shared_out) == list(figures)
+    for name, rendered in shared_out.items():
+        assert rendered == alone[name] and rendered.svg == alone[name].svg
+    assert len(set(shared_out.values())) == len(figures)  # each its own figure, not one repeated
+
+
+class _Unrenderable:
+    """A figure whose rendering fails (as a drawing error would)."""
+
+    def savefig(self, *args, **kwargs):
+        raise ValueError("cannot render this figure")
+
+
+def test_a_figure_that_fails_in_a_forked_process_raises_its_error_here():
+    figures = {"good.png": _line_figure(1), "bad.png": _Unrenderable()}  # the second goes to the child
+    with pytest.raises(ValueError, match="cannot render this figure"):
+        plot_style.render_all(figures, processes=2)
+
+
 def test_chinese_text_stays_text_in_the_svg_with_a_chinese_font_named_for_the_reader():
     figure = plot_style.new_figure(figsize=(2, 2))
     with plot_style.style():
