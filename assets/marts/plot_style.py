@@ -132,12 +132,18 @@ def render(figure) -> Rendered:
     return Rendered(png.getvalue(), svg.getvalue())
 
 
+# How long a forked child may take over its share (the survival mart's 8 figures take ~1.2 s at any size) before
+# this process renders the share itself: a fork copies only the forking thread, so a lock another thread held
+# at that moment would stay locked in the child, and the run must not wait for it.
+CHILD_SECONDS = 60.0
+
+
 def render_all(figures: Mapping[str, Any], processes: int | None = None) -> dict[str, Rendered]:
     """Each of `figures` (name -> Figure) rendered, the same bytes as `render` gives, shared among `processes`
     (default: the warehouse's thread budget, settings.threads()) forked from this one: encoding is Python under
     the GIL, one core's work (the survival mart's 16 figures ~2.3 s), while the figures are already drawn in
-    this process's memory, which a forked child shares without pickling them. A child that fails leaves its
-    figures to this process, which then raises the error itself."""
+    this process's memory, which a forked child shares without pickling them. A child that fails, or does not
+    answer within CHILD_SECONDS, leaves its figures to this process (which then raises the error itself)."""
     names = list(figures)
     processes = min(processes or settings.threads(), len(names))
     if processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
@@ -153,12 +159,24 @@ def render_all(figures: Mapping[str, Any], processes: int | None = None) -> dict
         children.append((share, receiver, child))
     rendered = {name: render(figures[name]) for name in shares[0]}
     for share, receiver, child in children:
-        try:
-            rendered.update({name: Rendered(png, svg) for name, (png, svg) in receiver.recv().items()})
-        except EOFError:  # the child died before sending: render here, where an error is raised and seen
-            rendered.update({name: render(figures[name]) for name in share})
+        received = _received(receiver)
+        if received is None:  # the child died or hung before sending: render here, where an error is raised
+            child.kill()
+            received = {name: render(figures[name]) for name in share}
+        rendered.update(received)
         child.join()
     return {name: rendered[name] for name in names}
+
+
+def _received(receiver) -> dict[str, Rendered] | None:
+    """A child's rendered share, or None when it closed its end without sending or sent nothing within
+    CHILD_SECONDS."""
+    try:
+        if receiver.poll(CHILD_SECONDS):
+            return {name: Rendered(png, svg) for name, (png, svg) in receiver.recv().items()}
+    except EOFError:
+        pass
+    return None
 
 
 def _render_share(figures: Mapping[str, Any], share: Sequence[str], sender) -> None:

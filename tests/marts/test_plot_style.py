@@ -1,7 +1,9 @@
 """The one figure style: the P-value format, marker labels with units, PNG with its SVG, and the figures written
 as both."""
 
+import os
 import re
+import time
 
 import pytest
 
@@ -70,6 +72,27 @@ def test_a_figure_that_fails_in_a_forked_process_raises_its_error_here():
     figures = {"good.png": _line_figure(1), "bad.png": _Unrenderable()}  # the second goes to the child
     with pytest.raises(ValueError, match="cannot render this figure"):
         plot_style.render_all(figures, processes=2)
+
+
+class _HangsInAChild:
+    """A figure whose rendering stalls in a forked child (as on a lock held at the fork), and works here."""
+
+    def __init__(self, figure):
+        self.figure, self.parent = figure, os.getpid()
+
+    def savefig(self, *args, **kwargs):
+        if os.getpid() != self.parent:
+            time.sleep(30)  # waited for, the call would take this long
+        self.figure.savefig(*args, **kwargs)
+
+
+def test_a_forked_process_that_does_not_answer_is_given_up_and_its_figures_rendered_here(monkeypatch):
+    monkeypatch.setattr(plot_style, "CHILD_SECONDS", 0.5)
+    figures = {"first.png": _line_figure(1), "hangs.png": _HangsInAChild(_line_figure(2))}
+    started = time.monotonic()
+    rendered = plot_style.render_all(figures, processes=2)
+    assert time.monotonic() - started < 20
+    assert rendered["hangs.png"] == plot_style.render(_line_figure(2))
 
 
 def test_chinese_text_stays_text_in_the_svg_with_a_chinese_font_named_for_the_reader():
