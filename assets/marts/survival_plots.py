@@ -48,11 +48,6 @@ def median_text(median_days: float | None) -> str:
     return "not reached" if median_days is None else f"{median_days / DAYS_PER_MONTH:.1f} mo"
 
 
-def km_plot(*args, **kwargs) -> plot_style.Rendered:
-    """km_figure(*args, **kwargs), rendered (plot_style.render)."""
-    return plot_style.render(km_figure(*args, **kwargs))
-
-
 def km_figure(
     curves: pl.DataFrame, title: str, ylabel: str, labels: dict[str, str] | None = None, dpi: int = 100,
     medians: Mapping[str, float | None] | None = None, p_value: float | None = None, test: str | None = None,

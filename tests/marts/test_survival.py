@@ -175,19 +175,21 @@ def test_outcomes_count_only_after_the_first_infusion():
     assert outcomes["death"]["events"] == 1 and "last_contact" not in outcomes
 
 
-def test_km_plot_is_a_deterministic_png(freireich_curves):
-    from assets.marts.survival_plots import km_plot
+def test_a_km_figure_renders_to_a_deterministic_png(freireich_curves):
+    from assets.marts.plot_style import render
+    from assets.marts.survival_plots import km_figure
 
-    first, second = (km_plot(freireich_curves, "Freireich", "Remission", {"6-MP": "6-MP"}) for _ in range(2))
+    first, second = (render(km_figure(freireich_curves, "Freireich", "Remission", {"6-MP": "6-MP"}))
+                     for _ in range(2))
     assert first[:8] == b"\x89PNG\r\n\x1a\n" and first == second
 
 
-def test_km_plot_shows_the_ci_bands_medians_the_log_rank_p_and_the_numbers_at_risk_at_body_size(freireich_curves):
-    from assets.marts.plot_style import BODY_PT
-    from assets.marts.survival_plots import km_plot
+def test_a_km_figure_shows_the_ci_bands_medians_the_log_rank_p_and_the_numbers_at_risk_at_body_size(freireich_curves):
+    from assets.marts.plot_style import BODY_PT, render
+    from assets.marts.survival_plots import km_figure
 
-    svg = km_plot(freireich_curves, "Freireich", "Remission", medians={"6-MP": 23.0, "placebo": None},
-                  p_value=0.00004, test="Log-rank").svg.decode()
+    svg = render(km_figure(freireich_curves, "Freireich", "Remission", medians={"6-MP": 23.0, "placebo": None},
+                           p_value=0.00004, test="Log-rank")).svg.decode()
     assert svg.startswith("<?xml") and "Log-rank P &lt; 0.001" in svg
     assert "median 0.8 mo" in svg and "median not reached" in svg
     # One band per group (fill_between: a filled path at the band's opacity), under its curve.
