@@ -33,22 +33,20 @@ def test_palette_is_okabe_ito_without_red_green_pairs():
     assert "#c0392b" not in plot_style.PALETTE and "#2e8b57" not in plot_style.PALETTE
 
 
-def test_a_rendered_figure_is_its_png_carrying_its_svg_and_both_are_saved(tmp_path):
-    figure = plot_style.new_figure(figsize=(2, 2))
-    with plot_style.style():
-        figure.add_subplot().plot([0, 1], [0, 1])
-    rendered = plot_style.render(figure)
-    assert rendered.startswith(b"\x89PNG") and rendered.svg.startswith(b"<?xml")
-    assert rendered == plot_style.render(figure) and rendered.svg == plot_style.render(figure).svg  # no dates
-    folder = shared.save_figures(str(tmp_path / "warehouse.duckdb"), {"a.png": rendered, "plain.png": b"\x89PNG"})
-    assert sorted(path.name for path in folder.iterdir()) == ["a.png", "a.svg", "plain.png"]
-
-
 def _line_figure(slope: float):
     figure = plot_style.new_figure(figsize=(2, 2))
     with plot_style.style():
         figure.add_subplot().plot([0, 1], [0, slope])
     return figure
+
+
+def test_a_rendered_figure_is_its_png_carrying_its_svg_and_both_are_saved(tmp_path):
+    figure = _line_figure(1)
+    rendered = plot_style.render(figure)
+    assert rendered.startswith(b"\x89PNG") and rendered.svg.startswith(b"<?xml")
+    assert rendered == plot_style.render(figure) and rendered.svg == plot_style.render(figure).svg  # no dates
+    folder = shared.save_figures(str(tmp_path / "warehouse.duckdb"), {"a.png": rendered, "plain.png": b"\x89PNG"})
+    assert sorted(path.name for path in folder.iterdir()) == ["a.png", "a.svg", "plain.png"]
 
 
 def test_figures_rendered_in_forked_processes_are_the_bytes_rendered_here_in_their_order():
