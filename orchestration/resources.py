@@ -19,7 +19,7 @@ class _Held(threading.local):
         self.connections: dict[str, object] = {}
 
 
-_held = _Held().connections
+_held = _Held()
 # Warehouse path -> the connection a run in this process keeps open between its steps (`kept_open`).
 _kept: dict[str, object] = {}
 # DuckDB checkpoints a database at a commit once its changes since the last checkpoint pass this size (16 MB by
@@ -66,15 +66,16 @@ class WarehouseResource(dg.ConfigurableResource):
         run by @skip_when_unchanged, which plans and records around it), that connection: opening and closing
         the file (its catalog read, its write-ahead log checkpointed) cost ~50 ms each time, and a step opened
         it up to five times."""
-        if self.path in _held:
-            yield _held[self.path]
+        held = _held.connections  # this thread's (steps run side by side on threads: orchestration/jobs.py)
+        if self.path in held:
+            yield held[self.path]
             return
         with self._connection(read_only) as con:
-            _held[self.path] = con
+            held[self.path] = con
             try:
                 yield con
             finally:
-                del _held[self.path]
+                del held[self.path]
 
     @contextmanager
     def kept_open(self) -> Iterator[None]:

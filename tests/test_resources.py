@@ -66,3 +66,28 @@ def test_a_steps_temporary_tables_are_not_checkpointed_mid_step(warehouse, tmp_p
         assert checkpointed(plain)
     with warehouse.connect() as con:
         assert not checkpointed(con)
+
+
+def test_each_thread_gets_a_connection_of_its_own(warehouse):
+    # Steps run side by side on threads (orchestration/jobs.py): a connection held by one thread's `connect` is
+    # never handed to another thread, which DuckDB would refuse ("connection is busy") mid-query.
+    import threading
+
+    seen = {}
+    inside = threading.Barrier(2, timeout=10)
+
+    def step(name: str) -> None:
+        with warehouse.connect() as con:
+            inside.wait()  # both threads hold their connection at once
+            with warehouse.connect() as nested:  # a nested connect of the same thread: the same connection
+                seen[name] = (con, nested)
+            inside.wait()
+
+    with warehouse.kept_open():
+        threads = [threading.Thread(target=step, args=(name,)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert seen["a"][0] is seen["a"][1] and seen["b"][0] is seen["b"][1]
+    assert seen["a"][0] is not seen["b"][0]
