@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from assets.marts.shared import transaction
 from orchestration import versions
 from orchestration.batches import center_batches
-from orchestration.catalog import relation_exists
+from orchestration.catalog import ensure_schema, relation_exists
 
 if TYPE_CHECKING:
     import duckdb
@@ -65,9 +65,9 @@ def create(con: duckdb.DuckDBPyConnection, name: str, select: str, core_tables: 
     if stale or gone or not exists:
         batches = center_batches([(center, count) for center, count in patients if center in stale],
                                  PATIENTS_PER_BATCH)
+        ensure_schema(con, SCHEMA)
         with transaction(con):
             if not exists or not built or len(stale) == len(present):
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
                 first = batches.pop(0) if batches else []  # no patient at all: the table, empty
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", {**parameters, "centers": first})
             else:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from assets.marts.stats import StatResult
+from orchestration.catalog import create_once, ensure_schema, relation_exists
 
 if TYPE_CHECKING:
     import duckdb
@@ -71,6 +72,7 @@ def write_mart(
 ) -> None:
     """Replace marts.<table> with `frame`, with a COMMENT on the table and on every column (the analysts'
     data dictionary: `SELECT comment FROM duckdb_columns()`). A column without a description is refused."""
+    ensure_schema(con, SCHEMA)
     with _frame_in_transaction(con, "mart_frame", frame):
         _replace_table(con, table, "SELECT * FROM mart_frame", frame.columns, description, columns)
 
@@ -80,6 +82,7 @@ def write_query(con: duckdb.DuckDBPyConnection, table: str, query: str, descript
     """write_mart for a table computed in DuckDB: marts.<table> holds the rows of `query` (SQL on `con`, its
     `parameters` bound), which never pass through Python (a table of one row per cycle grows with the registry)."""
     names = con.sql(query, params=parameters).columns
+    ensure_schema(con, SCHEMA)
     with transaction(con):
         _replace_table(con, table, query, names, description, columns, parameters)
 
@@ -91,7 +94,6 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, query: str, names
     if missing:
         raise ValueError(f"marts.{table}: no description for columns {missing}")
     relation = f"{SCHEMA}.{table}"
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     con.execute(f"CREATE OR REPLACE TABLE {relation} AS {query}", parameters)
     con.execute(f"COMMENT ON TABLE {relation} IS {sql_text(description)}")
     for name in names:
@@ -144,16 +146,21 @@ def replace_tests(con: duckdb.DuckDBPyConnection, mart: str, tests: pl.DataFrame
     if tests.height and set(tests["mart"].unique().to_list()) != {mart}:
         raise ValueError(f"tests of other marts in {mart}'s rows: {sorted(set(tests['mart'].to_list()))}")
     tests = tests.select([pl.col(name).cast(dtype) for name, dtype in TESTS_SCHEMA.items()])
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    # fetchall: DuckDB refuses further work on a connection with an unfinished result.
-    [(exists,)] = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'statistical_tests'", [SCHEMA]
-    ).fetchall()
-    if not exists:
-        write_mart(con, "statistical_tests", tests.clear(), TESTS_DESCRIPTION, TESTS_COLUMNS)
+    create_once(lambda: relation_exists(con, TESTS_TABLE), lambda: _create_tests_table(con, tests.clear()))
     with _frame_in_transaction(con, "mart_tests", tests):
         con.execute(f"DELETE FROM {TESTS_TABLE} WHERE mart = ?", [mart])
         con.execute(f"INSERT INTO {TESTS_TABLE} BY NAME SELECT * FROM mart_tests")
+
+
+def _create_tests_table(con: duckdb.DuckDBPyConnection, empty: pl.DataFrame) -> None:
+    """marts.statistical_tests, empty, unless it exists: every mart writes its rows there, and two marts may
+    run side by side (catalog.create_once). Looked for inside the creating transaction: a table another mart
+    created since is then never replaced, with the rows that mart wrote to it."""
+    ensure_schema(con, SCHEMA)
+    with _frame_in_transaction(con, "mart_frame", empty):
+        if not relation_exists(con, TESTS_TABLE):
+            _replace_table(con, "statistical_tests", "SELECT * FROM mart_frame", empty.columns, TESTS_DESCRIPTION,
+                           TESTS_COLUMNS)
 
 
 def published_frame(rows: Iterable[tuple[str, str | None, str, float | None]]) -> pl.DataFrame:
@@ -224,10 +231,11 @@ def mart_asset(mart: str, description: str, core_tables: tuple[str, ...], extra:
     import dagster as dg
 
     from assets.landing.assets import POOL
+    from orchestration.jobs import SIDE_BY_SIDE
 
     asset = dg.asset(key=[SCHEMA, mart], group_name="marts", kinds={"duckdb", "polars"}, pool=POOL,
-                     deps=[*core_deps(core_tables), *(dg.AssetKey(list(key)) for key in extra_deps)],
-                     description=description)
+                     op_tags=SIDE_BY_SIDE, description=description,
+                     deps=[*core_deps(core_tables), *(dg.AssetKey(list(key)) for key in extra_deps)])
     return lambda compute: asset(skip_while_inputs_unchanged(f"{SCHEMA}.{mart}", core_tables, extra)(compute))
 
 

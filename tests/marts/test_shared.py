@@ -101,3 +101,36 @@ def test_a_preview_is_the_first_rows_in_the_declared_order_cut_in_duckdb(con):
     assert [row[0] for row in shown(shared.AS_WRITTEN)] == [" 100 ", " 99 ", " 98 ", " 97 ", " 96 "]
     with pytest.raises(ValueError, match="natural order"):
         shared.table_metadata(con, "marts.demo", ())
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_marts_written_side_by_side_on_an_empty_warehouse_keep_every_row(tmp_path, attempt):
+    # Two marts' first writes at once (steps side by side: orchestration/jobs.py): DuckDB refuses the second
+    # creation of the marts schema and of the shared statistical_tests while the first is uncommitted; the
+    # refused one looks again (catalog.create_once), and neither replaces the other's table or rows.
+    import threading
+
+    start = threading.Barrier(2, timeout=10)
+    errors = []
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as database:
+
+        def mart(name: str) -> None:
+            con = database.cursor()
+            try:
+                start.wait()
+                shared.write_mart(con, name, pl.DataFrame({"n": [1]}), "a mart", {"n": "a count"})
+                shared.replace_tests(con, name, statistical_rows(name, f"{name}.one", f"{name}.two"))
+            except Exception as error:  # noqa: BLE001  (asserted below, with the thread's error)
+                errors.append(error)
+            finally:
+                con.close()
+
+        threads = [threading.Thread(target=mart, args=(name,)) for name in ("alpha", "beta")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert database.sql("SELECT mart, count(*) FROM marts.statistical_tests GROUP BY ALL ORDER BY 1"
+                            ).fetchall() == [("alpha", 2), ("beta", 2)]
+        assert database.sql("SELECT n FROM marts.alpha UNION ALL SELECT n FROM marts.beta").fetchall() == [(1,), (1,)]
