@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import threading
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -89,15 +90,22 @@ def marker_unit(marker: str) -> str:
     return label[label.rfind("(") + 1:-1] if label.endswith(")") else ""
 
 
+# matplotlib's rc parameters are one dict for the process: two marts drawing side by side (orchestration/jobs.py)
+# would each restore the other's parameters mid-figure. One block styled at a time (re-entrant: a figure drawn
+# inside style() is rendered inside it again).
+_STYLED = threading.RLock()
+
+
 @contextmanager
 def style():
-    """matplotlib's rc parameters of every figure, for the block that draws and saves one."""
+    """matplotlib's rc parameters of every figure, for the block that draws and saves one (one block at a time
+    in the process)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from cycler import cycler
 
-    with matplotlib.rc_context({**RC, "axes.prop_cycle": cycler(color=PALETTE)}):
+    with _STYLED, matplotlib.rc_context({**RC, "axes.prop_cycle": cycler(color=PALETTE)}):
         yield
 
 

@@ -113,3 +113,24 @@ def test_figure_panels_are_titled_with_units_and_the_one_p_format():
     svg = distribution_figure(quantiles, (("pre", "Before"), ("end", "After")), {"cd3_abs": 0.0123},
                               "Figure 1").svg.decode()
     assert "CD3⁺ T cells (×10⁹/L)" in svg and "P = 0.012" in svg and ">cd3_abs<" not in svg
+
+
+def test_one_figure_styled_at_a_time_in_the_process():
+    # matplotlib's rc parameters are the process's: a mart drawing beside another (orchestration/jobs.py) waits
+    # until the other's style() block ended, and re-entering the block from its own thread does not wait.
+    import threading
+
+    entered = threading.Event()
+
+    def other_mart() -> None:
+        with plot_style.style():
+            entered.set()
+
+    with plot_style.style():
+        with plot_style.style():  # re-entrant: render() inside a drawing block
+            pass
+        other = threading.Thread(target=other_mart)
+        other.start()
+        assert not entered.wait(0.3)
+    assert entered.wait(5)
+    other.join()
