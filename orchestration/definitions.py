@@ -14,7 +14,7 @@ from assets.snapshot.assets import every_delivery_published, snapshot_asset
 from assets.validation.assets import VALIDATION_ASSETS, VALIDATION_CHECKS
 from orchestration import settings
 from orchestration.dbt import build_dbt_assets, dbt_resource
-from orchestration.jobs import build_jobs
+from orchestration.jobs import build_jobs, side_by_side_executor
 from orchestration.resources import WarehouseResource
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import drop_zone_sensor, run_failure_sensor
@@ -99,7 +99,7 @@ def build_definitions() -> dg.Definitions:
         sensors=[drop_zone_sensor, run_failure_sensor],
         resources=build_resources(),
         # Also for materializations launched from the UI: see orchestration/jobs.py.
-        executor=dg.in_process_executor,
+        executor=side_by_side_executor,
     )
 
 

@@ -15,6 +15,12 @@ tests/test_framework_internals.py checks every name and signature used here agai
   connections to the same file would be refused. `close_dbt_duckdb` closes it after each invocation.
 * **A run over every center partition**: the tags a single-run backfill of a partition range carries,
   which `make run` and the tests set so that each center's landing is recorded as materialized.
+* **Steps side by side** (`SideBySideExecutor`): Dagster's in-process executor runs one step at a time, and
+  Dagster has no executor that runs steps on threads (dagster-io/dagster#4041). The marts, a third of a full
+  run at 100,000 patients, each leave a core idle for part of their time (Python, one-threaded DuckDB work);
+  two at a time took full runs from 55.1 to 52.9 s (medians of three, alternated; docs/scale.md). The loop
+  that runs a plan's steps in process (`inner_plan_execution_iterator`) is rewritten here to run the steps
+  tagged `SIDE_BY_SIDE_TAG` on threads; every other step runs alone, as before.
 * **make run's history at a single writer's cost** (`sqlite_storage_held_open`): Dagster's SQLite storage
   classes and where their files are, to hold them open for the run and let their commits skip the disk
   flush; recording the run in $DAGSTER_HOME (so that `make ui` shows it) cost seconds without.
@@ -23,13 +29,26 @@ tests/test_framework_internals.py checks every name and signature used here agai
 from __future__ import annotations
 
 import contextlib
+import os
+import queue
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.api import ExecuteRunWithPlanIterable
+from dagster._core.execution.compute_logs import create_compute_log_file_key
+from dagster._core.execution.context_creation_job import PlanExecutionContextManager
+from dagster._core.execution.plan.execute_plan import _trigger_hook, dagster_event_sequence_for_step
+from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+from dagster._core.execution.retries import RetryMode
+from dagster._core.executor.in_process import InProcessExecutor
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._utils.interrupts import check_captured_interrupt
 from dagster_dbt.asset_utils import (
     DAGSTER_DBT_EXCLUDE_METADATA_KEY,
     DAGSTER_DBT_SELECT_METADATA_KEY,
@@ -38,8 +57,11 @@ from dagster_dbt.asset_utils import (
 )
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "DbtStep", "close_dbt_duckdb",
-           "sqlite_storage_held_open"]
+__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "SIDE_BY_SIDE_TAG", "DbtStep",
+           "SideBySideExecutor", "close_dbt_duckdb", "sqlite_storage_held_open"]
+
+# The op tag of a step that may run beside other such steps (SideBySideExecutor); any other step runs alone.
+SIDE_BY_SIDE_TAG = "blina/side_by_side"
 
 
 class DbtStep:
@@ -81,7 +103,7 @@ def close_dbt_duckdb() -> None:
 
 
 @contextmanager
-def sqlite_storage_held_open(instance: dg.DagsterInstance, run_id: str) -> Iterator[None]:
+def sqlite_storage_held_open(instance: dg.DagsterInstance) -> Iterator[None]:
     """For the block (one run of `make run` in this process), the instance's SQLite databases cost what a
     single writer needs to pay. Dagster's SQLite event log creates an SQLAlchemy engine, opens a connection
     and disposes of both for every event it stores, two or three times an event (~1,100 events a run), and
@@ -123,8 +145,6 @@ def sqlite_storage_held_open(instance: dg.DagsterInstance, run_id: str) -> Itera
         held.callback(event.remove, Engine, "connect", normal_sync)
         if event_log is not None:
             held.enter_context(_engine_per_shard(event_log))
-            with event_log.run_connection(run_id):  # creates the run's database (WAL mode) as its first event would
-                pass
         if run_database is not None:
             connection = held.enter_context(contextlib.closing(sqlite3.connect(run_database, timeout=30)))
             # A connection joins the write-ahead log at its first read (and holds no lock after it).
@@ -171,3 +191,103 @@ def _engine_per_shard(storage) -> Iterator[None]:
         del storage._connect, storage.has_table
         for engine in engines.values():
             engine.dispose()
+
+
+class SideBySideExecutor(InProcessExecutor):
+    """Dagster's in-process executor, but the ready steps tagged SIDE_BY_SIDE_TAG run up to `max_concurrent` at a
+    time, each on a thread of its own; a step without the tag starts once nothing else runs, and nothing starts
+    beside it. Events are stored by the step's thread (the event log serialises its writes) and handled by
+    the run's thread, as the in-process loop does. A run interrupted (terminated) starts no further step and
+    fails once the running ones finished: a step's own thread cannot be interrupted."""
+
+    def __init__(self, max_concurrent: int) -> None:
+        super().__init__(RetryMode.ENABLED)  # as in_process: a step's retry policy applies
+        self.max_concurrent = max(1, max_concurrent)
+
+    def execute(self, plan_context, execution_plan) -> Iterator[DagsterEvent]:
+        """InProcessExecutor.execute, with the side-by-side loop (`_steps_side_by_side`)."""
+        step_keys = execution_plan.step_keys_to_execute
+        yield DagsterEvent.engine_event(
+            plan_context, f"Executing steps in process (pid: {os.getpid()}), up to {self.max_concurrent} side by side",
+            event_specific_data=EngineEventData.in_process(os.getpid(), step_keys))
+
+        def iterator(job_context, execution_plan) -> Iterator[DagsterEvent]:
+            with InstanceConcurrencyContext(job_context.instance, job_context.dagster_run) as concurrency:
+                yield from _steps_side_by_side(job_context, execution_plan, concurrency, self.max_concurrent)
+
+        yield from ExecuteRunWithPlanIterable(
+            execution_plan=plan_context.execution_plan, iterator=iterator,
+            execution_context_manager=PlanExecutionContextManager(
+                job=plan_context.job, retry_mode=plan_context.retry_mode, execution_plan=plan_context.execution_plan,
+                run_config=plan_context.run_config, dagster_run=plan_context.dagster_run,
+                instance=plan_context.instance, raise_on_error=plan_context.raise_on_error,
+                output_capture=plan_context.output_capture, step_dependency_config=self.step_dependency_config))
+        yield DagsterEvent.engine_event(plan_context, f"Finished steps in process (pid: {os.getpid()})",
+                                        event_specific_data=EngineEventData.in_process(os.getpid(), step_keys))
+
+
+def _alone(step) -> bool:
+    return step.tags.get(SIDE_BY_SIDE_TAG) != "true"
+
+
+def _steps_side_by_side(job_context, execution_plan, concurrency, width: int) -> Iterator[DagsterEvent]:
+    """dagster._core.execution.plan.execute_plan.inner_plan_execution_iterator, with up to `width` steps at a
+    time on threads (SideBySideExecutor)."""
+    compute_log_manager = job_context.instance.compute_log_manager
+    step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
+    finished = object()
+    events: queue.Queue = queue.Queue()
+    running: dict[str, tuple[Any, list]] = {}  # step key -> (its context, the events it emitted)
+    waiting = None  # a step that runs alone, taken from the plan, waiting for the running ones
+
+    def run(step_context) -> None:
+        try:
+            for event in dagster_event_sequence_for_step(step_context):
+                events.put((step_context.step.key, event))
+        except BaseException as error:  # Dagster's own failure, not the step's (that is a failure event)
+            events.put((step_context.step.key, error))
+        events.put((step_context.step.key, finished))
+
+    with execution_plan.start(retry_mode=job_context.retry_mode, instance_concurrency_context=concurrency,
+                              step_dependency_config=job_context.step_dependency_config) as active, \
+            ExitStack() as capture_stack, ThreadPoolExecutor(max_workers=width) as threads:
+        log_key = compute_log_manager.build_log_key_for_run(job_context.run_id, create_compute_log_file_key())
+        log_context = capture_stack.enter_context(compute_log_manager.capture_logs(log_key))
+        yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
+        while not active.is_complete:
+            interrupted = check_captured_interrupt()
+            while not interrupted and len(running) < width and not any(
+                    _alone(context.step) for context, _ in running.values()):
+                step = waiting or active.get_next_step()
+                if step is None:
+                    break
+                waiting = step if _alone(step) and running else None
+                if waiting:
+                    break
+                step_context = job_context.for_step(step, active.get_known_state())
+                running[step.key] = (step_context, [])
+                threads.submit(run, step_context)
+            yield from active.concurrency_event_iterator(job_context)
+            if not running:
+                if interrupted:
+                    raise DagsterExecutionInterruptedError("the run was interrupted between its steps")
+                active.sleep_til_ready()
+                continue
+            try:
+                key, event = events.get(timeout=1.0)
+            except queue.Empty:  # a look at the interrupt flag each second
+                continue
+            step_context, emitted = running[key]
+            if isinstance(event, BaseException):
+                raise event
+            if event is not finished:
+                emitted.append(event)
+                yield event
+                active.handle_event(event)
+                continue
+            del running[key]
+            active.verify_complete(job_context, key)
+            for event in active.plan_events_iterator(job_context):  # skips from failures, uncovered inputs
+                emitted.append(event)
+                yield event
+            yield from _trigger_hook(step_context, emitted)

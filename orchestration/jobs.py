@@ -1,12 +1,33 @@
-"""The jobs `make run`, the schedule, the drop-zone sensor and the UI launch.
+"""The jobs `make run`, the schedule, the drop-zone sensor and the UI launch, and the executor they run on.
 
-All run in process: the default multiprocess executor starts a Python process per step (~5 s each on
-a 2-core machine, for steps that take milliseconds), and DuckDB takes one writer at a time anyway.
+All run in one process: the default multiprocess executor starts a Python process per step (~5 s each on
+a 2-core machine, for steps that take milliseconds), and DuckDB takes one writing process at a time anyway.
+Within it, the steps tagged SIDE_BY_SIDE_TAG (the marts) run side by side on threads, each on a connection
+of its own to the one open database (`side_by_side_executor`).
 """
 
 import dagster as dg
 
-from orchestration.framework_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from orchestration import settings
+from orchestration.framework_internals import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    SIDE_BY_SIDE_TAG,
+    SideBySideExecutor,
+)
+
+# What a step tags itself with (op_tags) to run beside other such steps.
+SIDE_BY_SIDE = {SIDE_BY_SIDE_TAG: "true"}
+
+
+@dg.executor(name="side_by_side", config_schema={
+    "max_concurrent": dg.Field(int, default_value=settings.threads(), description=(
+        "How many steps tagged blina/side_by_side run at once (default: the warehouse's DuckDB threads, "
+        "BLINA_DUCKDB_THREADS); 1 runs every step alone, as Dagster's in_process executor."))})
+def side_by_side_executor(init_context) -> SideBySideExecutor:
+    """In this process, as Dagster's in_process executor, but the steps tagged SIDE_BY_SIDE (the marts: each
+    leaves a core idle for part of its time) up to `max_concurrent` at a time; every other step alone."""
+    return SideBySideExecutor(init_context.executor_config["max_concurrent"])
 
 
 def every_center_tags(centers: dg.StaticPartitionsDefinition) -> dict[str, str]:
@@ -21,7 +42,7 @@ def every_center_tags(centers: dg.StaticPartitionsDefinition) -> dict[str, str]:
 # The study reports alone: after a run in which a step failed (which ran nothing downstream of it, the
 # reports included), so that each page says which marts failed (assets/report/context.not_rebuilt).
 REPORT_JOB = dg.define_asset_job(
-    "report", selection=dg.AssetSelection.groups("report"), executor_def=dg.in_process_executor,
+    "report", selection=dg.AssetSelection.groups("report"), executor_def=side_by_side_executor,
     description="Write the study reports again from the warehouse as it is: run after a failed run, so that "
                 "each page names the marts that failed instead of keeping the run before's page.")
 # The jobs whose failure leaves the reports behind.
@@ -36,14 +57,14 @@ def build_jobs(centers: dg.StaticPartitionsDefinition) -> list:
         dg.define_asset_job(
             "warehouse",
             selection=dg.AssetSelection.all(),
-            executor_def=dg.in_process_executor,
+            executor_def=side_by_side_executor,
             tags=every_center_tags(centers),
             description="Land every center's files, then build staging, core and everything downstream.",
         ),
         dg.define_asset_job(
             "center_delivery",
             selection=dg.AssetSelection.all(),
-            executor_def=dg.in_process_executor,
+            executor_def=side_by_side_executor,
             # Partitioned by center, as its landing and staging assets are.
             description="Land one center's files and rebuild its staging rows (the partition), then the pooled "
                         "core, validation and marts. Launched by the drop-zone sensor.",
@@ -51,7 +72,7 @@ def build_jobs(centers: dg.StaticPartitionsDefinition) -> list:
         dg.define_asset_job(
             "ingest",
             selection=dg.AssetSelection.groups("landing"),
-            executor_def=dg.in_process_executor,
+            executor_def=side_by_side_executor,
             tags=every_center_tags(centers),
             description="Land every center's files into raw and record them in audit.loads.",
         ),

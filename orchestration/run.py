@@ -79,19 +79,27 @@ def built_everything(result) -> bool:
 
 
 def execute_warehouse(instance, job: str = "warehouse"):
-    """The `warehouse` job (or `job`) in this process on `instance`; its own function so that the scale
-    benchmark (tests/benchmarks/profile_run.py) runs exactly what `make run` runs and reads the instance's
-    event log."""
-    import uuid
+    """The `warehouse` job (or `job`) in this process on `instance`, on the job's own executor (the marts side
+    by side: orchestration/jobs.py; `execute_in_process` would replace it with Dagster's one-step-at-a-time
+    executor); its own function so that the scale benchmark (tests/benchmarks/profile_run.py) runs exactly what
+    `make run` runs and reads the instance's event log."""
+    import dagster as dg
 
     from orchestration.definitions import defs
     from orchestration.framework_internals import sqlite_storage_held_open
 
-    run_id = str(uuid.uuid4())  # as Dagster makes them: the held-open storage is the run's
     warehouse = defs.resources["warehouse"]
-    with sqlite_storage_held_open(instance, run_id), warehouse.kept_open():
-        return defs.resolve_job_def(job).execute_in_process(
-            instance=instance, run_config=_QUIET, raise_on_error=False, run_id=run_id)
+    target = dg.build_reconstructable_job(__name__, project_job.__name__, reconstructable_args=(job,))
+    with sqlite_storage_held_open(instance), warehouse.kept_open(), dg.execute_job(
+            target, instance=instance, run_config=_QUIET, raise_on_error=False) as result:
+        return result
+
+
+def project_job(name: str):
+    """The project's job `name` (execute_job loads the job it runs through this function)."""
+    from orchestration.definitions import defs
+
+    return defs.resolve_job_def(name)
 
 
 def print_summary(since: datetime, failed_checks: list) -> int:

@@ -72,7 +72,7 @@ def test_the_sqlite_storage_is_held_open_where_dagster_writes_and_commits_withou
             with storage.run_connection("run-1") as connection:
                 return connection.exec_driver_sql("PRAGMA synchronous").scalar()
 
-        with framework_internals.sqlite_storage_held_open(instance, "run-1"):
+        with framework_internals.sqlite_storage_held_open(instance):
             assert synchronous() == 1 and wal.exists()
         assert synchronous() == 2 and not wal.exists()
 
@@ -120,7 +120,7 @@ def test_the_event_log_keeps_one_engine_per_database_while_held(tmp_path):
                     assert storage.has_table("asset_check_executions") and not storage.has_table("no_such_table")
                 return len(connects) - before
 
-            with framework_internals.sqlite_storage_held_open(instance, "run-1"):
+            with framework_internals.sqlite_storage_held_open(instance):
                 calls()  # opens the index's connection
                 assert calls() == 0
                 assert table_checks() == 6  # a table found is remembered; one not found is asked again

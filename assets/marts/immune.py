@@ -37,6 +37,7 @@ from assets.marts.paired_summary import (
     wilcoxon,
 )
 from assets.marts.stats import mann_whitney_from_counts
+from orchestration.jobs import SIDE_BY_SIDE
 from orchestration.resources import WarehouseResource
 
 # marker (the reference id's name) -> core.labs analyte (blood), in the order of Figure 1's panels A-L;
@@ -254,7 +255,7 @@ CORE_TABLES = ("patients", "cycles", "lab_draws")
     specs=[dg.AssetSpec(key, deps=shared.core_deps(CORE_TABLES), group_name="marts", kinds={"duckdb", "polars"},
                         description=description)
            for key, description in zip(BLOOD_KEYS.values(), (PAIRED_DESCRIPTION, DELTAS_DESCRIPTION), strict=True)],
-    pool=POOL,
+    pool=POOL, op_tags=SIDE_BY_SIDE,
 )
 @shared.skip_while_inputs_unchanged("marts.immune_blood", CORE_TABLES)
 def immune_blood_assets(warehouse: WarehouseResource):

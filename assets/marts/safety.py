@@ -42,6 +42,7 @@ from assets.marts.safety_table3 import (
     table3_published,
     table3_tests,
 )
+from orchestration.jobs import SIDE_BY_SIDE
 from orchestration.metadata import png_markdown
 from orchestration.resources import WarehouseResource
 
@@ -120,7 +121,7 @@ CORE_TABLES = ("patients", "cycles", "adverse_events", "labs", "lab_draws")
 @dg.multi_asset(
     specs=[dg.AssetSpec(key, deps=shared.core_deps(CORE_TABLES), group_name="marts", kinds={"duckdb", "polars"},
                         description=TABLES[table][0]) for table, key in KEYS.items()],
-    pool=POOL,
+    pool=POOL, op_tags=SIDE_BY_SIDE,
 )
 @shared.skip_while_inputs_unchanged("marts.safety", CORE_TABLES)
 def safety_assets(warehouse: WarehouseResource):

@@ -279,6 +279,8 @@ def _spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
                            "marts.statistical_tests."),
         _spec(EVENTS_KEY, "Relapses, deaths and transplants after the first infusion."),
     ],
+    # Not side by side (orchestration/jobs.py): it forks its figures' encoders (plot_style.render_all), and a
+    # fork copies only the forking thread, with any lock another step's thread held at that moment.
     pool=POOL,
 )
 @skip_while_inputs_unchanged("marts.survival", CORE_TABLES)

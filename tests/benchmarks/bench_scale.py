@@ -43,6 +43,8 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 GB = 1024 ** 3
+# Before a step's name in the per-step table: it ran side by side with another (orchestration/jobs.py).
+SIDE_BY_SIDE_MARK = "* "
 # patients -> peak RSS target (GB); the time target is 3 x floor + 20 s at every size.
 PEAK_TARGET_GB = {100_000: 3.0, 1_000_000: 6.0}
 FLOOR_FACTOR, FLOOR_ALLOWANCE_S = 3.0, 20.0
@@ -179,6 +181,18 @@ class RunProfile:
         return self.measured.wall - self.startup
 
 
+def busy_spans(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of (start, end) intervals as disjoint spans, in order: the time some step ran (steps run side
+    by side overlap)."""
+    spans: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
 def warehouse_run(scratch: Path, number: int) -> RunProfile:
     log, profile_path = scratch / f"run{number}.log", scratch / f"run{number}.json"
     measured = measure([sys.executable, str(HERE / "profile_run.py"), str(profile_path)], child_env(scratch), log)
@@ -204,14 +218,15 @@ def warehouse_run(scratch: Path, number: int) -> RunProfile:
     ready_t, ready_cpu = profile["ready"][0], profile["ready"][1]
     rows = [Row("start-up (imports, definitions)", ready_t - measured.started, ready_cpu,
                 max(s[3] for s in samples if s[0] <= ready_t))]
-    steps = sorted(profile["steps"].items(), key=lambda item: item[1].get("start", 0))
-    for key, step in steps:
-        start, end = step.get("start"), step.get("end")
-        if start is None or end is None:
-            continue
-        label = key if step.get("status") != "failed" else f"{key} (FAILED)"
+    timed = sorted(((step["start"], step["end"], key, step.get("status")) for key, step in profile["steps"].items()
+                    if step.get("start") is not None and step.get("end") is not None))
+    for start, end, key, status in timed:
+        beside = any(other_start < end and start < other_end and other_key != key
+                     for other_start, other_end, other_key, _ in timed)
+        label = f"{SIDE_BY_SIDE_MARK if beside else ''}{key}{' (FAILED)' if status == 'failed' else ''}"
         rows.append(Row(label, end - start, cpu_at(end) - cpu_at(start), peak_between(start, end)))
-    in_steps = sum(r.wall for r in rows[1:]), sum(r.cpu for r in rows[1:])
+    spans = busy_spans([(start, end) for start, end, _, _ in timed])
+    in_steps = sum(end - start for start, end in spans), sum(cpu_at(end) - cpu_at(start) for start, end in spans)
     rows.append(Row("outside steps (run set-up, summary, exit)", measured.wall - rows[0].wall - in_steps[0],
                     measured.cpu - rows[0].cpu - in_steps[1], None))
     peak = max(max(s[3] for s in samples), 0 if profile["resets_peak"] else measured.peak)
@@ -234,6 +249,9 @@ def print_run(title: str, run: RunProfile) -> None:
         say(f"  {r.label:<{width}}{r.wall:>9.1f}{r.cpu:>9.1f}{peak}")
     m = run.measured
     say(f"  {'whole run':<{width}}{m.wall:>9.1f}{m.cpu:>9.1f}{run.peak / GB:>13.2f}")
+    if any(r.label.startswith(SIDE_BY_SIDE_MARK) for r in run.rows):
+        say(f"  ({SIDE_BY_SIDE_MARK.strip()} ran side by side with another step: its wall time overlaps theirs, and "
+            "its CPU time is the process's over that time, theirs included)")
     for line in run.summary:
         say(f"  | {line}")
 

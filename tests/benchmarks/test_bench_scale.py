@@ -50,3 +50,9 @@ def test_progress_shows_the_running_stage_and_counts_the_stages_done():
         stage("run 1")
         assert line() == "bench-scale: 1/2 stages done, 00:00 elapsed; run 1 ..."
     assert line() == "bench-scale: 2/2 stages done, 00:00 elapsed; done"
+
+
+def test_busy_spans_count_overlapping_steps_once():
+    # Steps side by side overlap: the time outside every step is the run's time minus their union.
+    assert bench_scale.busy_spans([(5, 6), (0, 2), (1, 3), (3, 4), (6, 6.5)]) == [(0, 4), (5, 6.5)]
+    assert bench_scale.busy_spans([]) == []
