@@ -129,3 +129,35 @@ def test_the_event_log_keeps_one_engine_per_database_while_held(tmp_path):
             assert table_checks() == 10
     finally:
         event.remove(Engine, "connect", count)
+
+
+@pytest.mark.parametrize(("name", "function", "expected"), [
+    ("dagster._core.execution.plan.execute_plan.dagster_event_sequence_for_step",
+     framework_internals.dagster_event_sequence_for_step, ["step_context"]),
+    ("dagster._core.execution.plan.execute_plan._trigger_hook", framework_internals._trigger_hook,
+     ["step_context", "step_event_list"]),
+    ("dagster._core.execution.api.ExecuteRunWithPlanIterable", framework_internals.ExecuteRunWithPlanIterable,
+     ["execution_plan", "iterator", "execution_context_manager"]),
+    ("dagster._core.execution.context_creation_job.PlanExecutionContextManager",
+     framework_internals.PlanExecutionContextManager,
+     ["job", "execution_plan", "run_config", "dagster_run", "instance", "retry_mode", "raise_on_error",
+      "output_capture", "step_dependency_config"]),
+    ("dagster._core.execution.plan.instance_concurrency_context.InstanceConcurrencyContext",
+     framework_internals.InstanceConcurrencyContext, ["instance", "dagster_run"]),
+    ("dagster._core.executor.in_process.InProcessExecutor", framework_internals.InProcessExecutor, ["retries"]),
+])
+def test_the_dagster_execution_internals_keep_their_signatures(name, function, expected):
+    found = parameters(function)
+    missing = [parameter for parameter in expected if parameter not in found]
+    assert not missing, (f"{name} no longer takes {missing} (it takes {found}): the installed Dagster differs from "
+                         "the one orchestration/framework_internals.py was written for; adapt SideBySideExecutor")
+
+
+def test_the_active_execution_still_offers_what_the_side_by_side_loop_calls():
+    from dagster._core.execution.plan.active import ActiveExecution
+
+    for method in ("get_next_step", "get_known_state", "concurrency_event_iterator", "sleep_til_ready",
+                   "handle_event", "verify_complete", "plan_events_iterator"):
+        assert callable(getattr(ActiveExecution, method, None)), (
+            f"ActiveExecution has no {method}: adapt framework_internals._steps_side_by_side")
+    assert isinstance(inspect.getattr_static(ActiveExecution, "is_complete"), property)
