@@ -13,6 +13,7 @@ from assets.report.pages import PAGES, STUDIES, TITLES
 from assets.snapshot.assets import KEY as SNAPSHOT_KEY
 from orchestration.catalog import database_path, relation_exists
 from orchestration.incremental import skip_when_unchanged
+from orchestration.jobs import SIDE_BY_SIDE
 from orchestration.resources import WarehouseResource
 
 REPORT_DIR = "report"
@@ -53,6 +54,7 @@ def write_report(con, warehouse_path: str | Path, study: str, run_id: str,
 def report_asset(study: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=["report", study], group_name="report", kinds={"html"}, pool=POOL, owners=["team:biostatistics"],
+        op_tags=SIDE_BY_SIDE,  # the study pages are written side by side (orchestration/jobs.py)
         deps=[SNAPSHOT_KEY, REPRODUCTION_KEY],
         description=f"{REPORT_DIR}/{study}.html beside the warehouse: the {study} study's self-contained page "
                     "(tables with the paper's values, figures as SVG, provenance, data quality), for clinicians; "
