@@ -195,10 +195,11 @@ def _engine_per_shard(storage) -> Iterator[None]:
 
 class SideBySideExecutor(InProcessExecutor):
     """Dagster's in-process executor, but the ready steps tagged SIDE_BY_SIDE_TAG run up to `max_concurrent` at a
-    time, each on a thread of its own; a step without the tag starts once nothing else runs, and nothing starts
-    beside it. Events are stored by the step's thread (the event log serialises its writes) and handled by
-    the run's thread, as the in-process loop does. A run interrupted (terminated) starts no further step and
-    fails once the running ones finished: a step's own thread cannot be interrupted."""
+    time, each on a thread of its own; a step without the tag starts once nothing else runs and runs in the
+    run's thread, as every step does under the in-process executor (interruptible: a terminated run stops it).
+    Events are stored by the step's thread (the event log serialises its writes) and handled by the run's
+    thread, as the in-process loop does. A run interrupted (terminated) while tagged steps run starts no
+    further step and fails once they have finished: a thread cannot be interrupted."""
 
     def __init__(self, max_concurrent: int) -> None:
         super().__init__(RetryMode.ENABLED)  # as in_process: a step's retry policy applies
@@ -231,14 +232,14 @@ def _alone(step) -> bool:
 
 
 def _steps_side_by_side(job_context, execution_plan, concurrency, width: int) -> Iterator[DagsterEvent]:
-    """dagster._core.execution.plan.execute_plan.inner_plan_execution_iterator, with up to `width` steps at a
-    time on threads (SideBySideExecutor)."""
+    """dagster._core.execution.plan.execute_plan.inner_plan_execution_iterator, with up to `width` tagged steps
+    at a time on threads (SideBySideExecutor)."""
     compute_log_manager = job_context.instance.compute_log_manager
     step_keys = [step.key for step in execution_plan.get_steps_to_execute_in_topo_order()]
     finished = object()
     events: queue.Queue = queue.Queue()
     running: dict[str, tuple[Any, list]] = {}  # step key -> (its context, the events it emitted)
-    waiting = None  # a step that runs alone, taken from the plan, waiting for the running ones
+    alone = None  # a step without the tag, taken from the plan, waiting for the running ones
 
     def run(step_context) -> None:
         try:
@@ -256,18 +257,25 @@ def _steps_side_by_side(job_context, execution_plan, concurrency, width: int) ->
         yield DagsterEvent.capture_logs(job_context, step_keys, log_key, log_context)
         while not active.is_complete:
             interrupted = check_captured_interrupt()
-            while not interrupted and len(running) < width and not any(
-                    _alone(context.step) for context, _ in running.values()):
-                step = waiting or active.get_next_step()
+            while not interrupted and alone is None and len(running) < width:
+                step = active.get_next_step()
                 if step is None:
                     break
-                waiting = step if _alone(step) and running else None
-                if waiting:
+                if _alone(step):
+                    alone = step
                     break
                 step_context = job_context.for_step(step, active.get_known_state())
                 running[step.key] = (step_context, [])
                 threads.submit(run, step_context)
             yield from active.concurrency_event_iterator(job_context)
+            if alone is not None and not running and not interrupted:
+                step_context, emitted, alone = job_context.for_step(alone, active.get_known_state()), [], None
+                for event in dagster_event_sequence_for_step(step_context):
+                    emitted.append(event)
+                    yield event
+                    active.handle_event(event)
+                yield from _step_finished(job_context, active, step_context, emitted)
+                continue
             if not running:
                 if interrupted:
                     raise DagsterExecutionInterruptedError("the run was interrupted between its steps")
@@ -280,14 +288,20 @@ def _steps_side_by_side(job_context, execution_plan, concurrency, width: int) ->
             step_context, emitted = running[key]
             if isinstance(event, BaseException):
                 raise event
-            if event is not finished:
-                emitted.append(event)
-                yield event
-                active.handle_event(event)
+            if event is finished:
+                del running[key]
+                yield from _step_finished(job_context, active, step_context, emitted)
                 continue
-            del running[key]
-            active.verify_complete(job_context, key)
-            for event in active.plan_events_iterator(job_context):  # skips from failures, uncovered inputs
-                emitted.append(event)
-                yield event
-            yield from _trigger_hook(step_context, emitted)
+            emitted.append(event)
+            yield event
+            active.handle_event(event)
+
+
+def _step_finished(job_context, active, step_context, emitted: list) -> Iterator[DagsterEvent]:
+    """What the in-process loop does after a step: the plan's skips (failures upstream, inputs not produced),
+    then the step's hooks."""
+    active.verify_complete(job_context, step_context.step.key)
+    for event in active.plan_events_iterator(job_context):
+        emitted.append(event)
+        yield event
+    yield from _trigger_hook(step_context, emitted)

@@ -16,12 +16,15 @@ from orchestration.jobs import SIDE_BY_SIDE, side_by_side_executor
 _meeting = threading.Barrier(2)
 # step name -> (start, end), perf_counter seconds
 _ran: dict[str, tuple[float, float]] = {}
+# step name -> it ran in the run's own thread
+_in_run_thread: dict[str, bool] = {}
 
 
 def _timed(name: str, seconds: float = 0.3) -> None:
     start = time.perf_counter()
     time.sleep(seconds)
     _ran[name] = (start, time.perf_counter())
+    _in_run_thread[name] = threading.current_thread() is threading.main_thread()
 
 
 @dg.asset(op_tags=SIDE_BY_SIDE)
@@ -107,12 +110,14 @@ def test_one_step_at_a_time_when_max_concurrent_is_1(monkeypatch):
     assert not success and set(outcomes.values()) == {"STEP_FAILURE"}
 
 
-def test_a_step_without_the_tag_runs_alone():
+def test_a_step_without_the_tag_runs_alone_in_the_runs_thread():
+    # In the run's thread, as under Dagster's in-process executor: a terminated run interrupts it there.
     _ran.clear()
     success, _ = _execute(mixed_job)
     assert success
     assert _overlap("first_tagged", "second_tagged")
     assert not _overlap("untagged", "first_tagged") and not _overlap("untagged", "second_tagged")
+    assert _in_run_thread == {"first_tagged": False, "untagged": True, "second_tagged": False}
 
 
 @pytest.mark.parametrize("max_concurrent", [1, 2])
