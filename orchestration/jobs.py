@@ -2,8 +2,8 @@
 
 All run in one process: the default multiprocess executor starts a Python process per step (~5 s each on
 a 2-core machine, for steps that take milliseconds), and DuckDB takes one writing process at a time anyway.
-Within it, the steps tagged SIDE_BY_SIDE_TAG (the marts) run side by side on threads, each on a connection
-of its own to the one open database (`side_by_side_executor`).
+Within it, the steps tagged SIDE_BY_SIDE_TAG (the marts, the study reports) run side by side on threads, each
+on a connection of its own to the one open database (`side_by_side_executor`; docs/architecture.md).
 """
 
 import dagster as dg
@@ -25,8 +25,9 @@ SIDE_BY_SIDE = {SIDE_BY_SIDE_TAG: "true"}
         "How many steps tagged blina/side_by_side run at once (default: the warehouse's DuckDB threads, "
         "BLINA_DUCKDB_THREADS); 1 runs every step alone, as Dagster's in_process executor."))})
 def side_by_side_executor(init_context) -> SideBySideExecutor:
-    """In this process, as Dagster's in_process executor, but the steps tagged SIDE_BY_SIDE (the marts: each
-    leaves a core idle for part of its time) up to `max_concurrent` at a time; every other step alone."""
+    """In this process, as Dagster's in_process executor, but the steps tagged SIDE_BY_SIDE (the marts, each of
+    which leaves a core idle for part of its time, and the reports) up to `max_concurrent` at a time; every
+    other step alone, in the run's thread."""
     return SideBySideExecutor(init_context.executor_config["max_concurrent"])
 
 
