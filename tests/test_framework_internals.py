@@ -12,6 +12,15 @@ def parameters(function) -> list[str]:
     return list(inspect.signature(function).parameters)
 
 
+def assert_takes(name: str, function, expected: list[str], package: str, adapt: str) -> None:
+    """`function` (named `name`) still takes the `expected` parameters; else which of framework_internals'
+    uses (`adapt`) the installed `package` broke."""
+    found = parameters(function)
+    missing = [parameter for parameter in expected if parameter not in found]
+    assert not missing, (f"{name} no longer takes {missing} (it takes {found}): the installed {package} differs "
+                         f"from the one orchestration/framework_internals.py was written for; adapt {adapt}")
+
+
 @pytest.mark.parametrize(("name", "function", "expected"), [
     ("dagster_dbt.asset_utils.get_manifest_and_translator_from_dbt_assets",
      framework_internals.get_manifest_and_translator_from_dbt_assets, ["dbt_assets"]),
@@ -26,10 +35,7 @@ def parameters(function) -> list[str]:
      ["self", "manifest", "dagster_dbt_translator", "context", "target_path", "project"]),
 ])
 def test_the_dagster_dbt_internals_keep_their_signatures(name, function, expected):
-    found = parameters(function)
-    missing = [parameter for parameter in expected if parameter not in found]
-    assert not missing, (f"{name} no longer takes {missing} (it takes {found}): the installed dagster-dbt differs "
-                         "from the one orchestration/framework_internals.py was written for; adapt DbtStep")
+    assert_takes(name, function, expected, "dagster-dbt", "DbtStep")
 
 
 def test_the_selection_metadata_keys_and_partition_range_tags_are_text():
@@ -147,10 +153,7 @@ def test_the_event_log_keeps_one_engine_per_database_while_held(tmp_path):
     ("dagster._core.executor.in_process.InProcessExecutor", framework_internals.InProcessExecutor, ["retries"]),
 ])
 def test_the_dagster_execution_internals_keep_their_signatures(name, function, expected):
-    found = parameters(function)
-    missing = [parameter for parameter in expected if parameter not in found]
-    assert not missing, (f"{name} no longer takes {missing} (it takes {found}): the installed Dagster differs from "
-                         "the one orchestration/framework_internals.py was written for; adapt SideBySideExecutor")
+    assert_takes(name, function, expected, "Dagster", "SideBySideExecutor")
 
 
 def test_the_active_execution_still_offers_what_the_side_by_side_loop_calls():
